@@ -1,0 +1,71 @@
+# FitnessCRM: `make run` to try it, `make test` to test it. Needs only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= fitnesscrm.settings.local
+
+.PHONY: help install run serve migrate seed test test-fast lint format check bench clean
+
+help:
+	@echo "make run      install, migrate, seed the demo gym, serve on http://localhost:$(PORT)"
+	@echo "make test     run the whole test suite (installs Chromium for browser tests if missing)"
+	@echo "make migrate  migrate public, the gym template and every gym (in parallel)"
+	@echo "make lint     ruff check + format check, makemigrations --check, check --deploy"
+	@echo "make bench    run the benchmarks under bench/"
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo --port $(PORT)
+
+run: seed serve
+
+serve: install
+	$(BIN)/uvicorn fitnesscrm.asgi:application --host 0.0.0.0 --port $(PORT) --reload \
+		--reload-dir apps --reload-dir fitnesscrm --reload-dir templates
+
+# Debian's Chromium drives the browser tests; install it when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Chromium for the browser tests (Debian package)..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install chromium
+	DJANGO_SETTINGS_MODULE=fitnesscrm.settings.test $(BIN)/pytest
+
+# Keeps the test database between runs: much faster locally, never in CI.
+test-fast: install
+	DJANGO_SETTINGS_MODULE=fitnesscrm.settings.test $(BIN)/pytest --reuse-db -m "not browser"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=fitnesscrm.settings.production \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-lint-only-$$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')} \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/tenant_provisioning.py
+
+messages: install
+	$(BIN)/python manage.py makemessages --all --ignore '.venv/*' --ignore '.data/*'
+
+clean:
+	rm -rf $(VENV) .data

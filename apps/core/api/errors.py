@@ -1,0 +1,80 @@
+"""One error shape for the whole API: RFC 9457 problem details plus an `errors` map of
+field -> messages, so a client can always show the message next to the field that caused it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def _field_errors(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for field, messages in detail.items():
+            if isinstance(messages, dict):
+                for sub, sub_messages in _field_errors(messages).items():
+                    flat[f"{field}.{sub}"] = sub_messages
+            elif isinstance(messages, list):
+                flat[field] = [str(m) for m in messages]
+            else:
+                flat[field] = [str(messages)]
+        return flat
+    if isinstance(detail, list):
+        return {api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in detail]}
+    return {}
+
+
+def django_validation_error_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(exc.message_dict)
+    return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: exc.messages})
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = django_validation_error_to_drf(exc)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
+        title = _("Some fields are not valid.")
+        detail = " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+    else:
+        errors = {}
+        detail_value = getattr(exc, "detail", "")
+        title = str(detail_value) if detail_value else response.status_text
+        detail = title
+
+    code = getattr(exc, "default_code", "error")
+    body: dict[str, Any] = {
+        "type": f"https://fitnesscrm.dev/problems/{code}",
+        "title": title,
+        "status": response.status_code,
+        "detail": detail,
+        "errors": errors,
+    }
+    request = context.get("request")
+    if request is not None:
+        body["instance"] = request.get_full_path()
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    if response.status_code == status.HTTP_400_BAD_REQUEST:
+        response["Content-Language"] = getattr(request, "LANGUAGE_CODE", "en")
+    return response

@@ -1,0 +1,77 @@
+"""Gyms (tenants) and their host names. These tables live in the public schema only."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
+
+
+class Gym(TenantMixin):
+    name = models.CharField(_("name"), max_length=120)
+    subdomain = models.CharField(_("subdomain"), max_length=63, unique=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="UTC"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    # The schema is cloned from TENANT_BASE_SCHEMA on save, and dropped with the gym.
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        verbose_name = _("gym")
+        verbose_name_plural = _("gyms")
+        ordering = ("name",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(subdomain__regex=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"),
+                name="gym_subdomain_is_a_dns_label",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool | None:
+        """Clone the template with the fast path; fall back to django-tenants' full clone (and
+        its `migrate --fake`) when the template holds something the fast path cannot copy."""
+        from django.db import NotSupportedError, connection, transaction
+        from django_tenants.utils import get_creation_fakes_migrations, schema_exists
+
+        base = settings.TENANT_BASE_SCHEMA
+        if not (sync_schema and get_creation_fakes_migrations() and schema_exists(base)):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        from apps.tenants.cloning import clone_schema_fast
+
+        try:
+            with transaction.atomic():
+                clone_schema_fast(source=base, destination=self.schema_name)
+        except NotSupportedError:
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        finally:
+            connection.set_schema_to_public()
+        return True
+
+    @property
+    def host(self) -> str:
+        return f"{self.subdomain}.{settings.BASE_DOMAIN}"
+
+
+class Domain(DomainMixin):
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+    def __str__(self) -> str:
+        return self.domain

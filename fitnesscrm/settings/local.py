@@ -1,0 +1,15 @@
+"""Development on a laptop: debug on, emails to the console, a fixed dev secret."""
+
+import os
+
+from fitnesscrm.settings import dotenv
+
+dotenv.load()
+os.environ.setdefault("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+
+from .base import *  # noqa: E402
+
+WHITENOISE_USE_FINDERS = True
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}

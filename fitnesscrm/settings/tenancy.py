@@ -1,0 +1,86 @@
+"""Which app lives where. Decided once: moving an app between the lists later is a manual
+migration. Auth, sessions, admin, allauth and axes are in BOTH lists so users, sessions and
+lockouts are per gym and platform operators have their own tables in public."""
+
+# Apps whose tables exist in public *and* in every gym schema.
+_PER_SCHEMA_APPS = [
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.admin",
+    "django.contrib.messages",
+    "apps.accounts",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.headless",
+    "allauth.usersessions",
+    "axes",
+    # The platform's own Stripe account in public; each gym's own account in its schema.
+    "djstripe",
+    "apps.core",
+]
+
+SHARED_APPS = [
+    # Our command overrides (migrate, create_gym) must come before django_tenants' own.
+    "apps.tenants",
+    "django_tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "channels",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    *_PER_SCHEMA_APPS,
+]
+
+TENANT_APPS = [
+    *_PER_SCHEMA_APPS,
+]
+
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Gym"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# Set search_path only when the tenant changes: avoids one SET per query.
+TENANT_LIMIT_SET_CALLS = True
+# New gyms are cloned from this schema, which `manage.py migrate` keeps current.
+TENANT_BASE_SCHEMA = "gym_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+# Hosts that are not a gym (a load balancer's health probe by IP, say) get the public site.
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
+TENANT_MULTIPROCESSING_MAX_PROCESSES = 4
+
+# Subdomains a gym may never take.
+RESERVED_SUBDOMAINS = frozenset(
+    {
+        "www",
+        "admin",
+        "api",
+        "public",
+        "static",
+        "media",
+        "app",
+        "mail",
+        "smtp",
+        "ftp",
+        "ws",
+        "assets",
+        "cdn",
+        "status",
+        "help",
+        "support",
+        "docs",
+        "blog",
+        "billing",
+        "integrations",
+        "health",
+        "signup",
+        "login",
+        "accounts",
+        "dashboard",
+        "portal",
+        "demo-template",
+        "gym-template",
+    }
+)

@@ -1,0 +1,23 @@
+"""Test run: real PostgreSQL (DATABASE_URL or the embedded server), fast hashing."""
+
+import os
+
+from fitnesscrm.settings import dotenv
+
+dotenv.load()
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-insecure-key")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+
+from .base import *  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["localhost", ".localhost", "testserver"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+MEDIA_ROOT = str(DATA_DIR / "test-media")
+# Throttles and lockouts get their own tests; elsewhere they would only add noise.
+AXES_ENABLED = True
+# Tests that need a real worker start one (tests/core/test_celery.py); everything else runs
+# tasks in-process so a test sees their effects.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,23 @@
+"""URLs of the public host: the platform itself."""
+
+from django.conf import settings
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from apps.tenants import views
+from apps.tenants.admin import platform_admin
+from apps.tenants.api.views import GymCreateApi
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("signup/", views.signup, name="signup"),
+    path("health/", include("apps.core.urls")),
+    path("admin/", platform_admin.urls),
+    path("api/v1/gyms/", GymCreateApi.as_view(), name="api-gym-create"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(urlconf=__name__), name="api-schema"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
