@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.testing import WebsocketCommunicator
+from channels.testing.websocket import WebsocketCommunicator
 
 from fitnesscrm.asgi import application
 from tests.conftest import ALPHA, BRAVO, login
