@@ -55,6 +55,7 @@ lint: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=fitnesscrm.settings.production \
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-lint-only-$$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')} \
+	FIELD_ENCRYPTION_KEYS=$${FIELD_ENCRYPTION_KEYS:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')} \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 format: install

@@ -68,6 +68,15 @@ def _keep_test_connection_open(monkeypatch) -> None:
     monkeypatch.setattr(channels.db, "close_old_connections", lambda: None)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Throttle and rate-limit counters live in the cache; each test starts with none, so
+    one test's requests never throttle the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def gym_a(db) -> Gym:
     return Gym.objects.get(subdomain=ALPHA.subdomain)
@@ -97,19 +106,36 @@ def owner_b(gym_b: Gym) -> User:
         return User.objects.get(email=BRAVO.owner_email)
 
 
+class GymClient(Client):
+    """A test client for one gym's host; its login helpers run in that gym's schema, as a real
+    login on that host would."""
+
+    def __init__(self, gym_subdomain: str, **defaults: object) -> None:
+        super().__init__(HTTP_HOST=f"{gym_subdomain}.localhost", **defaults)
+        self.gym_subdomain = gym_subdomain
+
+    def _in_gym(self):  # type: ignore[no-untyped-def]
+        return tenant_context(Gym.objects.get(subdomain=self.gym_subdomain))
+
+    def force_login(self, user, backend=None):  # type: ignore[no-untyped-def]
+        with self._in_gym():
+            super().force_login(user, backend)
+        connection.set_schema_to_public()
+
+
 @pytest.fixture
 def public_client(db) -> Client:
     return Client(HTTP_HOST="localhost")
 
 
 @pytest.fixture
-def client_a(db) -> Client:
-    return Client(HTTP_HOST=ALPHA.host)
+def client_a(db) -> GymClient:
+    return GymClient(ALPHA.subdomain)
 
 
 @pytest.fixture
-def client_b(db) -> Client:
-    return Client(HTTP_HOST=BRAVO.host)
+def client_b(db) -> GymClient:
+    return GymClient(BRAVO.subdomain)
 
 
 @pytest.fixture
@@ -125,3 +151,38 @@ def public_api_client(db) -> APIClient:
 def login(client: Client, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     """Log in through the real allauth form, as a person would."""
     return client.post("/accounts/login/", {"login": email, "password": password})
+
+
+def activate_totp(user: User) -> str:
+    """Set up an authenticator app for `user` the way allauth's own flow does; returns the
+    secret so a test can compute codes."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str) -> str:
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+
+
+def make_user(role: str, email: str, **extra: object) -> User:
+    """A user of the current schema with a verified email, able to log in with PASSWORD."""
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(
+        email=email,
+        password=PASSWORD,
+        role=role,
+        is_staff=role in ("owner", "manager"),
+        **extra,
+    )
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+    return user

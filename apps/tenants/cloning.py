@@ -2,12 +2,14 @@
 
 django-tenants' generic clone function (pg-clone-schema) inspects every object one catalog query
 at a time and then re-runs `migrate --fake`: about a second and a half per gym. Django schemas
-hold only tables, identity sequences, constraints and indexes, so one PL/pgSQL call can copy them
-with their original names (later migrations drop and alter indexes by name) plus the
-`django_migrations` rows, leaving nothing for `migrate` to do.
+hold tables, identity sequences, constraints and indexes, plus the few functions and triggers our
+migrations add (the audit log's append-only guard), so one PL/pgSQL call can copy them with their
+original names (later migrations drop and alter indexes by name) plus the `django_migrations`
+rows, leaving nothing for `migrate` to do.
 
-Anything the fast path does not understand (serial sequences, views, functions, triggers) makes
-it refuse, and the caller falls back to django-tenants' full clone.
+Anything the fast path does not understand (serial sequences, views, types, aggregates,
+functions whose code names the source schema, constraint or disabled triggers) makes it refuse,
+and the caller falls back to django-tenants' full clone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ DECLARE
     r record;
     stmt text;
     statements text[];
+    functions text[];
+    src_prefix text;
     unsupported integer;
 BEGIN
     SELECT count(*) INTO unsupported FROM (
@@ -31,14 +35,31 @@ BEGIN
          WHERE table_schema = src AND column_default LIKE 'nextval(%'
         UNION ALL
         SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = src AND c.relkind IN ('v', 'm', 'f')
+         WHERE n.nspname = src AND c.relkind IN ('v', 'm', 'f', 'c')
         UNION ALL
+        -- Domains, enums, ranges and base types (the row and array types of tables come with
+        -- the tables).
+        SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+         WHERE n.nspname = src
+           AND (t.typtype IN ('d', 'e', 'r', 'm') OR (t.typtype = 'b' AND t.typcategory <> 'A'))
+        UNION ALL
+        -- Functions are copied from their printed definition, which is only right when their
+        -- code and settings do not name the source schema; aggregates cannot be printed.
         SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
          WHERE n.nspname = src
+           AND (p.prokind NOT IN ('f', 'p')
+                OR position(src IN p.prosrc) > 0
+                OR position(src IN coalesce(array_to_string(p.proconfig, ' '), '')) > 0
+                OR EXISTS (SELECT 1 FROM pg_depend d
+                            WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                              AND d.deptype = 'e'))
         UNION ALL
+        -- Plain, enabled triggers only: constraint triggers, triggers cloned onto partitions
+        -- and disabled ones would not survive a round trip through pg_get_triggerdef.
         SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
           JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = src AND NOT t.tgisinternal
+           AND (t.tgconstraint <> 0 OR t.tgparentid <> 0 OR t.tgenabled <> 'O')
     ) AS objects;
     IF unsupported > 0 THEN
         RAISE EXCEPTION 'fitnesscrm_clone_schema: % object(s) need the full clone', unsupported
@@ -57,6 +78,25 @@ BEGIN
     -- Print every definition relative to src (its names come out unqualified, public's
     -- shared tables too), then run them with dst first on the path so they land in dst.
     PERFORM set_config('search_path', format('%I, public', src), true);
+    -- Functions first: constraints, indexes and triggers may call them. pg_get_functiondef
+    -- always qualifies the function's own name, so only that prefix is rewritten to dst; the
+    -- types in its signature come out unqualified like everything else here.
+    functions := '{}';
+    FOR r IN SELECT p.oid, p.prokind FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = src ORDER BY p.oid LOOP
+        stmt := pg_get_functiondef(r.oid);
+        src_prefix := format('CREATE OR REPLACE %s %s.',
+                             CASE r.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+                             quote_ident(src));
+        IF left(stmt, length(src_prefix)) <> src_prefix THEN
+            RAISE EXCEPTION 'fitnesscrm_clone_schema: cannot rewrite function %', r.oid::regproc
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        functions := functions || (
+            format('CREATE %s %I.',
+                   CASE r.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, dst)
+            || substr(stmt, length(src_prefix) + 1));
+    END LOOP;
     -- Primary keys, unique, check and exclusion constraints first, foreign keys last.
     SELECT coalesce(array_agg(def ORDER BY ord), '{}') INTO statements FROM (
         SELECT format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s',
@@ -79,9 +119,18 @@ BEGIN
       JOIN pg_namespace n ON n.oid = ic.relnamespace
      WHERE n.nspname = src
        AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid);
+    -- Triggers, pretty-printed: the table and function names come out unqualified when the
+    -- search_path finds them, so they bind to dst's own.
+    SELECT statements || coalesce(array_agg(pg_get_triggerdef(t.oid, true)
+                                            ORDER BY c.relname, t.tgname), '{}')
+      INTO statements
+      FROM pg_trigger t
+      JOIN pg_class c ON c.oid = t.tgrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = src AND NOT t.tgisinternal;
 
     PERFORM set_config('search_path', format('%I, public', dst), true);
-    FOREACH stmt IN ARRAY statements LOOP
+    FOREACH stmt IN ARRAY functions || statements LOOP
         EXECUTE stmt;
     END LOOP;
 

@@ -6,9 +6,10 @@ from django.views.decorators.http import require_http_methods
 
 from apps.accounts.handoff import handoff_token_create
 from apps.accounts.models import User
+from apps.core.api.throttling import AUTH_SCOPE, rate_limit
 from apps.tenants.forms import GymSignupForm
 from apps.tenants.models import Gym
-from apps.tenants.selectors import gym_url
+from apps.tenants.selectors import gym_url_for_request
 from apps.tenants.services import gym_create
 
 
@@ -23,18 +24,13 @@ def handoff_url(*, request: HttpRequest, gym: Gym, owner_email: str) -> str:
     with schema_context(gym.schema_name):
         owner = User.objects.get(email=owner_email.lower())
         token = handoff_token_create(schema_name=gym.schema_name, user=owner)
-    port = request.get_port()
-    default_port = "443" if request.is_secure() else "80"
-    return gym_url(
-        gym=gym,
-        path=f"/accounts/handoff/?token={token}",
-        port=None if port == default_port else port,
-        scheme=request.scheme,
-    )
+    return gym_url_for_request(gym=gym, request=request, path=f"/accounts/handoff/?token={token}")
 
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and (limited := rate_limit(request, scope=AUTH_SCOPE)):
+        return limited
     form = GymSignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

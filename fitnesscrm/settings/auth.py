@@ -35,7 +35,20 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="opti
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("URL_SCHEME", default="http")
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# allauth's own limits (its 429 page, or a 429 from the headless API). "login_failed" is set
+# below, next to the axes settings it has to agree with.
+ACCOUNT_RATE_LIMITS = {
+    # Requesting a reset email: per IP, and per address so nobody floods one inbox.
+    "reset_password": "10/m/ip,3/15m/key",
+    # Opening and submitting the link from the email.
+    "reset_password_from_key": "10/m/ip",
+    # Sign-up on a gym host (accepting an invitation).
+    "signup": "5/m/ip",
+    # Re-sending the verification email.
+    "confirm_email": "1/3m/key",
+}
+# The same client IP rule as DRF (NUM_PROXIES) and axes (below).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 HEADLESS_CLIENTS = ("app", "browser")
@@ -47,3 +60,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# allauth authenticates with `email`, not AXES_USERNAME_FORM_FIELD: without this axes would
+# lock out (no username, IP), i.e. everybody behind that IP.
+AXES_USERNAME_CALLABLE = "apps.accounts.lockouts.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "apps.core.api.throttling.client_ip"
+# 429 with Retry-After: a page on the web, JSON on the headless and REST APIs.
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout_views.lockout_response"
+# allauth counts failed logins too. Its per-account limit stays above AXES_FAILURE_LIMIT so that
+# axes (logged, answered with the lockout page, unlockable by a manager) locks first; allauth's
+# limit is what remains against guesses spread over many IPs.
+ACCOUNT_RATE_LIMITS["login_failed"] = f"10/m/ip,{4 * AXES_FAILURE_LIMIT}/15m/key"
+
+# Owners and managers need two-factor authentication before these (billing and exports join
+# with their own views through apps.accounts.decorators.mfa_required).
+MFA_REQUIRED_PATH_PREFIXES = ["/admin/", "/billing/"]

@@ -19,6 +19,8 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 BASE_DOMAIN = env.str("BASE_DOMAIN", default="localhost")
 # Public URL scheme used in links we build for another host (sign-up hand-off, emails).
 URL_SCHEME = env.str("URL_SCHEME", default="http")
+# Port in links we build outside a request (emails from tasks); empty behind a proxy on 80/443.
+PUBLIC_PORT = env.str("PUBLIC_PORT", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}"])
 
 # --- Database -----------------------------------------------------------------------------
@@ -64,20 +66,26 @@ else:
 
 # --- Applications and request pipeline ----------------------------------------------------
 MIDDLEWARE = [
+    # The header middleware comes before the tenant middleware: a response that middleware
+    # makes itself (the 404 for an unknown gym host) never passes through the ones below it.
+    "django.middleware.security.SecurityMiddleware",
+    "apps.core.security.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "apps.tenants.middleware.GymTenantMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "apps.accounts.middleware.MfaRequiredMiddleware",
     # Last, so a lockout answers before any view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,13 +113,16 @@ TEMPLATES = [
     }
 ]
 
-# --- Security headers (issue 3 hardens these further) ----------------------------------------
-from csp.constants import NONE, SELF  # noqa: E402
+# --- Security headers -----------------------------------------------------------------------
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
+# Strict: no 'unsafe-inline' or 'unsafe-eval' anywhere. Templates keep scripts and styles in
+# static files; an inline <script> must carry nonce="{{ request.csp_nonce }}" (the nonce is only
+# added to the header on responses that use it). Style attributes are blocked, so use classes.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
+        "script-src": [SELF, NONCE],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
@@ -124,6 +135,10 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF, f"*.{BASE_DOMAIN}:*", f"{BASE_DOMAIN}:*"],
     }
 }
+# CORS stays closed unless origins are listed (a partner's web app, say); only the API and the
+# headless auth endpoints are ever shared.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api|_allauth)/.*$"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -131,6 +146,38 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Readable by JavaScript on purpose: the allauth headless browser client and HTMX requests send
+# it back in the X-CSRFToken header. It is not a secret from the page that embeds it anyway.
+CSRF_COOKIE_HTTPONLY = False
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Features nobody here uses are switched off for the pages and any frame in them; `self` keeps
+# fullscreen (videos) and passkeys (allauth.mfa WebAuthn) possible on our own origin.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "encrypted-media": [],
+    "fullscreen": ["self"],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "idle-detection": [],
+    "local-fonts": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "picture-in-picture": [],
+    "publickey-credentials-create": ["self"],
+    "publickey-credentials-get": ["self"],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "web-share": [],
+    "xr-spatial-tracking": [],
+}
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -146,25 +193,55 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- REST API -----------------------------------------------------------------------------
+# Reverse proxies in front of the app that append to X-Forwarded-For (1 behind a load balancer).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        # Mobile apps: the session token allauth headless gives an app client at login.
+        "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Counters in the cache (apps/core/api/throttling.py); a 429 carries Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_RATE_ANON", default="60/min"),
+        "user": env.str("THROTTLE_RATE_USER", default="600/min"),
+        # Sign-up, login, password reset, invitations (apps.core.api.throttling.AUTH_SCOPE).
+        "auth": env.str("THROTTLE_RATE_AUTH", default="10/min"),
+    },
+    # The client IP is the X-Forwarded-For entry our own proxies added, never one a client
+    # sent (DRF trusts the whole header when this is None). Same count as allauth and axes.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FitnessCRM API",
     "DESCRIPTION": "The REST API of a FitnessCRM gym. Every path is relative to the gym's host.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Encryption at rest (apps.core.fields.EncryptedTextField) -----------------------------
+# Fernet keys, newest first. Rotate: prepend a new key, run `manage.py reencrypt_fields`, then
+# drop the old key. Required outside DEBUG (system check core.E001).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # --- Email ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

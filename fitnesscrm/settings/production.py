@@ -13,5 +13,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SECURE = True
+# HttpOnly and SameSite=Lax for the session cookie, and the CSRF cookie left readable for the
+# headless browser client and HTMX, come from base.py.
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 URL_SCHEME = "https"

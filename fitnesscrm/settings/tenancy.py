@@ -18,6 +18,8 @@ _PER_SCHEMA_APPS = [
     # The platform's own Stripe account in public; each gym's own account in its schema.
     "djstripe",
     "apps.core",
+    "apps.audit",
+    "apps.privacy",
 ]
 
 SHARED_APPS = [
@@ -26,11 +28,14 @@ SHARED_APPS = [
     "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_celery_beat",
     "channels",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
     *_PER_SCHEMA_APPS,
 ]
 

@@ -7,6 +7,8 @@ from fitnesscrm.settings import dotenv
 dotenv.load()
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-insecure-key")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# Tests only: a fixed, public Fernet key (rotation tests override the setting).
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWluc2VjdXJlLWZlcm5ldC1rZXktMzI=")
 
 from .base import *  # noqa: E402
 

@@ -6,7 +6,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DatabaseError, NotSupportedError, connection, transaction
 from django_tenants.utils import schema_exists, tenant_context
 
 from apps.accounts.models import Role, User
@@ -228,6 +228,26 @@ class TestAllOrNothing:
         assert set(excinfo.value.message_dict) == {"name", "owner_email", "owner_password"}
 
 
+def functions_and_triggers(cursor, schema: str) -> tuple[set, set]:  # type: ignore[no-untyped-def]
+    """A schema's functions (name, arguments, code) and its triggers (table, name, type, the
+    function called, and whether that function is the schema's own)."""
+    cursor.execute(
+        "SELECT p.proname, pg_get_function_identity_arguments(p.oid), p.prosrc "
+        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s",
+        [schema],
+    )
+    functions = set(cursor.fetchall())
+    cursor.execute(
+        "SELECT c.relname, t.tgname, t.tgtype, t.tgenabled, p.proname, pn.nspname = n.nspname "
+        "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace "
+        "WHERE n.nspname = %s AND NOT t.tgisinternal",
+        [schema],
+    )
+    return functions, set(cursor.fetchall())
+
+
 class TestCloning:
     def test_cloned_schema_matches_the_template_and_needs_no_migration(self, gym_a):
         from django.conf import settings
@@ -254,13 +274,65 @@ class TestCloning:
                     [schema],
                 )
                 indexes = set(cursor.fetchall())
-            return {"columns": columns, "constraints": constraints, "indexes": indexes}
+                functions, triggers = functions_and_triggers(cursor, schema)
+            return {
+                "columns": columns,
+                "constraints": constraints,
+                "indexes": indexes,
+                "functions": functions,
+                "triggers": triggers,
+            }
 
         template = catalog(settings.TENANT_BASE_SCHEMA)
         clone = catalog(gym_a.schema_name)
         assert clone == template
         assert len(template["columns"]) > 100
+        # The audit log's append-only guard, at least.
+        assert template["functions"]
+        assert template["triggers"]
         assert schemas_with_pending_migrations([gym_a.schema_name]) == []
+
+    def test_fast_clone_copies_functions_and_triggers_that_act_on_the_copy(self, db):
+        from django.conf import settings
+
+        from apps.tenants.cloning import clone_schema_fast
+
+        template = settings.TENANT_BASE_SCHEMA
+        # No fallback here: the fast path itself must handle everything the template holds.
+        clone_schema_fast(source=template, destination="clone_probe")
+        with connection.cursor() as cursor:
+            assert functions_and_triggers(cursor, "clone_probe") == functions_and_triggers(
+                cursor, template
+            )
+            cursor.execute(
+                "INSERT INTO clone_probe.audit_auditevent (action, actor_email, actor_role, "
+                "object_type, object_id, changes, user_agent, request_id) "
+                "VALUES ('probe', '', '', '', '', '{}', '', '') RETURNING id"
+            )
+            event_id = cursor.fetchone()[0]
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+                cursor.execute("DELETE FROM clone_probe.audit_auditevent WHERE id = %s", [event_id])
+
+    def test_fast_clone_still_refuses_what_it_cannot_copy(self, db):
+        from apps.tenants.cloning import clone_schema_fast
+
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE SCHEMA clone_src")
+            cursor.execute("CREATE TABLE clone_src.t (id integer)")
+            cursor.execute("CREATE VIEW clone_src.v AS SELECT id FROM clone_src.t")
+        with pytest.raises(NotSupportedError), transaction.atomic():
+            clone_schema_fast(source="clone_src", destination="clone_dst")
+        with connection.cursor() as cursor:
+            cursor.execute("DROP VIEW clone_src.v")
+            # A function whose code names its own schema would still point there once copied.
+            cursor.execute(
+                "CREATE FUNCTION clone_src.f() RETURNS bigint LANGUAGE sql "
+                "AS 'SELECT count(*) FROM clone_src.t'"
+            )
+        with pytest.raises(NotSupportedError), transaction.atomic():
+            clone_schema_fast(source="clone_src", destination="clone_dst")
+        assert not schema_exists("clone_dst")
 
     def test_foreign_keys_point_inside_the_gym(self, gym_a):
         with connection.cursor() as cursor:

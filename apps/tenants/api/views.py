@@ -7,8 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.throttling import AUTH_SCOPE, AuthRateThrottle
 from apps.tenants.api.serializers import GymCreateSerializer, GymSerializer
-from apps.tenants.selectors import gym_url
+from apps.tenants.selectors import gym_url_for_request
 from apps.tenants.services import gym_create
 
 
@@ -17,6 +18,8 @@ class GymCreateApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+    throttle_scope = AUTH_SCOPE
 
     @extend_schema(
         request=GymCreateSerializer,
@@ -38,8 +41,6 @@ class GymCreateApi(APIView):
         serializer = GymCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         gym = gym_create(**serializer.validated_data)
-        port = request.get_port()
-        default_port = "443" if request.is_secure() else "80"
-        url = gym_url(gym=gym, port=None if port == default_port else port, scheme=request.scheme)
+        url = gym_url_for_request(gym=gym, request=request)
         body = GymSerializer(gym, context={"gym_url": url}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": url})

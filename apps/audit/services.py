@@ -1,0 +1,156 @@
+"""Writing audit events. Services call `audit_record` inside their own transaction, so an event
+exists exactly when the change it describes was committed."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest
+from django.utils import timezone
+
+from apps.audit.models import USER_AGENT_MAX_LENGTH, AuditEvent
+
+MASK = "***"
+# Field names whose values never enter the log: credentials, and health data (the audit log is
+# read by managers who may not be allowed to see it).
+_MASKED_FIELD = re.compile(
+    r"password|passwd|token|secret|key|otp|recovery|seed|signature|health|parq|par_q|medical",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Where the current request comes from; set by AuditContextMiddleware."""
+
+    ip: str | None
+    user_agent: str
+    request_id: str
+    request: HttpRequest | None = None
+
+    @property
+    def user(self) -> Any:
+        # Read when an event is written, not when the request arrived: a login in the middle
+        # of the request replaces request.user.
+        return getattr(self.request, "user", None)
+
+
+current_request_context: ContextVar[RequestContext | None] = ContextVar(
+    "audit_request_context", default=None
+)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR; with AUDIT_TRUST_X_FORWARDED_FOR, the X-Forwarded-For entry that the first
+    of our TRUSTED_PROXY_COUNT proxies appended (entries before it are whatever the client
+    sent, so they are never read)."""
+    candidate = request.META.get("REMOTE_ADDR", "")
+    if getattr(settings, "AUDIT_TRUST_X_FORWARDED_FOR", False):
+        forwarded = [
+            entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        forwarded = [entry for entry in forwarded if entry]
+        if forwarded:
+            proxies = max(int(getattr(settings, "TRUSTED_PROXY_COUNT", 1) or 1), 1)
+            candidate = forwarded[-min(proxies, len(forwarded))]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def request_context_from(request: HttpRequest) -> RequestContext:
+    return RequestContext(
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
+        request_id=getattr(request, "request_id", "") or "",
+        request=request,
+    )
+
+
+def is_masked_field(name: str) -> bool:
+    return bool(_MASKED_FIELD.search(name))
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly value: model instances become their primary key."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, set | frozenset | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def mask_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`changes` with secret and health fields replaced by MASK, before and after alike."""
+    masked: dict[str, Any] = {}
+    for field, change in changes.items():
+        if is_masked_field(field):
+            masked[field] = {"before": MASK, "after": MASK}
+        elif isinstance(change, Mapping):
+            masked[field] = {key: _plain(value) for key, value in change.items()}
+        else:
+            masked[field] = _plain(change)
+    return masked
+
+
+def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """{"field": {"before": x, "after": y}} for every field whose value differs, masked."""
+    changed: dict[str, Any] = {}
+    for field in [*before, *(name for name in after if name not in before)]:
+        old, new = _plain(before.get(field)), _plain(after.get(field))
+        if old != new:
+            changed[field] = {"before": old, "after": new}
+    return mask_changes(changed)
+
+
+def _object_type(obj: models.Model) -> str:
+    return obj._meta.label_lower
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Any = None,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    changes: Mapping[str, Any] | None = None,
+    request: HttpRequest | None = None,
+    actor_email: str = "",
+) -> AuditEvent:
+    """Write one event in the current schema and the caller's transaction.
+
+    Without `actor`, the logged-in user of the current request (if any) is the actor. Where the
+    request came from is read from `request`, else from the middleware's context.
+    `actor_email` names an actor that is not a user here (a failed login's attempted email).
+    """
+    context = request_context_from(request) if request is not None else None
+    context = context or current_request_context.get()
+    if actor is None and context is not None:
+        actor = context.user
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if obj is not None:
+        object_type = object_type or _object_type(obj)
+        object_id = object_id or str(obj.pk)
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_email=(getattr(actor, "email", "") if actor is not None else actor_email)[:254],
+        actor_role=getattr(actor, "role", "") if actor is not None else "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:64],
+        changes=mask_changes(changes or {}),
+        ip=context.ip if context else None,
+        user_agent=context.user_agent if context else "",
+        request_id=context.request_id if context else "",
+        created_at=timezone.now(),
+    )

@@ -1,0 +1,187 @@
+"""Export and erasure across every registered personal-data model."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.test import RequestFactory
+
+from apps.accounts.models import Role, User
+from apps.privacy.models import ErasureRecord
+from apps.privacy.registry import PersonalDataRegistry, personal_data
+from apps.privacy.services import personal_data_erase, personal_data_export
+from tests.conftest import activate_totp, make_user
+
+
+def _audit_event(user: User) -> None:
+    from apps.audit.services import audit_record
+
+    request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="Firefox")
+    audit_record(action="auth.login", actor=user, request=request)
+
+
+# One way to create a row about `user` for every model that may register personal data. A model
+# registered without an entry here fails test_every_registered_model_has_a_factory, so erasure is
+# always tested against every registered model.
+FACTORIES: dict[str, Callable[[User], Any]] = {
+    "accounts.user": lambda user: user,  # the person themselves
+    "account.emailaddress": lambda user: EmailAddress.objects.create(
+        user=user, email=f"alt.{user.email}", verified=False, primary=False
+    ),
+    "usersessions.usersession": lambda user: UserSession.objects.create(
+        user=user,
+        ip="203.0.113.7",
+        user_agent=f"Firefox on {user.first_name}'s phone",
+        session_key=uuid.uuid4().hex,
+    ),
+    "mfa.authenticator": lambda user: activate_totp(user),
+    "audit.auditevent": _audit_event,
+}
+
+
+def make_person(email: str, first: str, last: str, phone: str) -> User:
+    """A client with a row in every registered model."""
+    user = make_user(Role.CLIENT, email, first_name=first, last_name=last, phone=phone)
+    for entry in personal_data.entries():
+        FACTORIES[entry.label](user)
+    return user
+
+
+def needles(user: User) -> list[str]:
+    return [user.email, f"alt.{user.email}", user.first_name, user.last_name, user.phone]
+
+
+def text_of(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return ""
+
+
+def rows_mentioning(words: list[str]) -> list[str]:
+    """Every (model, pk, field) in a registered model whose text contains any of `words`."""
+    found = []
+    for entry in personal_data.entries():
+        fields = [
+            f
+            for f in entry.model._meta.concrete_fields
+            if isinstance(f, models.CharField | models.TextField | models.JSONField)
+        ]
+        for row in entry.model._base_manager.values("pk", *[f.attname for f in fields]):
+            for field in fields:
+                text = text_of(row[field.attname]).lower()
+                found += [
+                    f"{entry.label}#{row['pk']}.{field.attname}"
+                    for word in words
+                    if word.lower() in text
+                ]
+    return found
+
+
+def test_every_registered_model_has_a_factory():
+    registered = {entry.label for entry in personal_data.entries()}
+    assert registered - set(FACTORIES) == set(), "add a factory for each new registration"
+    # The core set is always there.
+    assert {"accounts.user", "account.emailaddress", "mfa.authenticator"} <= registered
+
+
+def test_export_holds_the_persons_data_and_nobody_elses(in_gym_a):
+    jane = make_person("jane@alpha.example", "Janeth", "Doeberg", "+15550100001")
+    other = make_person("max@alpha.example", "Maximilian", "Otherson", "+15550100002")
+
+    archive = zipfile.ZipFile(io.BytesIO(personal_data_export(user=jane)))
+
+    expected = {f"{entry.label}.json" for entry in personal_data.entries()} | {"README.txt"}
+    assert set(archive.namelist()) == expected
+    everything = " ".join(archive.read(name).decode() for name in archive.namelist())
+    for word in needles(jane):
+        assert word in everything
+    for word in needles(other):
+        assert word not in everything
+    user_rows = json.loads(archive.read("accounts.user.json"))
+    assert [row["email"] for row in user_rows] == [jane.email]
+    # Secrets are not personal data to hand out: no password hash, TOTP secret or session key.
+    assert "password" not in user_rows[0]
+    for row in json.loads(archive.read("mfa.authenticator.json")):
+        assert set(row) == {"type", "created_at", "last_used_at"}
+    assert "session_key" not in archive.read("usersessions.usersession.json").decode()
+    emails = {row["email"] for row in json.loads(archive.read("account.emailaddress.json"))}
+    assert emails == {jane.email, f"alt.{jane.email}"}
+
+
+def test_erasure_leaves_nothing_naming_the_client(in_gym_a, owner_a):
+    jane = make_person("jane@alpha.example", "Janeth", "Doeberg", "+15550100001")
+    other = make_person("max@alpha.example", "Maximilian", "Otherson", "+15550100002")
+    words = needles(jane)
+    assert rows_mentioning(words)  # the search does see the data before erasure
+
+    record = personal_data_erase(user=jane, actor=owner_a, reason="Asked by email")
+
+    assert rows_mentioning(words) == []
+    jane.refresh_from_db()
+    assert jane.email == f"erased-{jane.pk}@invalid.example"
+    assert not jane.is_active
+    assert not jane.has_usable_password()
+    assert (jane.first_name, jane.last_name, jane.phone) == ("", "", "")
+    assert record.user == jane
+    assert record.erased_by == owner_a
+    assert ErasureRecord.objects.get(pk=record.pk).reason == "Asked by email"
+    # Deleted outright where nothing requires keeping them.
+    assert not EmailAddress.objects.filter(user=jane).exists()
+    assert not UserSession.objects.filter(user=jane).exists()
+    # Everybody else is untouched.
+    assert rows_mentioning(needles(other))
+    assert EmailAddress.objects.filter(user=other).count() == 2
+
+
+def test_erasure_keeps_audit_events_anonymised(in_gym_a, owner_a):
+    from apps.audit.models import AuditEvent
+
+    jane = make_person("jane@alpha.example", "Janeth", "Doeberg", "+15550100001")
+    own_events = list(AuditEvent.objects.filter(actor=jane).values_list("pk", flat=True))
+    assert own_events
+
+    personal_data_erase(user=jane, actor=owner_a)
+
+    kept = AuditEvent.objects.filter(pk__in=own_events)
+    assert kept.count() == len(own_events)  # kept for the law, not deleted
+    for event in kept:
+        assert event.actor_email == "erased"
+        assert event.action == "auth.login"  # what happened stays
+    erased = AuditEvent.objects.get(action="privacy.erased")
+    assert erased.actor == owner_a
+    assert erased.object_id == str(jane.pk)
+
+
+def test_registry_rejects_wrong_registrations():
+    registry = PersonalDataRegistry()
+    with pytest.raises(ValueError, match="keep_for_law"):
+        registry.register(EmailAddress, user_path="user", keep_for_law=True)
+    with pytest.raises(ValueError, match="anonymise"):
+        registry.register(EmailAddress, user_path="user", erase="anonymise")
+    registry.register(EmailAddress, user_path="user")
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(EmailAddress, user_path="user")
+
+    registry = PersonalDataRegistry()
+    registry.register(EmailAddress, user_path="nope")
+    with pytest.raises(ImproperlyConfigured, match="no field"):
+        registry.entries()
+    registry = PersonalDataRegistry()
+    registry.register(EmailAddress, user_path="user", export_fields=["email", "secret"])
+    with pytest.raises(ImproperlyConfigured, match="not a concrete field"):
+        registry.entries()
+    registry = PersonalDataRegistry()
+    registry.register("nothere.Model", user_path="user")
+    assert registry.entries() == []
