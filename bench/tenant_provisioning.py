@@ -23,12 +23,12 @@ import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import override_settings
 
-from apps.tenants.models import Gym  # noqa: E402
-from apps.tenants.services import gym_create  # noqa: E402
+from apps.tenants.models import Gym
+from apps.tenants.services import gym_create
 
 PASSWORD = "bench mark pass phrase"
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.roles import is_management
+from apps.audit.services import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,16 @@ def lockout_clear(*, actor: User, username: str, request: HttpRequest | None = N
     """
     _require_management(actor)
     username = username.strip().lower()
-    removed = axes_reset(username=username)
+    with transaction.atomic():
+        removed = axes_reset(username=username)
+        audit_record(
+            action="auth.lockout_cleared",
+            actor=actor,
+            object_type="accounts.user",
+            object_id=username,
+            changes={"attempts_removed": {"before": removed, "after": 0}},
+            request=request,
+        )
     if request is not None:
         from allauth.account.adapter import get_adapter
 

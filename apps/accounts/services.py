@@ -29,6 +29,13 @@ INVITABLE_ROLES: dict[str, frozenset[str]] = {
 }
 
 
+def _ensure_crm_profile(user: User) -> None:
+    # Imported here: the CRM builds on accounts, not the other way round.
+    from apps.crm.services import profile_ensure_for_role
+
+    profile_ensure_for_role(user=user)
+
+
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -55,6 +62,7 @@ def user_change_role(*, actor: User, user: User, role: str, request: Any = None)
         # Only owners and managers work in the back office (Django admin).
         user.is_staff = role in (Role.OWNER, Role.MANAGER)
         user.save(update_fields=["role", "is_staff"])
+        _ensure_crm_profile(user)
         audit_record(
             action="user.role_changed",
             actor=actor,
@@ -196,5 +204,6 @@ def invitation_accept(
         invitation.accepted_at = timezone.now()
         invitation.user = user
         invitation.save(update_fields=["accepted_at", "user"])
+        _ensure_crm_profile(user)
         audit_record(action="invitation.accepted", actor=user, obj=invitation, request=request)
     return user

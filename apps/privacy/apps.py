@@ -75,13 +75,12 @@ def register_account_models() -> None:
         # Not `data`: it holds the TOTP secret and recovery-code seed.
         export_fields=["type", "created_at", "last_used_at"],
     )
-    # By label: skipped while apps.audit has no such model. Kept (what happened, when, to
-    # which object) without the actor's email; the audit log's trigger (audit migration 0002)
-    # lets exactly this column change.
+    # Kept (what happened, when, to which object) without who acted or from where; the audit
+    # log's trigger (audit migration 0002) lets exactly these columns be blanked.
     personal_data.register(
         "audit.AuditEvent",
         user_path="actor",
         erase="anonymise",
-        anonymise={"actor_email": "erased"},
+        anonymise={"actor_email": "erased", "ip": None, "user_agent": ""},
         keep_for_law=True,
     )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
 from apps.accounts.models import Role, User
+from apps.audit.services import audit_record
 from apps.tenants.models import Domain, Gym
 from apps.tenants.selectors import subdomain_is_taken
 from apps.tenants.validators import validate_subdomain
@@ -95,6 +96,16 @@ def gym_create(
                 )
                 EmailAddress.objects.create(
                     user=owner, email=owner_email, primary=True, verified=True
+                )
+                # The gym's own log starts with its creation, by its owner.
+                audit_record(
+                    action="gym.created",
+                    actor=owner,
+                    obj=gym,
+                    changes={
+                        "name": {"before": None, "after": gym.name},
+                        "subdomain": {"before": None, "after": subdomain},
+                    },
                 )
     except Exception:
         # The rollback already removed the schema; this only guards against a schema created

@@ -29,6 +29,7 @@ SHARED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_celery_beat",
     "channels",
     "rest_framework",
@@ -41,6 +42,8 @@ SHARED_APPS = [
 
 TENANT_APPS = [
     *_PER_SCHEMA_APPS,
+    # The gym's business: only in gym schemas.
+    "apps.crm",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -158,6 +158,8 @@ def test_erasure_keeps_audit_events_anonymised(in_gym_a, owner_a):
     assert kept.count() == len(own_events)  # kept for the law, not deleted
     for event in kept:
         assert event.actor_email == "erased"
+        assert event.ip is None
+        assert event.user_agent == ""
         assert event.action == "auth.login"  # what happened stays
     erased = AuditEvent.objects.get(action="privacy.erased")
     assert erased.actor == owner_a

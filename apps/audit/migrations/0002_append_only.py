@@ -7,7 +7,7 @@ every gym); new gyms get them from the template through apps/tenants/cloning.py.
 
 Two updates stay possible, both of which only forget who acted, never rewrite what happened:
 deleting a user sets `actor_id` to NULL (on_delete=SET_NULL), and erasure (apps.privacy) may
-blank `actor_email` or set it to the ERASED_ACTOR_EMAIL placeholder.
+blank `actor_email` (or set it to the ERASED_ACTOR_EMAIL placeholder), `ip` and `user_agent`.
 
 DROP SCHEMA ... CASCADE (deleting a gym) fires no row triggers and still works. A superuser can
 bypass the triggers with `SET session_replication_role = replica` (what a database restore or a
@@ -21,9 +21,12 @@ CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $body$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        IF (to_jsonb(NEW) - 'actor_id' - 'actor_email') = (to_jsonb(OLD) - 'actor_id' - 'actor_email')
+        IF (to_jsonb(NEW) - 'actor_id' - 'actor_email' - 'ip' - 'user_agent')
+               = (to_jsonb(OLD) - 'actor_id' - 'actor_email' - 'ip' - 'user_agent')
            AND (NEW.actor_id IS NULL OR NEW.actor_id = OLD.actor_id)
-           AND (NEW.actor_email = OLD.actor_email OR NEW.actor_email IN ('', 'erased')) THEN
+           AND (NEW.actor_email = OLD.actor_email OR NEW.actor_email IN ('', 'erased'))
+           AND (NEW.ip IS NULL OR NEW.ip = OLD.ip)
+           AND (NEW.user_agent = OLD.user_agent OR NEW.user_agent = '') THEN
             RETURN NEW;
         END IF;
     END IF;

@@ -1,4 +1,5 @@
-"""The demo gym for `make run`: a gym at demo.<BASE_DOMAIN> with one login per role."""
+"""The demo gym for `make run`: a gym at demo.<BASE_DOMAIN> with one login per role and a
+realistic business (5 trainers, 200 clients, assignments, notes and leads)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Role, User
+from apps.crm.demo import link_demo_client_login, seed_business
 from apps.tenants.models import Gym
 from apps.tenants.selectors import gym_url
 from apps.tenants.services import gym_create
@@ -58,6 +60,12 @@ class Command(BaseCommand):
                     EmailAddress.objects.get_or_create(
                         user=user, email=email, defaults={"primary": True, "verified": True}
                     )
+            owner = User.objects.get(email=DEMO_USERS[0][0])
+            counts = seed_business(owner=owner)
+            link_demo_client_login(user=User.objects.get(email="client@demo.example"))
+            self.stdout.write(
+                "Demo business: " + ", ".join(f"{count} {name}" for name, count in counts.items())
+            )
         port = options["port"]
         self.stdout.write(
             self.style.SUCCESS("\nFitnessCRM is ready.\n")

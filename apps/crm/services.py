@@ -1,0 +1,587 @@
+"""Writes of the CRM. Every service checks the actor's right, validates, writes its audit event
+in the same transaction, and raises ValidationError naming the field on bad input."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import Role, User
+from apps.accounts.roles import has_role, is_management
+from apps.audit.services import audit_record, changes_between
+from apps.crm.models import (
+    Assignment,
+    Certification,
+    Client,
+    ClientStatus,
+    Consent,
+    Lead,
+    LeadStatus,
+    Note,
+    Trainer,
+)
+from apps.crm.selectors import can_edit_client, can_see_health_data, note_kinds_for
+
+CLIENT_CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+)
+CLIENT_PROFILE_FIELDS = (
+    *CLIENT_CONTACT_FIELDS,
+    "goals",
+    "status",
+    "tags",
+    "source",
+    "joined_on",
+    "churned_on",
+    "notify_by_email",
+    "notify_by_sms",
+)
+CLIENT_HEALTH_FIELDS = ("health_notes", "parq_answers")
+# What a client may change about themselves in the portal.
+CLIENT_SELF_SERVICE_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "goals",
+    "notify_by_email",
+    "notify_by_sms",
+)
+TRAINER_FIELDS = ("bio", "specialties", "hourly_rate", "currency", "calendar_colour", "is_active")
+
+
+def _snapshot(instance: Any, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    return {field: getattr(instance, field) for field in fields}
+
+
+def _clean_and_save(instance: Any, *, exclude: list[str] | None = None) -> None:
+    """Model validation (field errors by name), then save; a unique clash becomes a field error
+    too, in case a concurrent write slipped past validation."""
+    instance.full_clean(exclude=exclude)
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        if "crm_client_email_unique" in str(exc):
+            raise ValidationError(
+                {"email": [_("A client with this email already exists.")]}
+            ) from exc
+        raise
+
+
+def _normalise_client_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    if fields.get("email"):
+        fields["email"] = fields["email"].strip().lower()
+    if "tags" in fields and fields["tags"] is not None:
+        fields["tags"] = sorted({t.strip().lower() for t in fields["tags"] if t and t.strip()})
+    for key in ("first_name", "last_name", "phone"):
+        if key in fields and isinstance(fields[key], str):
+            fields[key] = fields[key].strip()
+    return fields
+
+
+def _check_client_email_free(email: str, *, exclude_pk: int | None = None) -> None:
+    if not email:
+        return
+    clash = Client.objects.filter(email__iexact=email)
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError({"email": [_("A client with this email already exists.")]})
+
+
+# --- Clients --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def client_create(*, actor: User, request: Any = None, **fields: Any) -> Client:
+    """Add a client. Front desk may not record health data; trainers get the client assigned
+    to them, so they keep seeing the client they just added."""
+    if not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK, Role.TRAINER):
+        raise PermissionDenied(_("Your role cannot add clients."))
+    allowed = set(CLIENT_PROFILE_FIELDS)
+    if has_role(actor, Role.OWNER, Role.MANAGER, Role.TRAINER):
+        allowed |= set(CLIENT_HEALTH_FIELDS)
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({field: [_("You cannot set this field.")] for field in unknown})
+    fields = _normalise_client_fields(dict(fields))
+    _check_client_email_free(fields.get("email", ""))
+    client = Client(**fields)
+    if client.status == ClientStatus.CHURNED and client.churned_on is None:
+        client.churned_on = timezone.localdate()
+    _clean_and_save(client, exclude=["user"])
+    audit_record(
+        action="client.created",
+        actor=actor,
+        obj=client,
+        changes=changes_between({}, _snapshot(client, list(fields))),
+        request=request,
+    )
+    if has_role(actor, Role.TRAINER):
+        trainer = Trainer.objects.filter(user=actor).first()
+        if trainer is not None:
+            assignment_create(actor=actor, client=client, trainer=trainer, is_primary=True)
+    return client
+
+
+@transaction.atomic
+def client_update(*, actor: User, client: Client, request: Any = None, **fields: Any) -> Client:
+    """Change a client. Health fields need the right to see health data; a client changes only
+    a few fields of their own profile (portal)."""
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if has_role(actor, Role.CLIENT):
+        if client.user_id != actor.pk:
+            raise PermissionDenied(_("You can only change your own profile."))
+        allowed = set(CLIENT_SELF_SERVICE_FIELDS)
+    elif can_edit_client(viewer=actor, client=client):
+        allowed = set(CLIENT_PROFILE_FIELDS)
+        if can_see_health_data(viewer=actor, client=client):
+            allowed |= set(CLIENT_HEALTH_FIELDS)
+    else:
+        raise PermissionDenied(_("You cannot change this client."))
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({field: [_("You cannot change this field.")] for field in unknown})
+    fields = _normalise_client_fields(dict(fields))
+    if fields.get("email"):
+        _check_client_email_free(fields["email"], exclude_pk=client.pk)
+    before = _snapshot(client, list(fields))
+    for field, value in fields.items():
+        setattr(client, field, value)
+    if "status" in fields:
+        if client.status == ClientStatus.CHURNED and client.churned_on is None:
+            client.churned_on = timezone.localdate()
+        elif client.status != ClientStatus.CHURNED and "churned_on" not in fields:
+            client.churned_on = None
+    _clean_and_save(client, exclude=["user"])
+    changes = changes_between(before, _snapshot(client, list(fields)))
+    if changes:
+        audit_record(
+            action="client.updated", actor=actor, obj=client, changes=changes, request=request
+        )
+    return client
+
+
+@transaction.atomic
+def client_status_set(
+    *, actor: User, clients: list[Client] | Any, status: str, request: Any = None
+) -> int:
+    """Bulk status change (admin, dashboard). Returns how many changed."""
+    if status not in ClientStatus.values:
+        raise ValidationError({"status": [_("Unknown status.")]})
+    changed = 0
+    for client in clients:
+        if client.status != status:
+            client_update(actor=actor, client=client, status=status, request=request)
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def consent_record(
+    *, actor: User, client: Client, kind: str, granted: bool, request: Any = None
+) -> Consent:
+    if not (can_edit_client(viewer=actor, client=client) or client.user_id == actor.pk):
+        raise PermissionDenied(_("You cannot record consents for this client."))
+    consent = Consent(client=client, kind=kind, granted=granted, recorded_by=actor)
+    consent.full_clean(exclude=["recorded_by"])
+    consent.save()
+    audit_record(
+        action="client.consent_recorded",
+        actor=actor,
+        obj=client,
+        changes={kind: {"before": None, "after": granted}},
+        request=request,
+    )
+    return consent
+
+
+# --- Trainers -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def trainer_create(
+    *,
+    actor: User,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    request: Any = None,
+    **profile: Any,
+) -> Trainer:
+    """Make someone a trainer: an existing staff account, or a new account they activate by
+    resetting their password (or through an invitation)."""
+    if not is_management(actor):
+        raise PermissionDenied(_("Only owners and managers add trainers."))
+    unknown = set(profile) - set(TRAINER_FIELDS)
+    if unknown:
+        raise ValidationError({field: [_("Unknown field.")] for field in unknown})
+    email = (email or "").strip().lower()
+    user = User.objects.filter(email__iexact=email).first() if email else None
+    if user is None:
+        if not email:
+            raise ValidationError({"email": [_("This field is required.")]})
+        candidate = User(email=email, first_name=first_name, last_name=last_name, role=Role.TRAINER)
+        candidate.full_clean(exclude=["password"])
+        user = User.objects.create_user(
+            email=email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            role=Role.TRAINER,
+        )
+    elif user.role == Role.CLIENT:
+        raise ValidationError({"email": [_("This person is a client; change their role first.")]})
+    if Trainer.objects.filter(user=user).exists():
+        raise ValidationError({"email": [_("This person is already a trainer.")]})
+    trainer = Trainer(user=user, **profile)
+    _clean_and_save(trainer)
+    audit_record(
+        action="trainer.created",
+        actor=actor,
+        obj=trainer,
+        changes=changes_between({}, {"email": email, **profile}),
+        request=request,
+    )
+    return trainer
+
+
+def trainer_profile_ensure(*, user: User) -> Trainer:
+    """Every user with the trainer role has a trainer profile (invitations, role changes)."""
+    trainer, _created = Trainer.objects.get_or_create(user=user)
+    return trainer
+
+
+@transaction.atomic
+def trainer_update(*, actor: User, trainer: Trainer, request: Any = None, **fields: Any) -> Trainer:
+    own_profile = trainer.user_id == actor.pk
+    if not (is_management(actor) or own_profile):
+        raise PermissionDenied(_("You cannot change this trainer."))
+    allowed = set(TRAINER_FIELDS) if is_management(actor) else {"bio", "specialties"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({field: [_("You cannot change this field.")] for field in unknown})
+    trainer = Trainer.objects.select_for_update().get(pk=trainer.pk)
+    before = _snapshot(trainer, list(fields))
+    for field, value in fields.items():
+        setattr(trainer, field, value)
+    _clean_and_save(trainer)
+    changes = changes_between(before, _snapshot(trainer, list(fields)))
+    if changes:
+        audit_record(
+            action="trainer.updated", actor=actor, obj=trainer, changes=changes, request=request
+        )
+    return trainer
+
+
+@transaction.atomic
+def certification_create(
+    *, actor: User, trainer: Trainer, request: Any = None, **fields: Any
+) -> Certification:
+    if not (is_management(actor) or trainer.user_id == actor.pk):
+        raise PermissionDenied(_("You cannot change this trainer's certifications."))
+    certification = Certification(trainer=trainer, **fields)
+    certification.full_clean()
+    certification.save()
+    audit_record(
+        action="trainer.certification_added",
+        actor=actor,
+        obj=trainer,
+        changes=changes_between({}, fields),
+        request=request,
+    )
+    return certification
+
+
+@transaction.atomic
+def certification_delete(*, actor: User, certification: Certification, request: Any = None) -> None:
+    if not (is_management(actor) or certification.trainer.user_id == actor.pk):
+        raise PermissionDenied(_("You cannot change this trainer's certifications."))
+    audit_record(
+        action="trainer.certification_removed",
+        actor=actor,
+        obj=certification.trainer,
+        changes={"certification": {"before": certification.name, "after": None}},
+        request=request,
+    )
+    certification.delete()
+
+
+# --- Assignments ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assignment_create(
+    *,
+    actor: User,
+    client: Client,
+    trainer: Trainer,
+    is_primary: bool = False,
+    starts_on: date | None = None,
+    request: Any = None,
+) -> Assignment:
+    """Assign a trainer to a client. A new primary trainer demotes the previous one (the old
+    assignment stays, as history). Assigning twice returns the open assignment."""
+    if not (
+        is_management(actor) or (has_role(actor, Role.TRAINER) and trainer.user_id == actor.pk)
+    ):
+        raise PermissionDenied(_("Only owners and managers assign trainers."))
+    if not trainer.is_active:
+        raise ValidationError({"trainer": [_("This trainer is not active.")]})
+    # Lock the client's open assignments: two concurrent "make primary" must not both win.
+    open_assignments = list(
+        Assignment.objects.select_for_update()
+        .filter(client=client, ends_on__isnull=True)
+        .order_by("pk")
+    )
+    existing = next((a for a in open_assignments if a.trainer_id == trainer.pk), None)
+    if is_primary:
+        for assignment in open_assignments:
+            if assignment.is_primary and assignment.trainer_id != trainer.pk:
+                assignment.is_primary = False
+                assignment.save(update_fields=["is_primary"])
+    if existing is not None:
+        if is_primary and not existing.is_primary:
+            existing.is_primary = True
+            existing.save(update_fields=["is_primary"])
+        return existing
+    if not open_assignments:
+        is_primary = True  # a client's only trainer is their primary trainer
+    assignment = Assignment(
+        client=client,
+        trainer=trainer,
+        is_primary=is_primary,
+        starts_on=starts_on or timezone.localdate(),
+    )
+    assignment.full_clean()
+    assignment.save()
+    audit_record(
+        action="assignment.created",
+        actor=actor,
+        obj=assignment,
+        changes={
+            "client": {"before": None, "after": client.pk},
+            "trainer": {"before": None, "after": trainer.pk},
+            "is_primary": {"before": None, "after": is_primary},
+        },
+        request=request,
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_end(
+    *, actor: User, assignment: Assignment, ends_on: date | None = None, request: Any = None
+) -> Assignment:
+    """Unassign: the assignment gets an end date and stays as history."""
+    if not is_management(actor):
+        raise PermissionDenied(_("Only owners and managers unassign trainers."))
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.ends_on is not None:
+        return assignment
+    assignment.ends_on = ends_on or timezone.localdate()
+    if assignment.ends_on < assignment.starts_on:
+        raise ValidationError({"ends_on": [_("The end cannot be before the start.")]})
+    was_primary = assignment.is_primary
+    assignment.is_primary = False
+    assignment.save(update_fields=["ends_on", "is_primary"])
+    if was_primary:
+        # The longest-serving remaining trainer becomes primary.
+        successor = (
+            Assignment.objects.select_for_update()
+            .filter(client_id=assignment.client_id, ends_on__isnull=True)
+            .order_by("starts_on", "pk")
+            .first()
+        )
+        if successor is not None:
+            successor.is_primary = True
+            successor.save(update_fields=["is_primary"])
+    audit_record(
+        action="assignment.ended",
+        actor=actor,
+        obj=assignment,
+        changes={"ends_on": {"before": None, "after": assignment.ends_on.isoformat()}},
+        request=request,
+    )
+    return assignment
+
+
+# --- Notes ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def note_create(*, actor: User, client: Client, kind: str, body: str, request: Any = None) -> Note:
+    if kind not in note_kinds_for(viewer=actor) or not can_see_health_data(
+        viewer=actor, client=client
+    ):
+        raise PermissionDenied(_("You cannot add notes for this client."))
+    note = Note(client=client, author=actor, kind=kind, body=(body or "").strip())
+    note.full_clean(exclude=["author"])
+    note.save()
+    audit_record(
+        action="note.created",
+        actor=actor,
+        obj=note,
+        changes={"kind": {"before": None, "after": kind}, "body": {"before": None, "after": "…"}},
+        request=request,
+    )
+    return note
+
+
+@transaction.atomic
+def note_update(*, actor: User, note: Note, body: str, request: Any = None) -> Note:
+    if not (note.author_id == actor.pk or is_management(actor)):
+        raise PermissionDenied(_("Only the author or a manager can change a note."))
+    note.body = (body or "").strip()
+    note.full_clean(exclude=["author"])
+    note.save(update_fields=["body", "updated_at"])
+    audit_record(action="note.updated", actor=actor, obj=note, request=request)
+    return note
+
+
+@transaction.atomic
+def note_delete(*, actor: User, note: Note, request: Any = None) -> None:
+    if not (note.author_id == actor.pk or is_management(actor)):
+        raise PermissionDenied(_("Only the author or a manager can delete a note."))
+    audit_record(action="note.deleted", actor=actor, obj=note, request=request)
+    note.delete()
+
+
+# --- Leads ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_capture(
+    *,
+    first_name: str,
+    last_name: str = "",
+    email: str = "",
+    phone: str = "",
+    message: str = "",
+    marketing_consent: bool = False,
+    source: str = "website",
+    request: Any = None,
+) -> Lead:
+    """A prospect from the public join form (no actor: anonymous)."""
+    lead = Lead(
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip().lower(),
+        phone=phone.strip(),
+        message=message.strip(),
+        marketing_consent=marketing_consent,
+        source=source,
+    )
+    if not lead.email and not lead.phone:
+        raise ValidationError({"email": [_("Leave an email address or a phone number.")]})
+    lead.full_clean(exclude=["client"])
+    lead.save()
+    audit_record(action="lead.captured", obj=lead, request=request)
+    return lead
+
+
+@transaction.atomic
+def lead_update_status(*, actor: User, lead: Lead, status: str, request: Any = None) -> Lead:
+    if not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        raise PermissionDenied(_("Only managers and front desk handle leads."))
+    if status not in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.LOST):
+        raise ValidationError({"status": [_("Convert a lead with the convert action.")]})
+    before = lead.status
+    lead.status = status
+    lead.save(update_fields=["status"])
+    audit_record(
+        action="lead.updated",
+        actor=actor,
+        obj=lead,
+        changes={"status": {"before": before, "after": status}},
+        request=request,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_convert(
+    *, actor: User, lead: Lead, trainer: Trainer | None = None, request: Any = None
+) -> Client:
+    """Turn a lead into a client (on trial) in one step; converting twice returns the same
+    client, and a lead whose email already belongs to a client is linked to that client."""
+    if not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        raise PermissionDenied(_("Only managers and front desk convert leads."))
+    if trainer is not None and not is_management(actor):
+        raise PermissionDenied(_("Only owners and managers assign trainers."))
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.client_id is not None:
+        return lead.client
+    client = Client.objects.filter(email__iexact=lead.email).first() if lead.email else None
+    if client is None:
+        client = client_create(
+            actor=actor,
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            email=lead.email,
+            phone=lead.phone,
+            goals=lead.message,
+            status=ClientStatus.TRIAL,
+            source=lead.source or "lead",
+            request=request,
+        )
+    if lead.marketing_consent:
+        consent_record(
+            actor=actor, client=client, kind="marketing_email", granted=True, request=request
+        )
+    lead.client = client
+    lead.status = LeadStatus.CONVERTED
+    lead.converted_at = timezone.now()
+    lead.save(update_fields=["client", "status", "converted_at"])
+    if trainer is not None:
+        assignment_create(actor=actor, client=client, trainer=trainer, is_primary=True)
+    audit_record(
+        action="lead.converted",
+        actor=actor,
+        obj=lead,
+        changes={"client": {"before": None, "after": client.pk}},
+        request=request,
+    )
+    return client
+
+
+def client_profile_ensure(*, user: User) -> Client:
+    """Every user with the client role has a client record: an existing one with their email
+    (added by staff before they had a login) is linked, else one is created."""
+    client = Client.objects.filter(user=user).first()
+    if client is not None:
+        return client
+    client = (
+        Client.objects.select_for_update()
+        .filter(user__isnull=True, email__iexact=user.email)
+        .first()
+    )
+    if client is None:
+        client = Client(
+            first_name=user.first_name or user.email.split("@")[0],
+            last_name=user.last_name,
+            email=user.email,
+        )
+    client.user = user
+    client.save()
+    return client
+
+
+def profile_ensure_for_role(*, user: User) -> None:
+    """Called when someone joins or changes role: trainers and clients get their CRM record."""
+    if user.role == Role.TRAINER:
+        trainer_profile_ensure(user=user)
+    elif user.role == Role.CLIENT:
+        client_profile_ensure(user=user)
