@@ -171,9 +171,7 @@ def load(wrk: str, url: str, headers: dict[str, str], seconds: int, concurrency:
     args = [wrk, "-t2", f"-c{concurrency}", f"-d{seconds}s", "-s", script.name, "--timeout", "5s"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
-    output = subprocess.run(
-        [*args, url], capture_output=True, text=True, check=True
-    ).stdout
+    output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     match = re.search(
         r"RESULT requests=(\d+) duration_us=(\d+) errors=(\d+) p50=(\d+) p95=(\d+) p99=(\d+)",
         output,

@@ -10,6 +10,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from apps.accounts import lockout_views
 from apps.accounts import views as account_views
 from apps.core import views as core_views
+from apps.imports import views as imports_views
+from apps.portal import views as portal_views
 
 
 def no_such_endpoint(request: HttpRequest) -> HttpResponse:
@@ -25,15 +27,24 @@ api_docs = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
 
 api_patterns = [
     path("", include("apps.accounts.api.urls")),
+    path("", include("apps.crm.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]
 
 urlpatterns = [
     path("", include(dashboard_patterns)),
+    path("clients/import/", include("apps.imports.urls")),
+    path("clients/export.csv", imports_views.client_export, name="client_export"),
+    path("", include("apps.crm.urls")),
     path("health/", include("apps.core.urls")),
     path("audit/", include("apps.audit.urls")),
     path("privacy/", include("apps.privacy.urls")),
+    path("portal/", include("apps.portal.urls")),
+    # The portal's web app manifest and service worker live at the root: a worker controls
+    # only the paths under its own URL.
+    path("manifest.webmanifest", portal_views.manifest, name="portal_manifest"),
+    path("sw.js", portal_views.service_worker, name="portal_service_worker"),
     path("admin/", admin.site.urls),
     path("accounts/handoff/", account_views.handoff, name="account_handoff"),
     path("accounts/lockouts/", lockout_views.lockouts, name="account_lockouts"),

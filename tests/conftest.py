@@ -32,6 +32,9 @@ class GymSpec:
 
 ALPHA = GymSpec("Alpha Fitness", "alpha", "owner@alpha.example")
 BRAVO = GymSpec("Bravo Barbell", "bravo", "owner@bravo.example")
+# Browser tests commit what they do, and audit events can never be deleted: they get a gym of
+# their own so nothing they leave behind reaches the tests that use alpha and bravo.
+BROWSER = GymSpec("Charlie Conditioning", "charlie", "owner@charlie.example")
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +43,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from apps.tenants.services import gym_create
 
     with django_db_blocker.unblock():
-        for spec in (ALPHA, BRAVO):
+        for spec in (ALPHA, BRAVO, BROWSER):
             if not Gym.objects.filter(subdomain=spec.subdomain).exists():
                 gym_create(
                     name=spec.name,

@@ -24,6 +24,7 @@ from apps.audit.forms import AuditEventFilterForm
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_action_list, audit_event_list, current_time_zone_name
 from apps.audit.services import audit_record
+from apps.core.spreadsheets import spreadsheet_safe
 
 PAGE_SIZE = 50
 EXPORT_BATCH_SIZE = 1000
@@ -39,9 +40,6 @@ EXPORT_COLUMNS = [
     "user_agent",
     "request_id",
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula; actor emails of failed
-# logins and user agents come from strangers.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @role_required(Role.OWNER, Role.MANAGER)
@@ -97,17 +95,14 @@ class _Line:
         return value
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_PREFIXES) else text
-
-
 def _csv_line(event: AuditEvent) -> list[str]:
     values: Mapping[str, Any] = {
         "created_at": event.created_at.astimezone(datetime.UTC).isoformat(),
         "changes": json.dumps(event.changes, cls=DjangoJSONEncoder, sort_keys=True),
     }
-    return [_cell(values.get(column, getattr(event, column))) for column in EXPORT_COLUMNS]
+    return [
+        spreadsheet_safe(values.get(column, getattr(event, column))) for column in EXPORT_COLUMNS
+    ]
 
 
 def _batch_after(

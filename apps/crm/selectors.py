@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -171,3 +172,135 @@ def health_data_visible_ids(*, viewer: User, client_ids: Iterable[int]) -> set[i
     if has_role(viewer, Role.CLIENT):
         return set(Client.objects.filter(pk__in=ids, user=viewer).values_list("pk", flat=True))
     return set()
+
+
+# --- Appended for the staff dashboard (issue 4, point 4) ------------------------------------
+
+
+def client_counts(*, viewer: User) -> dict[str, int]:
+    """Management's overview in one query: active and trial clients, and the clients still
+    coming (active, trial, paused) who have no trainer at the moment."""
+    if not is_management(viewer):
+        raise PermissionDenied(_("Only owners and managers see the gym's overview."))
+    from django.db.models import Count
+
+    from apps.crm.models import ClientStatus
+
+    has_trainer = Exists(Assignment.objects.filter(client=OuterRef("pk"), ends_on__isnull=True))
+    coming = (ClientStatus.ACTIVE, ClientStatus.TRIAL, ClientStatus.PAUSED)
+    return Client.objects.aggregate(
+        active=Count("pk", filter=Q(status=ClientStatus.ACTIVE)),
+        trial=Count("pk", filter=Q(status=ClientStatus.TRIAL)),
+        without_trainer=Count("pk", filter=Q(~has_trainer, status__in=coming)),
+    )
+
+
+def client_activity(*, viewer: User, client: Client, limit: int = 20) -> list[Any]:
+    """The client's history, newest first: audit events of the client record, of its
+    assignments and of the notes the viewer may read (none for front desk)."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from apps.audit.models import AuditEvent
+
+    if not client_list(viewer=viewer).filter(pk=client.pk).exists():
+        return []
+    # Audit events name their object by a text id; compare as text so it stays one query.
+    assignment_ids = (
+        Assignment.objects.filter(client=client)
+        .annotate(id_text=Cast("pk", CharField()))
+        .values("id_text")
+    )
+    note_ids = (
+        note_list(viewer=viewer, client=client)
+        .annotate(id_text=Cast("pk", CharField()))
+        .values("id_text")
+    )
+    events = AuditEvent.objects.filter(
+        Q(object_type="crm.client", object_id=str(client.pk))
+        | Q(object_type="crm.assignment", object_id__in=assignment_ids)
+        | Q(object_type="crm.note", object_id__in=note_ids)
+    ).order_by("-created_at", "-id")
+    return list(events[:limit])
+
+
+# --- Appended for import and export (issue 4, point 7) --------------------------------------
+
+CLIENT_FILTER_PARAMS = ("search", "status", "trainer", "tag", "joined_after", "joined_before")
+
+
+def client_filter(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
+    """Narrow a client queryset (from `client_list`, which applied the viewer's rules) by the
+    client list's filters: search, status, trainer (id), tag, joined_after, joined_before
+    (inclusive, YYYY-MM-DD). Empty values are ignored; a bad value raises ValidationError
+    naming the parameter. `params` is any mapping, a request's QueryDict included."""
+    from django.core.exceptions import ValidationError
+
+    from apps.crm.models import ClientStatus
+
+    def value(name: str) -> str:
+        raw = params.get(name) if params is not None else None
+        return str(raw).strip() if raw is not None else ""
+
+    errors: dict[str, list[str]] = {}
+    search = value("search")
+    if search:
+        queryset = queryset.filter(
+            Q(first_name__icontains=search)
+            | Q(last_name__icontains=search)
+            | Q(email__icontains=search)
+            | Q(phone__icontains=search)
+        )
+    status = value("status")
+    if status:
+        if status in ClientStatus.values:
+            queryset = queryset.filter(status=status)
+        else:
+            errors["status"] = [_("Unknown status.")]
+    trainer = value("trainer")
+    if trainer:
+        if trainer.isdigit():
+            queryset = queryset.filter(
+                Exists(
+                    Assignment.objects.filter(
+                        client=OuterRef("pk"), trainer_id=int(trainer), ends_on__isnull=True
+                    )
+                )
+            )
+        else:
+            errors["trainer"] = [_("Give the id of a trainer.")]
+    tag = value("tag").lower()
+    if tag:
+        # Tags are stored lower-cased; `contains` on the array uses the GIN index.
+        queryset = queryset.filter(tags__contains=[tag])
+    bounds: dict[str, date] = {}
+    for name in ("joined_after", "joined_before"):
+        text = value(name)
+        if not text:
+            continue
+        try:
+            bounds[name] = date.fromisoformat(text)
+        except ValueError:
+            errors[name] = [_("Enter a date as YYYY-MM-DD.")]
+    if "joined_after" in bounds:
+        queryset = queryset.filter(joined_on__gte=bounds["joined_after"])
+    if "joined_before" in bounds:
+        queryset = queryset.filter(joined_on__lte=bounds["joined_before"])
+    after, before = bounds.get("joined_after"), bounds.get("joined_before")
+    if after and before and after > before:
+        errors["joined_before"] = [_("The end of the range is before its start.")]
+    if errors:
+        raise ValidationError(errors)
+    return queryset
+
+
+# --- Appended for the client portal (issue 4, point 5) ---------------------------------------
+
+
+def client_for_user(user: User) -> Client | None:
+    """A portal user's own client record, with their current trainers prefetched; None for
+    staff, or for a client login that has no record yet (apps.crm.services.profile_ensure_for_role
+    makes one)."""
+    if not has_role(user, Role.CLIENT):
+        return None
+    return client_list(viewer=user).first()

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -585,3 +586,42 @@ def profile_ensure_for_role(*, user: User) -> None:
         trainer_profile_ensure(user=user)
     elif user.role == Role.CLIENT:
         client_profile_ensure(user=user)
+
+
+# --- Appended for the API (issue 4, point 3) -------------------------------------------------
+
+
+@transaction.atomic
+def client_delete(*, actor: User, client: Client, request: Any = None) -> None:
+    """Delete a client record made by mistake (a duplicate, a test entry): owners and managers
+    only. Someone with a portal login also has an account and data in other apps, so they are
+    erased through apps.privacy, which anonymises what must be kept; never deleted from here."""
+    if not is_management(actor):
+        raise PermissionDenied(_("Only owners and managers delete clients."))
+    if client.user_id is not None:
+        raise ValidationError(
+            {
+                "user": [
+                    _(
+                        "This client has a portal login: erase their data from the privacy "
+                        "page instead."
+                    )
+                ]
+            }
+        )
+    audit_record(
+        action="client.deleted",
+        actor=actor,
+        obj=client,
+        # The id only: a deleted client's name or email must not live on in the append-only log.
+        changes={"client": {"before": client.pk, "after": None}},
+        request=request,
+    )
+    try:
+        with transaction.atomic():
+            client.delete()
+    except ProtectedError as exc:
+        # Records that must outlive the client (bookings, invoices) point at it.
+        raise ValidationError(
+            _("This client has history that must be kept: mark them churned instead.")
+        ) from exc

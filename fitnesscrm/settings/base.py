@@ -222,6 +222,8 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_RATE_USER", default="600/min"),
         # Sign-up, login, password reset, invitations (apps.core.api.throttling.AUTH_SCOPE).
         "auth": env.str("THROTTLE_RATE_AUTH", default="10/min"),
+        # The public join form of a gym (apps.crm.views.join), per client IP.
+        "join": env.str("THROTTLE_RATE_JOIN", default="10/hour"),
     },
     # The client IP is the X-Forwarded-For entry our own proxies added, never one a client
     # sent (DRF trusts the whole header when this is None). Same count as allauth and axes.
@@ -236,6 +238,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` field: each choice set is named after its own model.
+    "ENUM_NAME_OVERRIDES": {
+        "ClientStatusEnum": "apps.crm.models.ClientStatus",
+        "LeadStatusEnum": "apps.crm.models.LeadStatus",
+    },
 }
 
 # --- Encryption at rest (apps.core.fields.EncryptedTextField) -----------------------------

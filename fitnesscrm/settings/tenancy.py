@@ -44,6 +44,8 @@ TENANT_APPS = [
     *_PER_SCHEMA_APPS,
     # The gym's business: only in gym schemas.
     "apps.crm",
+    "apps.imports",
+    "apps.portal",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -41,7 +41,10 @@ def live_server_port(django_db_setup, django_db_blocker) -> Iterator[int]:
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
+def browser(django_db_setup):  # type: ignore[no-untyped-def]
+    # After the test database exists: Playwright's event loop would make Django refuse to
+    # create it ("cannot call this from an async context").
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs it (apt chromium).")
     from playwright.sync_api import sync_playwright

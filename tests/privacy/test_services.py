@@ -17,6 +17,7 @@ from django.db import models
 from django.test import RequestFactory
 
 from apps.accounts.models import Role, User
+from apps.crm.models import Assignment, Client, Consent, Lead, Note, Trainer
 from apps.privacy.models import ErasureRecord
 from apps.privacy.registry import PersonalDataRegistry, personal_data
 from apps.privacy.services import personal_data_erase, personal_data_export
@@ -28,6 +29,31 @@ def _audit_event(user: User) -> None:
 
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="Firefox")
     audit_record(action="auth.login", actor=user, request=request)
+
+
+def _client_of(user: User) -> Client:
+    """The person's CRM record (factories run in registry order, so any may come first)."""
+    client, _ = Client.objects.get_or_create(
+        user=user,
+        defaults={
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
+            "phone": user.phone,
+            "emergency_contact_name": f"Partner of {user.first_name} {user.last_name}",
+            "goals": f"{user.first_name} wants to run a marathon",
+            "health_notes": f"{user.first_name} has asthma",
+            "tags": [user.last_name.lower()],
+        },
+    )
+    return client
+
+
+def _other_trainer() -> Trainer:
+    coach = User.objects.filter(email="coach@privacy.example").first() or make_user(
+        Role.TRAINER, "coach@privacy.example", first_name="Coach"
+    )
+    return Trainer.objects.get_or_create(user=coach)[0]
 
 
 # One way to create a row about `user` for every model that may register personal data. A model
@@ -46,6 +72,26 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
     ),
     "mfa.authenticator": lambda user: activate_totp(user),
     "audit.auditevent": _audit_event,
+    "crm.client": _client_of,
+    "crm.note": lambda user: Note.objects.create(
+        client=_client_of(user), kind="health", body=f"{user.first_name}'s knee hurts"
+    ),
+    "crm.consent": lambda user: Consent.objects.create(
+        client=_client_of(user), kind="photos", granted=True
+    ),
+    "crm.assignment": lambda user: Assignment.objects.create(
+        client=_client_of(user), trainer=_other_trainer(), is_primary=True
+    ),
+    "crm.lead": lambda user: Lead.objects.create(
+        client=_client_of(user),
+        first_name=user.first_name,
+        last_name=user.last_name,
+        email=user.email,
+        phone=user.phone,
+    ),
+    "crm.trainer": lambda user: Trainer.objects.create(
+        user=user, bio=f"{user.first_name} {user.last_name} also coaches juniors"
+    ),
 }
 
 

@@ -1,0 +1,108 @@
+"""The client's own profile form: only the fields apps.crm lets a client change themselves."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms import BoundField
+from django.utils.translation import gettext_lazy as _
+
+from apps.crm.models import Client
+
+MIN_PHONE_DIGITS = 6
+PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().\-/]+$")
+
+
+def validate_phone(value: str) -> None:
+    """Digits with the usual separators, an optional leading +, and enough digits to dial."""
+    if not value:
+        return
+    digits = sum(character.isdigit() for character in value)
+    if not PHONE_CHARACTERS.match(value) or digits < MIN_PHONE_DIGITS:
+        raise ValidationError(
+            _("Enter a phone number of digits, e.g. +44 7700 900123."), code="invalid_phone"
+        )
+
+
+def _max_length(field: str) -> int:
+    return Client._meta.get_field(field).max_length  # type: ignore[return-value]
+
+
+def _phone_field(label: str, *, autocomplete: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=_max_length("phone"),
+        validators=[validate_phone],
+        widget=forms.TextInput(
+            attrs={"type": "tel", "inputmode": "tel", "autocomplete": autocomplete}
+        ),
+    )
+
+
+class ClientProfileForm(forms.Form):
+    """Mirrors apps.crm.services.CLIENT_SELF_SERVICE_FIELDS (a test keeps the two in step);
+    anything else posted (status, health notes) is not a field here, so it is never read."""
+
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=_max_length("first_name"),
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        required=False,
+        max_length=_max_length("last_name"),
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    phone = _phone_field(_("Phone"), autocomplete="tel")
+    emergency_contact_name = forms.CharField(
+        label=_("Contact name"),
+        required=False,
+        max_length=_max_length("emergency_contact_name"),
+        help_text=_("Who we call if something happens to you at the gym."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    emergency_contact_phone = _phone_field(_("Contact phone"), autocomplete="off")
+    goals = forms.CharField(
+        label=_("Your goals"),
+        required=False,
+        max_length=5000,
+        help_text=_("What you want to achieve; your trainer sees this."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    notify_by_email = forms.BooleanField(label=_("Email me reminders and news"), required=False)
+    notify_by_sms = forms.BooleanField(label=_("Text me reminders"), required=False)
+
+    FIELDSETS = (
+        (_("About you"), ("first_name", "last_name", "phone")),
+        (_("Emergency contact"), ("emergency_contact_name", "emergency_contact_phone")),
+        (_("Goals"), ("goals",)),
+        (_("Notifications"), ("notify_by_email", "notify_by_sms")),
+    )
+
+    @classmethod
+    def initial_for(cls, client: Client) -> dict[str, Any]:
+        return {name: getattr(client, name) for name in cls.base_fields}
+
+    def fieldsets(self) -> Iterator[tuple[str, list[BoundField]]]:
+        for legend, names in self.FIELDSETS:
+            yield str(legend), [self[name] for name in names]
+
+    def changed_values(self) -> dict[str, Any]:
+        """Only what the client changed, so the audit log records just that."""
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show the service's errors next to the fields they name."""
+        if not hasattr(error, "error_dict"):
+            for message in error.messages:
+                self.add_error(None, message)
+            return
+        for field, messages in error.message_dict.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

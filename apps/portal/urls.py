@@ -1,0 +1,13 @@
+from django.urls import path
+
+from apps.portal import views
+
+app_name = "portal"
+
+# Scheduling and progress pages join the portal's navigation by registering the URL names
+# "portal:schedule" and "portal:progress" here (templates/portal/base.html shows them then).
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("profile/", views.profile, name="profile"),
+    path("offline/", views.offline, name="offline"),
+]
