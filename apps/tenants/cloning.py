@@ -31,8 +31,10 @@ DECLARE
     unsupported integer;
 BEGIN
     SELECT count(*) INTO unsupported FROM (
-        SELECT 1 FROM information_schema.columns
-         WHERE table_schema = src AND column_default LIKE 'nextval(%'
+        -- Serial columns (the catalog directly: information_schema grows slow with schemas).
+        SELECT 1 FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = src AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'
         UNION ALL
         SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = src AND c.relkind IN ('v', 'm', 'f', 'c')

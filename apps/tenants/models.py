@@ -53,7 +53,12 @@ class Gym(TenantMixin):
         if check_if_exists and schema_exists(self.schema_name):
             return False
         from apps.tenants.cloning import clone_schema_fast
+        from apps.tenants.services import spare_schema_take
 
+        # Fastest: a schema cloned ahead of time, renamed in one statement.
+        if spare_schema_take(destination=self.schema_name):
+            connection.set_schema_to_public()
+            return True
         try:
             with transaction.atomic():
                 clone_schema_fast(source=base, destination=self.schema_name)
@@ -75,3 +80,23 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SpareSchema(models.Model):
+    """A gym schema cloned from the template ahead of time, so sign-up only renames it.
+
+    `template_version` fingerprints the template's applied migrations: a spare cloned before a
+    migration no longer matches and is never handed out (`spare_schemas_refill` drops it).
+    """
+
+    name = models.CharField(max_length=63, unique=True)
+    template_version = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("spare schema")
+        verbose_name_plural = _("spare schemas")
+        ordering = ("created_at", "pk")
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -14,7 +16,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from apps.accounts.models import Role, User
 from apps.audit.services import audit_record
-from apps.tenants.models import Domain, Gym
+from apps.tenants.models import Domain, Gym, SpareSchema
 from apps.tenants.selectors import subdomain_is_taken
 from apps.tenants.validators import validate_subdomain
 
@@ -117,3 +119,73 @@ def gym_create(
         raise
     logger.info("gym created", extra={"gym": schema_name})
     return gym
+
+
+# --- Spare schemas ----------------------------------------------------------------------------
+# Cloning the template runs about a thousand DDL statements (most of a sign-up's time). A few
+# schemas cloned ahead of time by a background task make sign-up a single ALTER SCHEMA ... RENAME;
+# when the pool is empty, sign-up clones as before.
+
+SPARE_PREFIX = "gym_spare_"
+
+
+def template_version() -> str:
+    """A fingerprint of the migrations applied to the template schema."""
+    table = f'"{settings.TENANT_BASE_SCHEMA}".django_migrations'  # a setting, not input
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT md5(coalesce(string_agg(app || '.' || name, ',' ORDER BY app, name), '')) "
+            "FROM " + table
+        )
+        return cursor.fetchone()[0]
+
+
+def _drop_spare(spare: SpareSchema) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{spare.name}" CASCADE')
+    spare.delete()
+
+
+def spare_schema_create() -> SpareSchema:
+    from apps.tenants.cloning import clone_schema_fast
+
+    name = f"{SPARE_PREFIX}{secrets.token_hex(6)}"
+    with transaction.atomic():
+        connection.set_schema_to_public()
+        clone_schema_fast(source=settings.TENANT_BASE_SCHEMA, destination=name)
+        return SpareSchema.objects.create(name=name, template_version=template_version())
+
+
+def spare_schemas_refill(*, target: int | None = None) -> int:
+    """Drop spares cloned from an older template, then clone until `target` are ready.
+    Returns how many were created."""
+    target = settings.TENANT_SPARE_SCHEMAS if target is None else target
+    connection.set_schema_to_public()
+    if not schema_exists(settings.TENANT_BASE_SCHEMA):
+        return 0
+    current = template_version()
+    for stale in SpareSchema.objects.exclude(template_version=current):
+        with transaction.atomic():
+            _drop_spare(stale)
+    created = 0
+    while SpareSchema.objects.filter(template_version=current).count() < target:
+        spare_schema_create()
+        created += 1
+    return created
+
+
+def spare_schema_take(*, destination: str) -> bool:
+    """Rename a ready spare to `destination`; False when none is ready (or it is stale)."""
+    with transaction.atomic():
+        spare = (
+            SpareSchema.objects.select_for_update(skip_locked=True)
+            .filter(template_version=template_version())
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if spare is None:
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER SCHEMA "{spare.name}" RENAME TO "{destination}"')
+        spare.delete()
+    return True

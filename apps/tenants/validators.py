@@ -29,7 +29,7 @@ def validate_subdomain(value: str) -> None:
             ),
             code="invalid",
         )
-    if value in settings.RESERVED_SUBDOMAINS or value.startswith("pg-"):
+    if value in settings.RESERVED_SUBDOMAINS or value.startswith(("pg-", "gym-spare-")):
         raise ValidationError(_("This subdomain is reserved."), code="reserved")
     if value.replace("-", "_") == settings.TENANT_BASE_SCHEMA:
         raise ValidationError(_("This subdomain is reserved."), code="reserved")

@@ -52,7 +52,9 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 HEADLESS_CLIENTS = ("app", "browser")
-USERSESSIONS_TRACK_ACTIVITY = True
+# Off: tracking "last seen" writes to the database on every request (every API call of a
+# mobile app). The sessions page still lists each session with where and when it started.
+USERSESSIONS_TRACK_ACTIVITY = env.bool("USERSESSIONS_TRACK_ACTIVITY", default=False)
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)

@@ -21,3 +21,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than any countdown or retry backoff we use, so Redis never redelivers early.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 60 * 60}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Static schedule, synced into django-celery-beat's tables by its database scheduler.
+CELERY_BEAT_SCHEDULE = {
+    "refill-spare-gym-schemas": {"task": "tenants.refill_spare_schemas", "schedule": 60.0},
+}

@@ -2,6 +2,8 @@
 migration. Auth, sessions, admin, allauth and axes are in BOTH lists so users, sessions and
 lockouts are per gym and platform operators have their own tables in public."""
 
+import os
+
 # Apps whose tables exist in public *and* in every gym schema.
 _PER_SCHEMA_APPS = [
     "django.contrib.auth",
@@ -57,6 +59,9 @@ TENANT_LIMIT_SET_CALLS = True
 # New gyms are cloned from this schema, which `manage.py migrate` keeps current.
 TENANT_BASE_SCHEMA = "gym_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Gym schemas cloned ahead of time so sign-up only renames one (refilled by a periodic task and
+# by `migrate`). 0 turns the pool off: every sign-up clones the template.
+TENANT_SPARE_SCHEMAS = int(os.environ.get("TENANT_SPARE_SCHEMAS", "3"))
 # Hosts that are not a gym (a load balancer's health probe by IP, say) get the public site.
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = 4

@@ -23,3 +23,5 @@ AXES_ENABLED = True
 # Tests that need a real worker start one (tests/core/test_celery.py); everything else runs
 # tasks in-process so a test sees their effects.
 CELERY_TASK_ALWAYS_EAGER = True
+# No spare schemas while the test database is built; tests/tenants/test_spares.py fills some.
+TENANT_SPARE_SCHEMAS = 0

@@ -14,6 +14,7 @@ from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from apps.tenants.selectors import gym_list
+from apps.tenants.services import spare_schemas_refill
 
 
 def tenant_migrations() -> set[tuple[str, str]]:
@@ -72,6 +73,9 @@ class Command(MigrateSchemasCommand):
             super().handle(*args, **{**options, "schema_name": template, "shared": False})
 
         connection.set_schema_to_public()
+        created = spare_schemas_refill()
+        if verbosity >= 1 and created:
+            self.stdout.write(f"{created} spare gym schema(s) cloned for fast sign-up.")
         all_gyms = list(gym_list().values_list("schema_name", flat=True))
         pending = [s for s in schemas_with_pending_migrations(all_gyms) if s != public]
         if verbosity >= 1:
