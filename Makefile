@@ -64,6 +64,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/tenant_provisioning.py
+	$(BIN)/python bench/api_latency.py
 
 messages: install
 	$(BIN)/python manage.py makemessages --all --ignore '.venv/*' --ignore '.data/*'

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -73,18 +74,35 @@ def _audit_erasure(*, actor: User, user: User) -> None:
 
 
 @transaction.atomic
+def _forget_audit_values(erased_objects: dict[str, list[str]]) -> None:
+    """Audit events about the person's records keep what happened and when, but lose the
+    values they recorded (a changed phone number, a name)."""
+    try:
+        from apps.audit.models import AuditEvent
+    except ImportError:  # pragma: no cover - the audit app is always installed
+        return
+    about = Q(pk__in=[])
+    for label, pks in erased_objects.items():
+        if pks and label != AuditEvent._meta.label_lower:
+            about |= Q(object_type=label, object_id__in=pks)
+    AuditEvent.objects.filter(about).exclude(changes={}).update(changes={})
+
+
 def personal_data_erase(*, user: User, actor: User, reason: str = "") -> ErasureRecord:
     """Delete or anonymise every registered row about `user` in the current gym; records the
     law makes us keep are anonymised, never deleted. The account itself is anonymised last, so
     rows that point at it are dealt with while it can still be found."""
     entries = personal_data.entries()
     user_entries = [entry for entry in entries if not entry.user_path]
+    erased_objects: dict[str, list[str]] = {}
     for entry in [entry for entry in entries if entry.user_path] + user_entries:
         rows = entry.rows_of(user)
+        erased_objects[entry.label] = [str(pk) for pk in rows.values_list("pk", flat=True)]
         if entry.erase == "anonymise" or entry.keep_for_law:
             _anonymise(entry, rows)
         else:
             rows.delete()
+    _forget_audit_values(erased_objects)
     user.refresh_from_db()
     record = ErasureRecord.objects.create(
         user=user, user_pk=user.pk, erased_by=actor, reason=reason

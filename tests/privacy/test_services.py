@@ -96,10 +96,21 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
 
 
 def make_person(email: str, first: str, last: str, phone: str) -> User:
-    """A client with a row in every registered model."""
+    """A client with a row in every registered model, and an audit event about their record
+    written by someone else (a receptionist correcting their phone number)."""
+    from apps.audit.services import audit_record
+
     user = make_user(Role.CLIENT, email, first_name=first, last_name=last, phone=phone)
     for entry in personal_data.entries():
         FACTORIES[entry.label](user)
+    audit_record(
+        action="client.updated",
+        obj=_client_of(user),
+        changes={
+            "phone": {"before": "", "after": phone},
+            "first_name": {"before": "", "after": first},
+        },
+    )
     return user
 
 

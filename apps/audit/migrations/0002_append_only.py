@@ -7,7 +7,9 @@ every gym); new gyms get them from the template through apps/tenants/cloning.py.
 
 Two updates stay possible, both of which only forget who acted, never rewrite what happened:
 deleting a user sets `actor_id` to NULL (on_delete=SET_NULL), and erasure (apps.privacy) may
-blank `actor_email` (or set it to the ERASED_ACTOR_EMAIL placeholder), `ip` and `user_agent`.
+blank `actor_email` (or set it to the ERASED_ACTOR_EMAIL placeholder), `ip` and `user_agent`,
+and empty `changes` (the values of an erased person's records); what happened, to which object
+and when always stays.
 
 DROP SCHEMA ... CASCADE (deleting a gym) fires no row triggers and still works. A superuser can
 bypass the triggers with `SET session_replication_role = replica` (what a database restore or a
@@ -21,8 +23,9 @@ CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $body$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        IF (to_jsonb(NEW) - 'actor_id' - 'actor_email' - 'ip' - 'user_agent')
-               = (to_jsonb(OLD) - 'actor_id' - 'actor_email' - 'ip' - 'user_agent')
+        IF (to_jsonb(NEW) - 'actor_id' - 'actor_email' - 'ip' - 'user_agent' - 'changes')
+               = (to_jsonb(OLD) - 'actor_id' - 'actor_email' - 'ip' - 'user_agent' - 'changes')
+           AND (NEW.changes = OLD.changes OR NEW.changes = '{}'::jsonb)
            AND (NEW.actor_id IS NULL OR NEW.actor_id = OLD.actor_id)
            AND (NEW.actor_email = OLD.actor_email OR NEW.actor_email IN ('', 'erased'))
            AND (NEW.ip IS NULL OR NEW.ip = OLD.ip)
