@@ -28,6 +28,7 @@ api_docs = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
 api_patterns = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.crm.api.urls")),
+    path("", include("apps.scheduling.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]

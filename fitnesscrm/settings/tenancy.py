@@ -48,6 +48,7 @@ TENANT_APPS = [
     "apps.crm",
     "apps.imports",
     "apps.portal",
+    "apps.scheduling",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

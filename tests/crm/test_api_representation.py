@@ -34,9 +34,7 @@ def test_fast_rows_equal_the_serializer(in_gym_a, owner_a, role):
     request = Request(APIRequestFactory().get("/"))
     request.user = viewer
     clients = list(selectors.client_list(viewer=viewer))
-    visible = selectors.health_data_visible_ids(
-        viewer=viewer, client_ids=[c.pk for c in clients]
-    )
+    visible = selectors.health_data_visible_ids(viewer=viewer, client_ids=[c.pk for c in clients])
     for each in clients:
         expected = ClientSerializer(each, context={"request": request}).data
         assert client_row(each, show_health=each.pk in visible) == expected

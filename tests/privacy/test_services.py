@@ -7,6 +7,7 @@ import json
 import uuid
 import zipfile
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,12 +16,14 @@ from allauth.usersessions.models import UserSession
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.test import RequestFactory
+from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.crm.models import Assignment, Client, Consent, Lead, Note, Trainer
 from apps.privacy.models import ErasureRecord
 from apps.privacy.registry import PersonalDataRegistry, personal_data
 from apps.privacy.services import personal_data_erase, personal_data_export
+from apps.scheduling.models import Appointment
 from tests.conftest import activate_totp, make_user
 
 
@@ -88,6 +91,14 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
         last_name=user.last_name,
         email=user.email,
         phone=user.phone,
+    ),
+    "scheduling.appointment": lambda user: Appointment.objects.create(
+        trainer=_other_trainer(),
+        client=_client_of(user),
+        # One trainer for everybody: each person's session at its own hour.
+        starts_at=timezone.now() + timedelta(days=1, hours=2 * user.pk),
+        ends_at=timezone.now() + timedelta(days=1, hours=2 * user.pk + 1),
+        notes=f"{user.first_name} wants to work on squats",
     ),
     "crm.trainer": lambda user: Trainer.objects.create(
         user=user, bio=f"{user.first_name} {user.last_name} also coaches juniors"

@@ -40,8 +40,24 @@ def django_validation_error_to_drf(exc: DjangoValidationError) -> exceptions.Val
     return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: exc.messages})
 
 
+class ConflictError(exceptions.APIException):
+    """409: the request clashes with what exists (a double booking); `errors` names the field."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]]) -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DjangoValidationError):
+    # Imported here: core must not import the apps built on it when it loads.
+    from apps.scheduling.services import SchedulingConflict
+
+    if isinstance(exc, SchedulingConflict):
+        exc = ConflictError(exc.message, {exc.field: [exc.message]})
+    elif isinstance(exc, DjangoValidationError):
         exc = django_validation_error_to_drf(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -57,7 +73,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         title = _("Some fields are not valid.")
         detail = " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
     else:
-        errors = {}
+        errors = exc.errors if isinstance(exc, ConflictError) else {}
         detail_value = getattr(exc, "detail", "")
         title = str(detail_value) if detail_value else response.status_text
         detail = title

@@ -1,0 +1,10 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from apps.scheduling.api.views import AppointmentViewSet, FreeSlotsView
+
+router = SimpleRouter()
+router.register("appointments", AppointmentViewSet, basename="appointment")
+
+# Free slots have their own path: /trainers/ belongs to the CRM's TrainerViewSet.
+urlpatterns = [*router.urls, path("free-slots/", FreeSlotsView.as_view(), name="free-slots")]

@@ -1,0 +1,138 @@
+"""Scheduling endpoints. Thin: what a viewer may see comes from the selectors (an appointment
+they may not see is a 404), every write goes through a service, a double booking is a 409."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.scheduling import selectors, services
+from apps.scheduling.api.serializers import (
+    AppointmentBookSerializer,
+    AppointmentCancelSerializer,
+    AppointmentSerializer,
+    FreeSlotSerializer,
+    FreeSlotsQuerySerializer,
+)
+from apps.scheduling.models import Appointment, IdempotencyKey
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Retrying with the same key returns the first answer and books nothing twice.",
+)
+
+
+class AppointmentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AppointmentSerializer
+    ordering = ("starts_at", "pk")
+
+    def get_queryset(self) -> QuerySet[Appointment]:
+        if getattr(self, "swagger_fake_view", False):
+            return Appointment.objects.none()
+        return selectors.appointment_list(viewer=self.request.user).order_by("starts_at", "pk")
+
+    @extend_schema(
+        request=AppointmentBookSerializer,
+        responses={201: AppointmentSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not key:
+            return self._book(request)
+        if len(key) > 255:
+            raise ValidationError({IDEMPOTENCY_HEADER: [_("Use at most 255 characters.")]})
+        with transaction.atomic():
+            # Claim the key first: a concurrent retry waits on the unique index until this
+            # transaction ends, then finds the stored answer. A failed booking rolls the claim
+            # back, so a retry after an error is tried again.
+            try:
+                with transaction.atomic():
+                    record = IdempotencyKey.objects.create(
+                        key=key,
+                        user=request.user,
+                        path=request.path,
+                        response_status=0,
+                        response_body={},
+                    )
+            except IntegrityError:
+                record = IdempotencyKey.objects.get(key=key, user=request.user)
+                if record.path != request.path:
+                    raise ValidationError(
+                        {IDEMPOTENCY_HEADER: [_("This key was used for another request.")]}
+                    ) from None
+                return Response(record.response_body, status=record.response_status)
+            response = self._book(request)
+            record.response_status = response.status_code
+            record.response_body = response.data
+            record.save(update_fields=["response_status", "response_body"])
+        return response
+
+    def _book(self, request: Request) -> Response:
+        serializer = AppointmentBookSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        appointment = services.appointment_book(
+            actor=request.user, request=request, **serializer.validated_data
+        )
+        return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AppointmentCancelSerializer, responses={200: AppointmentSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        appointment = self.get_object()
+        serializer = AppointmentCancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        appointment = services.appointment_cancel(
+            actor=request.user,
+            appointment=appointment,
+            request=request,
+            **serializer.validated_data,
+        )
+        return Response(AppointmentSerializer(appointment).data)
+
+
+class FreeSlotsView(APIView):
+    """GET ?trainer=&from=&to= (dates in the gym's time zone, both included)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("trainer", OpenApiTypes.INT, required=True),
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("to", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("slot_minutes", OpenApiTypes.INT),
+        ],
+        responses={200: FreeSlotSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        query = FreeSlotsQuerySerializer(data=request.query_params, context={"request": request})
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        length = timedelta(minutes=params["slot_minutes"])
+        starts = selectors.free_slots(
+            trainer=params["trainer"],
+            date_from=params["date_from"],
+            date_to=params["date_to"],
+            slot_minutes=params["slot_minutes"],
+        )
+        slots = [{"starts_at": start, "ends_at": start + length} for start in starts]
+        return Response(FreeSlotSerializer(slots, many=True).data)

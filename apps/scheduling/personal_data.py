@@ -1,0 +1,14 @@
+"""What scheduling holds about a person, for export and erasure (apps.privacy)."""
+
+from __future__ import annotations
+
+from apps.privacy.registry import personal_data
+
+# The sessions stay (a trainer's history, later invoices); what was written about the person
+# in them goes.
+personal_data.register(
+    "scheduling.Appointment",
+    user_path="client__user",
+    erase="anonymise",
+    anonymise={"notes": "", "video_link": ""},
+)

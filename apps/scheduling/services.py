@@ -1,0 +1,236 @@
+"""Writes of scheduling. Every service checks the actor's right, validates, and writes its audit
+event in the same transaction. Double booking is finally refused by the database's exclusion
+constraints; the pre-check only gives the common case a clear message."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import Role, User
+from apps.accounts.roles import has_role, is_management
+from apps.audit.services import audit_record
+from apps.crm.models import Assignment, Client, Trainer
+from apps.scheduling.models import (
+    BLOCKING_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Room,
+)
+from apps.scheduling.selectors import is_available, overlapping_appointments
+
+# Until per-gym policies exist (issue 5, point 5), a cancellation this close to the start is late.
+LATE_CANCEL_WINDOW = timedelta(hours=24)
+
+
+class SchedulingConflict(Exception):  # noqa: N818  (the name the API and callers use)
+    """The trainer or the room is already booked at that time. `field` is "trainer" or
+    "room"; `other` is the appointment in the way (None when the database refused a race we
+    could no longer see)."""
+
+    def __init__(self, *, field: str, other: Appointment | None) -> None:
+        self.field = field
+        self.other = other
+        if other is not None:
+            times = {
+                "start": other.starts_at.isoformat(),
+                "end": other.ends_at.isoformat(),
+            }
+            if field == "room":
+                message = _("The room is already booked from %(start)s to %(end)s.") % times
+            else:
+                message = _("The trainer is already booked from %(start)s to %(end)s.") % times
+        elif field == "room":
+            message = _("The room is already booked at that time.")
+        else:
+            message = _("The trainer is already booked at that time.")
+        self.message = message
+        super().__init__(message)
+
+
+def _is_assigned(*, trainer: Trainer, client: Client) -> bool:
+    return Assignment.objects.filter(trainer=trainer, client=client, ends_on__isnull=True).exists()
+
+
+def _check_may_book(*, actor: User, trainer: Trainer, client: Client) -> None:
+    if has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        return
+    if has_role(actor, Role.TRAINER) and trainer.user_id == actor.pk:
+        if _is_assigned(trainer=trainer, client=client):
+            return
+        raise PermissionDenied(_("You can book only the clients assigned to you."))
+    if has_role(actor, Role.CLIENT) and client.user_id == actor.pk:
+        if _is_assigned(trainer=trainer, client=client):
+            return
+        raise PermissionDenied(_("You can book only with your own trainers."))
+    raise PermissionDenied(_("Your role cannot book this appointment."))
+
+
+def _raise_conflict(appointment: Appointment, exclude_pk: int | None = None) -> None:
+    """Name the first appointment that holds the trainer's or the room's time."""
+    trainer_clash = overlapping_appointments(
+        starts_at=appointment.starts_at, ends_at=appointment.ends_at, trainer=appointment.trainer
+    ).exclude(pk=exclude_pk)
+    other = trainer_clash.first()
+    if other is not None:
+        raise SchedulingConflict(field="trainer", other=other)
+    if appointment.room_id is not None:
+        other = (
+            overlapping_appointments(
+                starts_at=appointment.starts_at,
+                ends_at=appointment.ends_at,
+                room=appointment.room,
+            )
+            .exclude(pk=exclude_pk)
+            .first()
+        )
+        if other is not None:
+            raise SchedulingConflict(field="room", other=other)
+
+
+def _save_or_conflict(appointment: Appointment) -> None:
+    """Save; a concurrent booking that won the race shows up as the exclusion constraint's
+    IntegrityError, which becomes a SchedulingConflict too."""
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as error:
+        text = str(error)
+        if "scheduling_trainer_not_double_booked" in text:
+            field = "trainer"
+        elif "scheduling_room_not_double_booked" in text:
+            field = "room"
+        else:
+            raise
+        _raise_conflict(appointment, exclude_pk=appointment.pk)
+        raise SchedulingConflict(field=field, other=None) from error
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    actor: User,
+    trainer: Trainer,
+    client: Client,
+    starts_at: datetime,
+    ends_at: datetime,
+    room: Room | None = None,
+    video_link: str = "",
+    notes: str = "",
+    override_availability: bool = False,
+    request: Any = None,
+) -> Appointment:
+    """Book a 1:1 session. Inside the trainer's working hours unless a manager overrides."""
+    _check_may_book(actor=actor, trainer=trainer, client=client)
+    errors: dict[str, list[str]] = {}
+    if timezone.is_naive(starts_at):
+        errors["starts_at"] = [_("Give a time zone.")]
+    if timezone.is_naive(ends_at):
+        errors["ends_at"] = [_("Give a time zone.")]
+    if not errors and ends_at <= starts_at:
+        errors["ends_at"] = [_("The end must be after the start.")]
+    if not errors and has_role(actor, Role.CLIENT) and starts_at < timezone.now():
+        errors["starts_at"] = [_("Choose a time in the future.")]
+    if errors:
+        raise ValidationError(errors)
+    if override_availability and not is_management(actor):
+        raise PermissionDenied(_("Only owners and managers can book outside working hours."))
+    if not override_availability and not is_available(
+        trainer=trainer, starts_at=starts_at, ends_at=ends_at
+    ):
+        raise ValidationError(
+            {"starts_at": [_("The trainer does not work at that time.")]}, code="unavailable"
+        )
+    appointment = Appointment(
+        trainer=trainer,
+        client=client,
+        room=room,
+        video_link=video_link,
+        notes=notes,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=actor,
+    )
+    _raise_conflict(appointment)
+    _save_or_conflict(appointment)
+    audit_record(
+        action="appointment.booked",
+        actor=actor,
+        obj=appointment,
+        changes={
+            "trainer": [None, trainer.pk],
+            "client": [None, client.pk],
+            "room": [None, room.pk if room else None],
+            "starts_at": [None, starts_at.isoformat()],
+            "ends_at": [None, ends_at.isoformat()],
+            "override_availability": [None, override_availability],
+        },
+        request=request,
+    )
+    return appointment
+
+
+def _check_may_change(*, actor: User, appointment: Appointment, as_client: bool) -> None:
+    if has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        return
+    if has_role(actor, Role.TRAINER) and appointment.trainer.user_id == actor.pk:
+        return
+    if as_client and has_role(actor, Role.CLIENT) and appointment.client.user_id == actor.pk:
+        return
+    raise PermissionDenied(_("You cannot change this appointment."))
+
+
+@transaction.atomic
+def appointment_cancel(
+    *, actor: User, appointment: Appointment, waive_late: bool = False, request: Any = None
+) -> Appointment:
+    """Cancel a booked session. Inside the late-cancel window it counts as a late cancel,
+    unless staff waive it."""
+    _check_may_change(actor=actor, appointment=appointment, as_client=True)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise ValidationError({"status": [_("Only a booked appointment can be cancelled.")]})
+    if waive_late and not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        raise PermissionDenied(_("Only staff at the desk or managers can waive a late cancel."))
+    late = timezone.now() > appointment.starts_at - LATE_CANCEL_WINDOW and not waive_late
+    old = appointment.status
+    appointment.status = AppointmentStatus.LATE_CANCELLED if late else AppointmentStatus.CANCELLED
+    appointment.save(update_fields=["status", "updated_at"])
+    audit_record(
+        action="appointment.cancelled",
+        actor=actor,
+        obj=appointment,
+        changes={"status": [old, appointment.status]},
+        request=request,
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_set_status(
+    *, actor: User, appointment: Appointment, status: str, request: Any = None
+) -> Appointment:
+    """Staff mark a session completed, a no-show, or put a cancelled one back on the books
+    (which the exclusion constraints may refuse)."""
+    _check_may_change(actor=actor, appointment=appointment, as_client=False)
+    if status not in AppointmentStatus.values:
+        raise ValidationError({"status": [_("Choose a valid status.")]})
+    old = appointment.status
+    if old == status:
+        return appointment
+    appointment.status = status
+    if status in BLOCKING_STATUSES and old not in BLOCKING_STATUSES:
+        _raise_conflict(appointment, exclude_pk=appointment.pk)
+    _save_or_conflict(appointment)
+    audit_record(
+        action="appointment.status_set",
+        actor=actor,
+        obj=appointment,
+        changes={"status": [old, status]},
+        request=request,
+    )
+    return appointment
