@@ -29,6 +29,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django_tenants": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Its exit-time messages come after pytest has closed the streams.
+        "pgserver": {"level": "WARNING"},
     },
 }
 
