@@ -42,6 +42,7 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("privacy/", include("apps.privacy.urls")),
     path("portal/", include("apps.portal.urls")),
+    path("calendar/", include("apps.calendars.urls")),
     # The portal's web app manifest and service worker live at the root: a worker controls
     # only the paths under its own URL.
     path("manifest.webmanifest", portal_views.manifest, name="portal_manifest"),

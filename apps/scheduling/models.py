@@ -214,3 +214,184 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --- Group classes (issue 5, point 4) --------------------------------------------------------
+
+
+class ClassType(models.Model):
+    """A kind of class (yoga, spin...), with the defaults its series and occurrences start from
+    and its booking rules."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    default_capacity = models.PositiveIntegerField(_("default capacity"), default=10)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), default=60)
+    colour = models.CharField(_("colour"), max_length=7, default="#3366cc")
+    # Booking window: opens this many days before the start, closes this many minutes before.
+    booking_opens_days = models.PositiveIntegerField(_("booking opens (days before)"), default=14)
+    booking_closes_minutes = models.PositiveIntegerField(
+        _("booking closes (minutes before)"), default=0
+    )
+    late_cancel_minutes = models.PositiveIntegerField(
+        _("late cancel window (minutes)"), default=12 * 60
+    )
+
+    class Meta:
+        verbose_name = _("class type")
+        verbose_name_plural = _("class types")
+        ordering = ("name", "pk")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_capacity__gte=0), name="scheduling_classtype_capacity"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1), name="scheduling_classtype_duration"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClassSeries(models.Model):
+    """A recurring class: an RFC 5545 rule (e.g. "FREQ=WEEKLY;BYDAY=MO,WE") at a local wall
+    time of the gym, from `starts_on` to `ends_on` (open-ended when null)."""
+
+    class_type = models.ForeignKey(ClassType, on_delete=models.PROTECT, related_name="series")
+    trainer = models.ForeignKey(
+        Trainer, on_delete=models.SET_NULL, null=True, blank=True, related_name="class_series"
+    )
+    room = models.ForeignKey(
+        Room, on_delete=models.SET_NULL, null=True, blank=True, related_name="class_series"
+    )
+    capacity = models.PositiveIntegerField(_("capacity"))
+    local_start_time = models.TimeField(_("start time (local)"))
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"))
+    rrule = models.CharField(_("recurrence rule"), max_length=255)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("class series")
+        verbose_name_plural = _("class series")
+        ordering = ("starts_on", "pk")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity__gte=0), name="scheduling_classseries_capacity"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="scheduling_classseries_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.class_type} {self.rrule} {self.local_start_time}"
+
+
+class ClassOccurrence(models.Model):
+    """One class on one day. `edited` marks an occurrence changed on its own, which a series
+    edit then leaves alone."""
+
+    series = models.ForeignKey(
+        ClassSeries, on_delete=models.SET_NULL, null=True, blank=True, related_name="occurrences"
+    )
+    class_type = models.ForeignKey(ClassType, on_delete=models.PROTECT, related_name="occurrences")
+    trainer = models.ForeignKey(
+        Trainer, on_delete=models.SET_NULL, null=True, blank=True, related_name="classes"
+    )
+    room = models.ForeignKey(
+        Room, on_delete=models.SET_NULL, null=True, blank=True, related_name="classes"
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    capacity = models.PositiveIntegerField(_("capacity"))
+    is_cancelled = models.BooleanField(_("cancelled"), default=False)
+    edited = models.BooleanField(_("edited"), default=False)
+
+    class Meta:
+        verbose_name = _("class")
+        verbose_name_plural = _("classes")
+        ordering = ("starts_at", "pk")
+        indexes = [models.Index(fields=["starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity__gte=0), name="scheduling_occurrence_capacity"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="scheduling_occurrence_ends_after_start",
+            ),
+            # Re-running the generator cannot duplicate an occurrence of a series.
+            models.UniqueConstraint(
+                fields=["series", "starts_at"], name="scheduling_occurrence_series_start_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.class_type} @ {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class ClassBookingStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    WAITLISTED = "waitlisted", _("Waitlisted")
+    CANCELLED = "cancelled", _("Cancelled")
+    LATE_CANCELLED = "late_cancelled", _("Cancelled late")
+    ATTENDED = "attended", _("Attended")
+    NO_SHOW = "no_show", _("No-show")
+
+
+# A client holds at most one of these per occurrence.
+ACTIVE_CLASS_STATUSES = (
+    ClassBookingStatus.BOOKED,
+    ClassBookingStatus.WAITLISTED,
+    ClassBookingStatus.ATTENDED,
+    ClassBookingStatus.NO_SHOW,
+)
+# Statuses that take one of the class's spots.
+SPOT_STATUSES = (
+    ClassBookingStatus.BOOKED,
+    ClassBookingStatus.ATTENDED,
+    ClassBookingStatus.NO_SHOW,
+)
+
+
+class ClassBooking(models.Model):
+    occurrence = models.ForeignKey(
+        ClassOccurrence, on_delete=models.CASCADE, related_name="bookings"
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="class_bookings")
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=ClassBookingStatus.choices,
+        default=ClassBookingStatus.BOOKED,
+    )
+    waitlist_position = models.PositiveIntegerField(_("waitlist position"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("class booking")
+        verbose_name_plural = _("class bookings")
+        ordering = ("occurrence", "created_at", "pk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["occurrence", "client"],
+                condition=Q(status__in=ACTIVE_CLASS_STATUSES),
+                name="scheduling_classbooking_one_active",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ClassBookingStatus.values),
+                name="scheduling_classbooking_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(waitlist_position__isnull=True) | Q(waitlist_position__gte=1),
+                name="scheduling_classbooking_position",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} @ {self.occurrence_id}: {self.status}"

@@ -12,3 +12,6 @@ personal_data.register(
     erase="anonymise",
     anonymise={"notes": "", "video_link": ""},
 )
+
+# Class bookings are about the person only: erasure deletes them.
+personal_data.register("scheduling.ClassBooking", user_path="client__user")

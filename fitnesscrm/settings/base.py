@@ -259,6 +259,8 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FitnessCRM <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How many hours before a booked appointment its client gets a reminder email.
+APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=24)
 
 # --- Stripe (dj-stripe): the platform's account in public, each gym's in its own schema ---
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)

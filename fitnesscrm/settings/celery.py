@@ -24,4 +24,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static schedule, synced into django-celery-beat's tables by its database scheduler.
 CELERY_BEAT_SCHEDULE = {
     "refill-spare-gym-schemas": {"task": "tenants.refill_spare_schemas", "schedule": 60.0},
+    "appointment-reminders": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 5 * 60.0,
+        "args": ["calendars.send_appointment_reminders"],
+    },
 }

@@ -49,6 +49,7 @@ TENANT_APPS = [
     "apps.imports",
     "apps.portal",
     "apps.scheduling",
+    "apps.calendars",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

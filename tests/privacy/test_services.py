@@ -19,11 +19,12 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
+from apps.calendars.models import CalendarFeed
 from apps.crm.models import Assignment, Client, Consent, Lead, Note, Trainer
 from apps.privacy.models import ErasureRecord
 from apps.privacy.registry import PersonalDataRegistry, personal_data
 from apps.privacy.services import personal_data_erase, personal_data_export
-from apps.scheduling.models import Appointment
+from apps.scheduling.models import Appointment, ClassBooking, ClassOccurrence, ClassType
 from tests.conftest import activate_totp, make_user
 
 
@@ -99,6 +100,18 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
         starts_at=timezone.now() + timedelta(days=1, hours=2 * user.pk),
         ends_at=timezone.now() + timedelta(days=1, hours=2 * user.pk + 1),
         notes=f"{user.first_name} wants to work on squats",
+    ),
+    "scheduling.classbooking": lambda user: ClassBooking.objects.create(
+        occurrence=ClassOccurrence.objects.create(
+            class_type=ClassType.objects.get_or_create(name="Privacy spin")[0],
+            starts_at=timezone.now() + timedelta(days=1),
+            ends_at=timezone.now() + timedelta(days=1, hours=1),
+            capacity=10,
+        ),
+        client=_client_of(user),
+    ),
+    "calendars.calendarfeed": lambda user: CalendarFeed.objects.create(
+        user=user, token_hash=f"{user.pk:064d}"
     ),
     "crm.trainer": lambda user: Trainer.objects.create(
         user=user, bio=f"{user.first_name} {user.last_name} also coaches juniors"

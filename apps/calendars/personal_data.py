@@ -1,0 +1,8 @@
+"""What calendars hold about a person, for export and erasure (apps.privacy)."""
+
+from __future__ import annotations
+
+from apps.privacy.registry import personal_data
+
+# A feed is the person's private credential: erasing them deletes it.
+personal_data.register("calendars.CalendarFeed", user_path="user")

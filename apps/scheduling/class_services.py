@@ -1,0 +1,399 @@
+"""Writes of group classes: series generation, edits, bookings with capacity and waitlist.
+
+Capacity is decided under a row lock on the occurrence (`SELECT ... FOR UPDATE`): every booking,
+cancellation and capacity change of one class queues on that row, so 200 clients booking a
+20-spot class at once end with exactly 20 booked and the rest waitlisted in the order they got
+the lock. Locks are always taken in the same order (the occurrence first, then its bookings by
+primary key, like Saleor's lock_objects) so two writers can never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import Role, User
+from apps.accounts.roles import has_role
+from apps.audit.services import audit_record
+from apps.crm.models import Assignment, Client
+from apps.scheduling.models import (
+    ACTIVE_CLASS_STATUSES,
+    SPOT_STATUSES,
+    ClassBooking,
+    ClassBookingStatus,
+    ClassOccurrence,
+    ClassSeries,
+)
+from apps.tenants.selectors import current_gym
+
+OCCURRENCE_FIELDS = ("starts_at", "ends_at", "trainer", "room", "capacity", "is_cancelled")
+SERIES_FIELDS = ("trainer", "room", "capacity", "local_start_time", "duration_minutes", "rrule")
+
+
+def _gym_zone() -> ZoneInfo:
+    return ZoneInfo(current_gym().time_zone)
+
+
+def _check_management(actor: User) -> None:
+    if not has_role(actor, Role.OWNER, Role.MANAGER):
+        raise PermissionDenied(_("Only owners and managers can change the class timetable."))
+
+
+def _local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall time: the wall time stays put across DST changes."""
+    return datetime.combine(day, at).replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+@transaction.atomic
+def series_generate_occurrences(
+    *, series: ClassSeries, until: date, actor: User | None = None
+) -> list[ClassOccurrence]:
+    """Create the series' occurrences up to `until` (inclusive) and return the new ones.
+
+    The rule runs over naive local datetimes; each gets the gym's zone attached and is
+    converted to UTC, so a weekly 18:00 class stays at 18:00 local time in summer and winter.
+    Idempotent: a local day that already has an occurrence of the series is skipped (which also
+    leaves moved, edited occurrences alone)."""
+    zone = _gym_zone()
+    last = min(until, series.ends_on) if series.ends_on else until
+    if last < series.starts_on:
+        return []
+    start = datetime.combine(series.starts_on, series.local_start_time)
+    rule = rrulestr(series.rrule, dtstart=start)
+    days = [
+        moment.date() for moment in rule.between(start, datetime.combine(last, time.max), inc=True)
+    ]
+    covered = {
+        starts_at.astimezone(zone).date()
+        for starts_at in series.occurrences.values_list("starts_at", flat=True)
+    }
+    duration = timedelta(minutes=series.duration_minutes)
+    new = []
+    for day in days:
+        if day in covered:
+            continue
+        starts_at = _local_instant(day, series.local_start_time, zone)
+        new.append(
+            ClassOccurrence(
+                series=series,
+                class_type_id=series.class_type_id,
+                trainer_id=series.trainer_id,
+                room_id=series.room_id,
+                starts_at=starts_at,
+                ends_at=starts_at + duration,
+                capacity=series.capacity,
+            )
+        )
+    # ignore_conflicts: a concurrent run that created the same occurrence wins quietly.
+    ClassOccurrence.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        audit_record(
+            action="class_series.generated",
+            actor=actor,
+            obj=series,
+            changes={"occurrences": [None, len(new)], "until": [None, last.isoformat()]},
+        )
+    return new
+
+
+def _lock_occurrence(occurrence: ClassOccurrence) -> ClassOccurrence:
+    """Lock the occurrence row first, always (see the module docstring). Only that row
+    (`of=self`): locking the joined class type would queue every class of the type together."""
+    return (
+        ClassOccurrence.objects.select_related("class_type")
+        .select_for_update(of=("self",))
+        .get(pk=occurrence.pk)
+    )
+
+
+def _notify_promoted(booking: ClassBooking) -> None:
+    client = booking.client
+    if not client.email or not client.notify_by_email:
+        return
+    occurrence = booking.occurrence
+    local = timezone.localtime(occurrence.starts_at, _gym_zone())
+    subject = _("You have a spot in %(name)s") % {"name": occurrence.class_type.name}
+    body = _("A spot freed up: you are now booked for %(name)s on %(when)s.") % {
+        "name": occurrence.class_type.name,
+        "when": local.strftime("%Y-%m-%d %H:%M"),
+    }
+    email = client.email
+    # After commit only: a rolled-back promotion must not tell anyone they have a spot.
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+
+
+def _fill_from_waitlist(occurrence: ClassOccurrence, actor: User | None) -> list[ClassBooking]:
+    """Promote waitlisted bookings, first come first served, while spots are free. Call with
+    the occurrence locked. Positions of those still waiting are kept (arrival numbers)."""
+    taken = occurrence.bookings.filter(status__in=SPOT_STATUSES).count()
+    free = occurrence.capacity - taken
+    if free <= 0 or occurrence.is_cancelled:
+        return []
+    waiting = list(
+        occurrence.bookings.select_for_update()
+        .filter(status=ClassBookingStatus.WAITLISTED)
+        .select_related("client", "occurrence__class_type")
+        .order_by("waitlist_position", "pk")[:free]
+    )
+    for booking in waiting:
+        old_position = booking.waitlist_position
+        booking.status = ClassBookingStatus.BOOKED
+        booking.waitlist_position = None
+        booking.save(update_fields=["status", "waitlist_position"])
+        audit_record(
+            action="class_booking.promoted",
+            actor=actor,
+            obj=booking,
+            changes={
+                "status": [ClassBookingStatus.WAITLISTED, ClassBookingStatus.BOOKED],
+                "waitlist_position": [old_position, None],
+            },
+        )
+        _notify_promoted(booking)
+    return waiting
+
+
+@transaction.atomic
+def occurrence_update(
+    *, actor: User, occurrence: ClassOccurrence, request: Any = None, **changes: Any
+) -> ClassOccurrence:
+    """Edit one occurrence; it is marked `edited` so series edits leave it alone. Raising the
+    capacity promotes from the waitlist."""
+    _check_management(actor)
+    unknown = set(changes) - set(OCCURRENCE_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
+    occurrence = _lock_occurrence(occurrence)
+    diff = {}
+    for name, value in changes.items():
+        old = getattr(occurrence, name)
+        if old != value:
+            diff[name] = [getattr(old, "pk", old), getattr(value, "pk", value)]
+            setattr(occurrence, name, value)
+    if occurrence.ends_at <= occurrence.starts_at:
+        raise ValidationError({"ends_at": [_("The end must be after the start.")]})
+    occurrence.edited = True
+    occurrence.save()
+    audit_record(
+        action="class_occurrence.updated",
+        actor=actor,
+        obj=occurrence,
+        changes={key: [str(a), str(b)] for key, (a, b) in diff.items()},
+        request=request,
+    )
+    _fill_from_waitlist(occurrence, actor)
+    return occurrence
+
+
+@transaction.atomic
+def series_update_from(
+    *, actor: User, series: ClassSeries, from_date: date, request: Any = None, **changes: Any
+) -> ClassSeries:
+    """Change a series from `from_date` on ("this and following"). Kept simple:
+
+    - the old series ends the day before; a new series with the changes starts on `from_date`;
+    - its occurrences from that day on move to the new series: edited ones as they are;
+      unedited ones with active bookings keep their day and bookings but take the new time,
+      trainer, room and capacity; unedited ones without bookings are deleted;
+    - the new series is generated up to the old one's last generated day.
+    Returns the new series."""
+    _check_management(actor)
+    unknown = set(changes) - set(SERIES_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
+    if from_date <= series.starts_on:
+        raise ValidationError({"from_date": [_("Choose a day after the series starts.")]})
+    series = ClassSeries.objects.select_for_update().get(pk=series.pk)
+    zone = _gym_zone()
+    future = [
+        occurrence
+        for occurrence in series.occurrences.order_by("pk")
+        if occurrence.starts_at.astimezone(zone).date() >= from_date
+    ]
+    horizon = max((o.starts_at.astimezone(zone).date() for o in future), default=from_date)
+    new_series = ClassSeries.objects.get(pk=series.pk)
+    new_series.pk = None
+    for name, value in changes.items():
+        setattr(new_series, name, value)
+    new_series.starts_on = from_date
+    new_series.save()
+    series.ends_on = from_date - timedelta(days=1)
+    series.save(update_fields=["ends_on"])
+    duration = timedelta(minutes=new_series.duration_minutes)
+    for occurrence in future:
+        occurrence = _lock_occurrence(occurrence)
+        if occurrence.edited:
+            occurrence.series = new_series
+            occurrence.save(update_fields=["series"])
+            continue
+        if not occurrence.bookings.filter(status__in=ACTIVE_CLASS_STATUSES).exists():
+            occurrence.delete()
+            continue
+        day = occurrence.starts_at.astimezone(zone).date()
+        occurrence.series = new_series
+        occurrence.starts_at = _local_instant(day, new_series.local_start_time, zone)
+        occurrence.ends_at = occurrence.starts_at + duration
+        occurrence.trainer_id = new_series.trainer_id
+        occurrence.room_id = new_series.room_id
+        occurrence.capacity = new_series.capacity
+        occurrence.save()
+        _fill_from_waitlist(occurrence, actor)
+    audit_record(
+        action="class_series.updated_from",
+        actor=actor,
+        obj=new_series,
+        changes={
+            "from_date": [None, from_date.isoformat()],
+            "previous_series": [None, series.pk],
+            **{name: [None, str(getattr(value, "pk", value))] for name, value in changes.items()},
+        },
+        request=request,
+    )
+    series_generate_occurrences(series=new_series, until=horizon, actor=actor)
+    return new_series
+
+
+def _check_may_book_client(*, actor: User, client: Client) -> None:
+    if has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        return
+    if has_role(actor, Role.CLIENT) and client.user_id == actor.pk:
+        return
+    if (
+        has_role(actor, Role.TRAINER)
+        and Assignment.objects.filter(
+            trainer__user=actor, client=client, ends_on__isnull=True
+        ).exists()
+    ):
+        return
+    raise PermissionDenied(_("You cannot book or cancel classes for this client."))
+
+
+@transaction.atomic
+def class_book(
+    *, actor: User, occurrence: ClassOccurrence, client: Client, request: Any = None
+) -> ClassBooking:
+    """Book a client into a class; when it is full they join the waitlist in arrival order."""
+    _check_may_book_client(actor=actor, client=client)
+    # The lock comes first: the count and the position below are decided one writer at a time.
+    occurrence = _lock_occurrence(occurrence)
+    class_type = occurrence.class_type
+    now = timezone.now()
+    if occurrence.is_cancelled:
+        raise ValidationError({"occurrence": [_("This class is cancelled.")]})
+    if now < occurrence.starts_at - timedelta(days=class_type.booking_opens_days):
+        raise ValidationError(
+            {
+                "occurrence": ValidationError(
+                    _("Booking for this class is not open yet."), code="not_open"
+                )
+            }
+        )
+    if now > occurrence.starts_at - timedelta(minutes=class_type.booking_closes_minutes):
+        raise ValidationError(
+            {"occurrence": ValidationError(_("Booking for this class has closed."), code="closed")}
+        )
+    # One query for the three facts, while the lock is held: each round trip here is time
+    # every other booking of this class waits.
+    facts = occurrence.bookings.aggregate(
+        mine=Count("pk", filter=Q(client=client, status__in=ACTIVE_CLASS_STATUSES)),
+        taken=Count("pk", filter=Q(status__in=SPOT_STATUSES)),
+        last=Max("waitlist_position"),
+    )
+    if facts["mine"]:
+        raise ValidationError({"client": [_("This client is already booked for this class.")]})
+    booking = ClassBooking(occurrence=occurrence, client=client)
+    if facts["taken"] < occurrence.capacity:
+        booking.status = ClassBookingStatus.BOOKED
+    else:
+        booking.status = ClassBookingStatus.WAITLISTED
+        booking.waitlist_position = (facts["last"] or 0) + 1
+    booking.save()
+    audit_record(
+        action="class_booking.created",
+        actor=actor,
+        obj=booking,
+        changes={
+            "occurrence": [None, occurrence.pk],
+            "client": [None, client.pk],
+            "status": [None, booking.status],
+            "waitlist_position": [None, booking.waitlist_position],
+        },
+        request=request,
+    )
+    return booking
+
+
+@transaction.atomic
+def class_cancel(
+    *, actor: User, booking: ClassBooking, waive_late: bool = False, request: Any = None
+) -> ClassBooking:
+    """Cancel a booking or leave the waitlist. A booked spot cancelled inside the class type's
+    late-cancel window is `late_cancelled` (unless staff waive it); the freed spot goes to the
+    first on the waitlist, who is emailed."""
+    _check_may_book_client(actor=actor, client=booking.client)
+    if waive_late and not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        raise PermissionDenied(_("Only staff at the desk or managers can waive a late cancel."))
+    occurrence = _lock_occurrence(booking.occurrence)
+    booking = ClassBooking.objects.select_for_update().get(pk=booking.pk)
+    old = booking.status
+    if old == ClassBookingStatus.WAITLISTED:
+        booking.status = ClassBookingStatus.CANCELLED
+    elif old == ClassBookingStatus.BOOKED:
+        window = timedelta(minutes=occurrence.class_type.late_cancel_minutes)
+        late = timezone.now() > occurrence.starts_at - window and not waive_late
+        booking.status = ClassBookingStatus.LATE_CANCELLED if late else ClassBookingStatus.CANCELLED
+    else:
+        raise ValidationError(
+            {"status": [_("Only a booked or waitlisted class can be cancelled.")]}
+        )
+    old_position = booking.waitlist_position
+    booking.waitlist_position = None
+    booking.save(update_fields=["status", "waitlist_position"])
+    audit_record(
+        action="class_booking.cancelled",
+        actor=actor,
+        obj=booking,
+        changes={
+            "status": [old, booking.status],
+            "waitlist_position": [old_position, None],
+        },
+        request=request,
+    )
+    if old == ClassBookingStatus.BOOKED:
+        _fill_from_waitlist(occurrence, actor)
+    return booking
+
+
+@transaction.atomic
+def booking_mark_no_show(
+    *, actor: User, booking: ClassBooking, request: Any = None
+) -> ClassBooking:
+    """Staff (or the class's trainer) mark a booked client who did not come, once it started."""
+    occurrence = booking.occurrence
+    is_trainer = occurrence.trainer is not None and occurrence.trainer.user_id == actor.pk
+    if not (has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK) or is_trainer):
+        raise PermissionDenied(_("You cannot mark no-shows for this class."))
+    booking = ClassBooking.objects.select_for_update().get(pk=booking.pk)
+    if booking.status != ClassBookingStatus.BOOKED:
+        raise ValidationError({"status": [_("Only a booked client can be marked as a no-show.")]})
+    if timezone.now() < occurrence.starts_at:
+        raise ValidationError({"status": [_("The class has not started yet.")]})
+    booking.status = ClassBookingStatus.NO_SHOW
+    booking.save(update_fields=["status"])
+    audit_record(
+        action="class_booking.no_show",
+        actor=actor,
+        obj=booking,
+        changes={"status": [ClassBookingStatus.BOOKED, ClassBookingStatus.NO_SHOW]},
+        request=request,
+    )
+    return booking
