@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.audit.models import AuditEvent
-from apps.calendars.ics import escape_text, fold
+from apps.calendars.ics import Event, calendar_text
 from apps.calendars.models import CalendarFeed
 from apps.calendars.selectors import token_hash
 from apps.calendars.services import calendar_feed_revoke, calendar_feed_rotate
@@ -99,13 +99,25 @@ def test_trainer_feed_shows_only_their_sessions(sched_a, client_a):  # type: ign
     assert f"appointment-{tinas.pk}@" not in text
 
 
-def test_escaping_and_folding() -> None:
-    assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
-    folded = fold("SUMMARY:" + "é" * 60)
-    parts = folded.split("\r\n")
-    assert all(len(part.encode()) <= 75 for part in parts)
-    assert all(part.startswith(" ") for part in parts[1:])
-    assert "".join([parts[0], *(part[1:] for part in parts[1:])]) == "SUMMARY:" + "é" * 60
+def test_special_characters_and_long_lines_survive_a_round_trip() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from icalendar import Calendar
+
+    start = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    summary = "Squats, lunges; core\\ and " + "é" * 60
+    text = calendar_text(
+        events=[
+            Event(uid="x@y", starts_at=start, ends_at=start + timedelta(hours=1), summary=summary)
+        ],
+        name="Gym, Inc.",
+        now=start,
+    )
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    assert text.endswith("\r\n")
+    event = Calendar.from_ical(text).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == summary
+    assert event.decoded("DTSTART") == start
 
 
 def test_rotate_replaces_token_and_stores_only_its_hash(sched_a, client_a):  # type: ignore[no-untyped-def]
