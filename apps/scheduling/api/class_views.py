@@ -3,10 +3,8 @@ Thin: every write goes through apps.scheduling.class_services."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -27,40 +25,8 @@ from apps.scheduling.api.class_serializers import (
     OccurrenceQuerySerializer,
     OccurrenceSerializer,
 )
-from apps.scheduling.api.views import IDEMPOTENCY_HEADER, IDEMPOTENCY_PARAMETER
-from apps.scheduling.models import ClassOccurrence, ClassType, IdempotencyKey
-
-
-def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
-    """The appointments' Idempotency-Key mechanism (apps/scheduling/api/views.py): claim the
-    key, answer, store the answer; a retry with the same key gets the stored answer."""
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-    if not key:
-        return handler()
-    if len(key) > 255:
-        raise ValidationError({IDEMPOTENCY_HEADER: [_("Use at most 255 characters.")]})
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    key=key,
-                    user=request.user,
-                    path=request.path,
-                    response_status=0,
-                    response_body={},
-                )
-        except IntegrityError:
-            record = IdempotencyKey.objects.get(key=key, user=request.user)
-            if record.path != request.path:
-                raise ValidationError(
-                    {IDEMPOTENCY_HEADER: [_("This key was used for another request.")]}
-                ) from None
-            return Response(record.response_body, status=record.response_status)
-        response = handler()
-        record.response_status = response.status_code
-        record.response_body = response.data
-        record.save(update_fields=["response_status", "response_body"])
-    return response
+from apps.scheduling.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from apps.scheduling.models import ClassOccurrence, ClassType
 
 
 def _client_for(request: Request, client: Client | None) -> Client:

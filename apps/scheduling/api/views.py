@@ -6,19 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.scheduling import selectors, services
+from apps.scheduling.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from apps.scheduling.api.serializers import (
     AppointmentBookSerializer,
     AppointmentCancelSerializer,
@@ -26,15 +24,7 @@ from apps.scheduling.api.serializers import (
     FreeSlotSerializer,
     FreeSlotsQuerySerializer,
 )
-from apps.scheduling.models import Appointment, IdempotencyKey
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Retrying with the same key returns the first answer and books nothing twice.",
-)
+from apps.scheduling.models import Appointment
 
 
 class AppointmentViewSet(
@@ -57,36 +47,7 @@ class AppointmentViewSet(
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if not key:
-            return self._book(request)
-        if len(key) > 255:
-            raise ValidationError({IDEMPOTENCY_HEADER: [_("Use at most 255 characters.")]})
-        with transaction.atomic():
-            # Claim the key first: a concurrent retry waits on the unique index until this
-            # transaction ends, then finds the stored answer. A failed booking rolls the claim
-            # back, so a retry after an error is tried again.
-            try:
-                with transaction.atomic():
-                    record = IdempotencyKey.objects.create(
-                        key=key,
-                        user=request.user,
-                        path=request.path,
-                        response_status=0,
-                        response_body={},
-                    )
-            except IntegrityError:
-                record = IdempotencyKey.objects.get(key=key, user=request.user)
-                if record.path != request.path:
-                    raise ValidationError(
-                        {IDEMPOTENCY_HEADER: [_("This key was used for another request.")]}
-                    ) from None
-                return Response(record.response_body, status=record.response_status)
-            response = self._book(request)
-            record.response_status = response.status_code
-            record.response_body = response.data
-            record.save(update_fields=["response_status", "response_body"])
-        return response
+        return idempotent(request, lambda: self._book(request))
 
     def _book(self, request: Request) -> Response:
         serializer = AppointmentBookSerializer(data=request.data, context={"request": request})
