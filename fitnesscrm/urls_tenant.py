@@ -29,6 +29,9 @@ api_patterns = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.crm.api.urls")),
     path("", include("apps.scheduling.api.urls")),
+    path("", include("apps.training.api.urls")),
+    path("", include("apps.workouts.api.urls")),
+    path("", include("apps.progress.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]
@@ -43,6 +46,11 @@ urlpatterns = [
     path("privacy/", include("apps.privacy.urls")),
     path("portal/", include("apps.portal.urls")),
     path("calendar/", include("apps.calendars.urls")),
+    path("schedule/", include("apps.scheduling.urls")),
+    path("settings/", include("apps.scheduling.setup_urls")),
+    path("training/", include("apps.training.urls")),
+    path("workouts/", include("apps.workouts.urls")),
+    path("progress/", include("apps.progress.urls")),
     # The portal's web app manifest and service worker live at the root: a worker controls
     # only the paths under its own URL.
     path("manifest.webmanifest", portal_views.manifest, name="portal_manifest"),

@@ -50,6 +50,9 @@ TENANT_APPS = [
     "apps.portal",
     "apps.scheduling",
     "apps.calendars",
+    "apps.training",
+    "apps.workouts",
+    "apps.progress",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

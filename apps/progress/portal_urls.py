@@ -1,0 +1,3 @@
+"""Portal pages (mounted under /portal/, in the portal namespace)."""
+
+urlpatterns: list = []

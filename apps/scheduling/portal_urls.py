@@ -1,0 +1,3 @@
+"""Portal pages of scheduling (mounted under /portal/schedule/, portal namespace)."""
+
+urlpatterns: list = []

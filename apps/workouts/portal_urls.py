@@ -1,0 +1,3 @@
+"""Portal pages (mounted under /portal/workouts/, in the portal namespace)."""
+
+urlpatterns: list = []
