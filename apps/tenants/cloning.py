@@ -4,8 +4,9 @@ django-tenants' generic clone function (pg-clone-schema) inspects every object o
 at a time and then re-runs `migrate --fake`: about a second and a half per gym. Django schemas
 hold tables, identity sequences, constraints and indexes, plus the few functions and triggers our
 migrations add (the audit log's append-only guard), so one PL/pgSQL call can copy them with their
-original names (later migrations drop and alter indexes by name) plus the `django_migrations`
-rows, leaving nothing for `migrate` to do.
+original names (later migrations drop and alter indexes by name) plus the template's rows (the
+applied migrations and what data migrations wrote, like the exercise library), leaving nothing
+for `migrate` to do.
 
 Anything the fast path does not understand (serial sequences, views, types, aggregates,
 functions whose code names the source schema, constraint or disabled triggers) makes it refuse,
@@ -29,6 +30,9 @@ DECLARE
     functions text[];
     src_prefix text;
     unsupported integer;
+    cols text;
+    has_rows boolean;
+    copied text[] := '{}';
 BEGIN
     SELECT count(*) INTO unsupported FROM (
         -- Serial columns (the catalog directly: information_schema grows slow with schemas).
@@ -75,6 +79,18 @@ BEGIN
             'CREATE TABLE %I.%I (LIKE %I.%I INCLUDING DEFAULTS INCLUDING IDENTITY '
             'INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS)',
             dst, r.relname, src, r.relname);
+        -- The template's rows come too: what data migrations wrote (the exercise library,
+        -- permissions, the applied migrations). Copied before constraints and indexes exist.
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I)', src, r.relname) INTO has_rows;
+        IF has_rows THEN
+            SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+              FROM pg_attribute a
+             WHERE a.attrelid = format('%I.%I', src, r.relname)::regclass
+               AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+            EXECUTE format('INSERT INTO %I.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %I.%I',
+                           dst, r.relname, cols, cols, src, r.relname);
+            copied := copied || r.relname::text;
+        END IF;
     END LOOP;
 
     -- Print every definition relative to src (its names come out unqualified, public's
@@ -136,18 +152,24 @@ BEGIN
         EXECUTE stmt;
     END LOOP;
 
-    EXECUTE format('INSERT INTO %I.django_migrations SELECT * FROM %I.django_migrations', dst, src);
-    EXECUTE format(
-        'SELECT setval(pg_get_serial_sequence(%L, ''id''), '
-        'COALESCE((SELECT max(id) FROM %I.django_migrations), 0) + 1, false)',
-        quote_ident(dst) || '.django_migrations', dst);
+    -- Identity sequences of the tables that got rows continue after the copied ids.
+    FOR r IN SELECT c.relname, a.attname FROM pg_attribute a
+               JOIN pg_class c ON c.oid = a.attrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = dst AND a.attidentity <> '' AND c.relname = ANY (copied) LOOP
+        EXECUTE format(
+            'SELECT setval(pg_get_serial_sequence(%L, %L), '
+            'COALESCE((SELECT max(%I) FROM %I.%I), 0) + 1, false)',
+            quote_ident(dst) || '.' || quote_ident(r.relname), r.attname, r.attname,
+            dst, r.relname);
+    END LOOP;
 END
 $fn$;
 """
 
 
 def clone_schema_fast(*, source: str, destination: str) -> None:
-    """Copy `source`'s tables, constraints, indexes and applied migrations into a new schema.
+    """Copy `source`'s tables, rows, constraints and indexes into a new schema.
 
     Raises django.db.NotSupportedError when the source holds objects this does not copy.
     """
