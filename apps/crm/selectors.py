@@ -32,8 +32,12 @@ def trainer_for_user(user: User) -> Trainer | None:
     return Trainer.objects.filter(user=user).first()
 
 
-def client_list(*, viewer: User, search: str = "") -> QuerySet[Client]:
-    """The clients `viewer` may see, with their current trainers prefetched."""
+def client_list(
+    *, viewer: User, search: str = "", prefetch_trainers: bool = True
+) -> QuerySet[Client]:
+    """The clients `viewer` may see, with their current trainers prefetched (as assignments
+    with their trainers and users) unless `prefetch_trainers` is false: long lists read them
+    with `current_trainer_rows` instead, much faster."""
     if has_role(viewer, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
         clients = Client.objects.all()
     elif has_role(viewer, Role.TRAINER):
@@ -55,9 +59,41 @@ def client_list(*, viewer: User, search: str = "") -> QuerySet[Client]:
             | Q(email__icontains=search)
             | Q(phone__icontains=search)
         )
+    if not prefetch_trainers:
+        return clients
     return clients.prefetch_related(
         Prefetch("assignments", queryset=_current_assignments(), to_attr="current_assignments")
     )
+
+
+def current_trainer_rows(*, client_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """The current trainers of each of `client_ids` (id, name, is_primary, assignment), in one
+    query of plain rows: no model instances for the assignments, trainers and users."""
+    rows: dict[int, list[dict[str, Any]]] = {}
+    assignments = (
+        Assignment.objects.filter(client_id__in=list(client_ids), ends_on__isnull=True)
+        .order_by(*Assignment._meta.ordering)
+        .values_list(
+            "client_id",
+            "trainer_id",
+            "trainer__user__first_name",
+            "trainer__user__last_name",
+            "trainer__user__email",
+            "is_primary",
+            "pk",
+        )
+    )
+    for client_id, trainer_id, first, last, email, is_primary, pk in assignments:
+        rows.setdefault(client_id, []).append(
+            {
+                # Trainer.name: the user's full name, else their email.
+                "id": trainer_id,
+                "name": f"{first} {last}".strip() or email,
+                "is_primary": is_primary,
+                "assignment": pk,
+            }
+        )
+    return rows
 
 
 def client_get(*, viewer: User, pk: int) -> Client:

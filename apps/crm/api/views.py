@@ -197,7 +197,12 @@ class ClientViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
 
     def visible(self) -> QuerySet[Client]:
         search = self.request.query_params.get("search", "") if self.action == "list" else ""
-        return selectors.client_list(viewer=self.request.user, search=search.strip())
+        # A page of clients reads its trainers in ClientListSerializer (current_trainer_rows).
+        return selectors.client_list(
+            viewer=self.request.user,
+            search=search.strip(),
+            prefetch_trainers=self.action != "list",
+        )
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         if self.action in ("create", "update", "partial_update"):
