@@ -32,6 +32,7 @@ api_patterns = [
     path("", include("apps.training.api.urls")),
     path("", include("apps.workouts.api.urls")),
     path("", include("apps.progress.api.urls")),
+    path("", include("apps.tenants.api_gym")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]

@@ -23,6 +23,11 @@ class Role(models.TextChoices):
     CLIENT = "client", _("Client")
 
 
+class UnitSystem(models.TextChoices):
+    METRIC = "metric", _("Metric (kg, cm)")
+    IMPERIAL = "imperial", _("Imperial (lb, in)")
+
+
 STAFF_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK})
 
 
@@ -59,6 +64,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CLIENT)
+    # How body measurements are shown to and entered by this person (stored metric always).
+    unit_system = models.CharField(
+        _("units"), max_length=10, choices=UnitSystem.choices, default=UnitSystem.METRIC
+    )
     is_staff = models.BooleanField(
         _("staff status"),
         default=False,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,11 +26,23 @@ class CalendarFeed(models.Model):
 
 
 class ReminderSent(models.Model):
-    """One reminder of one kind for one appointment. The unique constraint is what makes a
-    reminder go out exactly once even when the task runs twice or concurrently."""
+    """One reminder of one kind for one appointment or one class booking. The unique
+    constraints are what make a reminder go out exactly once even when the task runs twice or
+    concurrently."""
 
     appointment = models.ForeignKey(
-        "scheduling.Appointment", on_delete=models.CASCADE, related_name="reminders_sent"
+        "scheduling.Appointment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders_sent",
+    )
+    class_booking = models.ForeignKey(
+        "scheduling.ClassBooking",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders_sent",
     )
     kind = models.CharField(_("kind"), max_length=16)
     sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
@@ -40,8 +53,19 @@ class ReminderSent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["appointment", "kind"], name="calendars_reminder_once_per_kind"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["class_booking", "kind"], name="calendars_class_reminder_once_per_kind"
+            ),
+            # About exactly one thing: an appointment or a class booking.
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=False, class_booking__isnull=True)
+                | Q(appointment__isnull=True, class_booking__isnull=False),
+                name="calendars_reminder_one_subject",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.class_booking_id:
+            return f"{self.kind} reminder for class booking {self.class_booking_id}"
         return f"{self.kind} reminder for appointment {self.appointment_id}"

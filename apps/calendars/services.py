@@ -1,10 +1,12 @@
-"""Writes of calendars: feed tokens and appointment reminders."""
+"""Writes of calendars: feed tokens, and reminders of appointments and class bookings."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -18,7 +20,12 @@ from apps.accounts.models import User
 from apps.audit.services import audit_record
 from apps.calendars.models import CalendarFeed, ReminderSent
 from apps.calendars.selectors import token_hash
-from apps.scheduling.models import Appointment, AppointmentStatus
+from apps.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    ClassBooking,
+    ClassBookingStatus,
+)
 from apps.tenants.selectors import current_gym, gym_url
 
 logger = logging.getLogger(__name__)
@@ -97,23 +104,114 @@ def appointment_reminders_send(*, now: datetime | None = None) -> int:
         .exclude(client__email="")
         .exclude(reminders_sent__kind=kind)
     )
-    queued = 0
-    for appointment in due:
-        try:
-            with transaction.atomic():
-                _, created = ReminderSent.objects.get_or_create(appointment=appointment, kind=kind)
-                if not created:
-                    continue
-                subject, body = _reminder_message(appointment=appointment, zone=zone, link=link)
-                recipient = appointment.client.email
-                transaction.on_commit(
-                    lambda s=subject, b=body, r=recipient: send_mail(
-                        s, b, settings.DEFAULT_FROM_EMAIL, [r]
-                    )
-                )
-        except IntegrityError:
-            # Another run recorded this reminder between our check and our insert.
-            logger.info("Reminder %s for appointment %s already sent", kind, appointment.pk)
-            continue
-        queued += 1
-    return queued
+    return sum(
+        _send_once(
+            kind=kind,
+            about={"appointment": appointment},
+            recipient=appointment.client.email,
+            message=lambda a=appointment: _reminder_message(appointment=a, zone=zone, link=link),
+        )
+        for appointment in due
+    )
+
+
+def _send_once(
+    *,
+    kind: str,
+    about: dict[str, Any],
+    recipient: str,
+    message: Callable[[], tuple[str, str]],
+) -> bool:
+    """Record the reminder `kind` about one appointment or class booking, and email it after
+    the commit: only the run whose row the database accepted sends, so a reminder goes out
+    once however many runs overlap. True when this run sent it."""
+    try:
+        with transaction.atomic():
+            _, created = ReminderSent.objects.get_or_create(**about, kind=kind)
+            if not created:
+                return False
+            subject, body = message()
+            transaction.on_commit(
+                lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+            )
+    except IntegrityError:
+        # Another run recorded this reminder between our check and our insert.
+        logger.info("Reminder %s about %s already sent", kind, about)
+        return False
+    return True
+
+
+def class_reminder_hours() -> int:
+    """How long before a class its booked clients are reminded (CLASS_REMINDER_HOURS, else
+    the appointments' setting)."""
+    return settings.CLASS_REMINDER_HOURS
+
+
+def _class_reminder_message(*, booking: ClassBooking, zone: ZoneInfo, link: str) -> tuple[str, str]:
+    occurrence = booking.occurrence
+    local_start = timezone.localtime(occurrence.starts_at, zone)
+    when = f"{date_format(local_start, 'DATE_FORMAT')} {local_start:%H:%M}"
+    subject = _("Reminder: %(class)s on %(when)s") % {
+        "class": occurrence.class_type.name,
+        "when": when,
+    }
+    lines = []
+    if occurrence.trainer is not None:
+        lines.append(f"{_('Trainer')}: {occurrence.trainer}")
+    if occurrence.room is not None:
+        lines.append(f"{_('Room')}: {occurrence.room.name}")
+    body = _(
+        "Hello %(name)s,\n\nThis is a reminder of your %(class)s class on %(when)s "
+        "(%(zone)s).%(details)s\n\nCannot come? Cancel your spot so someone on the waiting "
+        "list can have it: %(link)s\n"
+    ) % {
+        "name": booking.client.first_name,
+        "class": occurrence.class_type.name,
+        "when": when,
+        "zone": zone.key,
+        "details": "".join(f"\n{line}" for line in lines),
+        "link": link,
+    }
+    return subject, body
+
+
+def class_reminders_send(*, now: datetime | None = None) -> int:
+    """Remind clients holding a spot (booked, not waitlisted or cancelled) in a class that is
+    not cancelled and starts within class_reminder_hours().
+
+    Same guarantee as appointment_reminders_send: the ReminderSent row is written first and the
+    email leaves once it commits, so each booking gets each kind of reminder exactly once.
+    Returns how many were queued.
+    """
+    now = now or timezone.now()
+    hours = class_reminder_hours()
+    kind = _reminder_kind(hours)
+    gym = current_gym()
+    zone = ZoneInfo(gym.time_zone)
+    link = gym_url(gym=gym, path="/portal/")
+    due = (
+        ClassBooking.objects.select_related(
+            "client",
+            "occurrence__class_type",
+            "occurrence__trainer__user",
+            "occurrence__room",
+        )
+        .filter(
+            status=ClassBookingStatus.BOOKED,
+            occurrence__is_cancelled=False,
+            occurrence__starts_at__gt=now,
+            occurrence__starts_at__lte=now + timedelta(hours=hours),
+            client__notify_by_email=True,
+        )
+        .exclude(client__email="")
+        .exclude(reminders_sent__kind=kind)
+    )
+    return sum(
+        _send_once(
+            kind=kind,
+            about={"class_booking": booking},
+            recipient=booking.client.email,
+            message=lambda b=booking: _class_reminder_message(booking=b, zone=zone, link=link),
+        )
+        for booking in due
+    )

@@ -13,6 +13,7 @@ from apps.accounts.roles import has_role, is_management
 from apps.crm import selectors as crm_selectors
 from apps.crm.models import LeadStatus
 from apps.crm.views import certification_dates
+from apps.workouts.selectors import needs_attention_list
 
 PORTAL_URL = "/portal/"
 MY_CLIENTS_SHOWN = 25
@@ -44,6 +45,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["expiring"] = (
             list(crm_selectors.certifications_expiring(trainer=trainer)) if trainer else []
         )
+        context["needs_attention"] = needs_attention_list(viewer=user)
     elif has_role(user, Role.FRONT_DESK):
         context["new_leads"] = list(
             crm_selectors.lead_list(viewer=user).filter(status=LeadStatus.NEW)[:NEW_LEADS_SHOWN]

@@ -12,7 +12,7 @@ covered by both, and the erasure test fails until it knows how to create a row o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,6 +25,8 @@ EraseMode = Literal["delete", "anonymise"]
 # A replacement value: a constant, a query expression (F, Concat...), or a callable that takes the
 # row and returns the value (evaluated row by row).
 Replacement = Any | Callable[[models.Model], Any]
+# The files a model's rows point at (uploaded photos...): (name in the archive, content) pairs.
+FilesOf = Callable[[models.Model], Iterable[tuple[str, bytes]]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class PersonalDataModel:
     erase: EraseMode
     anonymise: Mapping[str, Replacement] = field(default_factory=dict)
     keep_for_law: bool = False
+    files_of: FilesOf | None = None
 
     @property
     def label(self) -> str:
@@ -59,6 +62,7 @@ class _Registration:
     erase: EraseMode
     anonymise: Mapping[str, Replacement]
     keep_for_law: bool
+    files_of: FilesOf | None
 
 
 class PersonalDataRegistry:
@@ -74,10 +78,12 @@ class PersonalDataRegistry:
         erase: EraseMode = "delete",
         anonymise: dict[str, Replacement] | None = None,
         keep_for_law: bool = False,
+        files_of: FilesOf | None = None,
     ) -> None:
         """Register `model` (a class, or an "app_label.Model" label resolved lazily and skipped
         while that model does not exist). `user_path` is the ORM path from the model to the
-        user, "" for the user model itself."""
+        user, "" for the user model itself. `files_of(user)` yields the files the person's rows
+        point at, which the export puts in the archive next to the rows."""
         if erase not in ("delete", "anonymise"):
             raise ValueError(f"erase must be 'delete' or 'anonymise', not {erase!r}.")
         if erase == "anonymise" and not anonymise:
@@ -97,6 +103,7 @@ class PersonalDataRegistry:
             erase=erase,
             anonymise=dict(anonymise or {}),
             keep_for_law=keep_for_law,
+            files_of=files_of,
         )
 
     def unregister(self, model: type[models.Model] | str) -> None:
@@ -120,6 +127,7 @@ class PersonalDataRegistry:
                 erase=registration.erase,
                 anonymise=registration.anonymise,
                 keep_for_law=registration.keep_for_law,
+                files_of=registration.files_of,
             )
             _validate(entry)
             found.append(entry)

@@ -48,6 +48,9 @@ def personal_data_export(*, user: User) -> bytes:
                 f"{entry.label}.json",
                 json.dumps(rows, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
             )
+            if entry.files_of is not None:
+                for name, content in entry.files_of(user):
+                    archive.writestr(f"files/{name}", content)
         archive.writestr("README.txt", _readme(user=user, entries=entries))
     return buffer.getvalue()
 

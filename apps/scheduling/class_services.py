@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +31,12 @@ from apps.scheduling.models import (
     ClassBookingStatus,
     ClassOccurrence,
     ClassSeries,
+    StrikeKind,
+)
+from apps.scheduling.policy_services import (
+    client_check_not_blocked,
+    strike_record,
+    strikes_waive_for,
 )
 from apps.tenants.selectors import current_gym
 
@@ -277,14 +282,97 @@ def _check_may_book_client(*, actor: User, client: Client) -> None:
     raise PermissionDenied(_("You cannot book or cancel classes for this client."))
 
 
+# The booking itself, decided and written in one statement once the occurrence is locked: its
+# status and waitlist position come from the class's bookings as they are after the lock (a
+# statement started after the lock sees every booking committed before it). ON CONFLICT: the
+# same client booking twice at once gets no second row (the partial unique index). created_at is
+# the time the lock was got (clock_timestamp, not the transaction's start): arrival order.
+_BOOK_SQL = """
+INSERT INTO {table} (occurrence_id, client_id, status, waitlist_position, created_at)
+SELECT %(occurrence)s, %(client)s,
+       CASE WHEN f.taken < %(capacity)s THEN %(booked)s ELSE %(waitlisted)s END,
+       CASE WHEN f.taken < %(capacity)s THEN NULL ELSE f.last + 1 END,
+       clock_timestamp()
+  FROM (SELECT count(*) FILTER (WHERE status = ANY(%(spot)s)) AS taken,
+               coalesce(max(waitlist_position), 0) AS last
+          FROM {table} WHERE occurrence_id = %(occurrence)s) AS f
+ON CONFLICT (occurrence_id, client_id) WHERE status IN ({active}) DO NOTHING
+RETURNING id, status, waitlist_position, created_at
+"""
+
+
+def _book_sql() -> str:
+    active = ", ".join(f"'{status}'" for status in ACTIVE_CLASS_STATUSES)
+    return _BOOK_SQL.format(table=ClassBooking._meta.db_table, active=active)
+
+
 @transaction.atomic
 def class_book(
     *, actor: User, occurrence: ClassOccurrence, client: Client, request: Any = None
 ) -> ClassBooking:
-    """Book a client into a class; when it is full they join the waitlist in arrival order."""
+    """Book a client into a class; when it is full they join the waitlist in arrival order.
+    A client blocked by the gym's policy cannot book.
+
+    Every booking of a class waits for the one before it (the occurrence's row lock), so the
+    locked part is kept to two statements and the audit event: everything that can be checked
+    without the lock (rights, blocks, the booking window, an existing booking) is checked first.
+    """
     _check_may_book_client(actor=actor, client=client)
-    # The lock comes first: the count and the position below are decided one writer at a time.
-    occurrence = _lock_occurrence(occurrence)
+    client_check_not_blocked(client=client)
+    occurrence = ClassOccurrence.objects.select_related("class_type").get(pk=occurrence.pk)
+    _check_booking_window(occurrence)
+    if ClassBooking.objects.filter(
+        occurrence=occurrence, client=client, status__in=ACTIVE_CLASS_STATUSES
+    ).exists():
+        raise _already_booked()
+    sql = _book_sql()
+    # The lock comes first: the count and the position are decided one writer at a time. The
+    # row as it is now (a concurrent edit may have cancelled the class or changed its capacity).
+    locked = _lock_occurrence(occurrence)
+    _check_booking_window(locked)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "occurrence": locked.pk,
+                "client": client.pk,
+                "capacity": locked.capacity,
+                "booked": ClassBookingStatus.BOOKED.value,
+                "waitlisted": ClassBookingStatus.WAITLISTED.value,
+                "spot": [str(status) for status in SPOT_STATUSES],
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise _already_booked()
+    booking = ClassBooking(
+        pk=row[0],
+        occurrence=locked,
+        client=client,
+        status=row[1],
+        waitlist_position=row[2],
+        created_at=row[3],
+    )
+    audit_record(
+        action="class_booking.created",
+        actor=actor,
+        obj=booking,
+        changes={
+            "occurrence": [None, locked.pk],
+            "client": [None, client.pk],
+            "status": [None, booking.status],
+            "waitlist_position": [None, booking.waitlist_position],
+        },
+        request=request,
+    )
+    return booking
+
+
+def _already_booked() -> ValidationError:
+    return ValidationError({"client": [_("This client is already booked for this class.")]})
+
+
+def _check_booking_window(occurrence: ClassOccurrence) -> None:
     class_type = occurrence.class_type
     now = timezone.now()
     if occurrence.is_cancelled:
@@ -301,35 +389,6 @@ def class_book(
         raise ValidationError(
             {"occurrence": ValidationError(_("Booking for this class has closed."), code="closed")}
         )
-    # One query for the three facts, while the lock is held: each round trip here is time
-    # every other booking of this class waits.
-    facts = occurrence.bookings.aggregate(
-        mine=Count("pk", filter=Q(client=client, status__in=ACTIVE_CLASS_STATUSES)),
-        taken=Count("pk", filter=Q(status__in=SPOT_STATUSES)),
-        last=Max("waitlist_position"),
-    )
-    if facts["mine"]:
-        raise ValidationError({"client": [_("This client is already booked for this class.")]})
-    booking = ClassBooking(occurrence=occurrence, client=client)
-    if facts["taken"] < occurrence.capacity:
-        booking.status = ClassBookingStatus.BOOKED
-    else:
-        booking.status = ClassBookingStatus.WAITLISTED
-        booking.waitlist_position = (facts["last"] or 0) + 1
-    booking.save()
-    audit_record(
-        action="class_booking.created",
-        actor=actor,
-        obj=booking,
-        changes={
-            "occurrence": [None, occurrence.pk],
-            "client": [None, client.pk],
-            "status": [None, booking.status],
-            "waitlist_position": [None, booking.waitlist_position],
-        },
-        request=request,
-    )
-    return booking
 
 
 @transaction.atomic
@@ -368,6 +427,10 @@ def class_cancel(
         },
         request=request,
     )
+    if booking.status == ClassBookingStatus.LATE_CANCELLED:
+        strike_record(
+            kind=StrikeKind.LATE_CANCEL, class_booking=booking, actor=actor, request=request
+        )
     if old == ClassBookingStatus.BOOKED:
         _fill_from_waitlist(occurrence, actor)
     return booking
@@ -396,4 +459,68 @@ def booking_mark_no_show(
         changes={"status": [ClassBookingStatus.BOOKED, ClassBookingStatus.NO_SHOW]},
         request=request,
     )
+    # The no-show counts from the class's start, not from when staff noticed.
+    strike_record(
+        kind=StrikeKind.NO_SHOW,
+        class_booking=booking,
+        occurred_at=occurrence.starts_at,
+        actor=actor,
+        request=request,
+    )
+    return booking
+
+
+# Staff may check a client in from this long before the class starts.
+CHECK_IN_OPENS = timedelta(minutes=60)
+
+
+@transaction.atomic
+def class_check_in(
+    *, actor: User, booking: ClassBooking, via_kiosk: bool = False, request: Any = None
+) -> ClassBooking:
+    """Record that a booked client arrived: `attended` with `checked_in_at`. Front desk,
+    managers and owners check anyone in, a trainer their own classes. Checking in twice
+    records once; a no-show marked too early is undone and its strike waived."""
+    occurrence = booking.occurrence
+    is_trainer = (
+        has_role(actor, Role.TRAINER)
+        and occurrence.trainer is not None
+        and occurrence.trainer.user_id == actor.pk
+    )
+    if not (has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK) or is_trainer):
+        raise PermissionDenied(_("You cannot check clients in to this class."))
+    # Lock order as everywhere: the occurrence, then the booking.
+    occurrence = _lock_occurrence(occurrence)
+    booking = ClassBooking.objects.select_for_update().get(pk=booking.pk)
+    if booking.status == ClassBookingStatus.ATTENDED:
+        return booking
+    if booking.status not in (ClassBookingStatus.BOOKED, ClassBookingStatus.NO_SHOW):
+        raise ValidationError({"status": [_("Only a booked client can be checked in.")]})
+    if occurrence.is_cancelled:
+        raise ValidationError({"occurrence": [_("This class is cancelled.")]})
+    now = timezone.now()
+    if now < occurrence.starts_at - CHECK_IN_OPENS:
+        raise ValidationError({"occurrence": [_("Check-in opens an hour before the class.")]})
+    old = booking.status
+    booking.status = ClassBookingStatus.ATTENDED
+    booking.checked_in_at = now
+    booking.save(update_fields=["status", "checked_in_at"])
+    audit_record(
+        action="class_booking.checked_in",
+        actor=actor,
+        obj=booking,
+        changes={
+            "status": [old, booking.status],
+            "checked_in_at": [None, now.isoformat()],
+            "via_kiosk": [None, via_kiosk],
+        },
+        request=request,
+    )
+    if old == ClassBookingStatus.NO_SHOW:
+        strikes_waive_for(
+            actor=actor,
+            class_booking=booking,
+            reason=_("Checked in after being marked a no-show."),
+            request=request,
+        )
     return booking

@@ -156,6 +156,7 @@ class Appointment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("appointment")
@@ -395,3 +396,101 @@ class ClassBooking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} @ {self.occurrence_id}: {self.status}"
+
+
+# --- Policies: late cancels and no-shows (issue 5, point 5) ----------------------------------
+
+
+class PolicySettings(models.Model):
+    """The gym's booking policy, one row per gym (its schema): how many strikes within the
+    rolling window block a client from booking, and for how long."""
+
+    # Always true and unique: the table can hold one row only.
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    strike_limit = models.PositiveIntegerField(
+        _("strikes before a block"), default=3, validators=[MinValueValidator(1)]
+    )
+    block_days = models.PositiveIntegerField(
+        _("block length (days)"), default=7, validators=[MinValueValidator(1)]
+    )
+    window_days = models.PositiveIntegerField(
+        _("strikes count for (days)"), default=30, validators=[MinValueValidator(1)]
+    )
+    appointment_late_cancel_hours = models.PositiveIntegerField(
+        _("late cancel window for 1:1 sessions (hours)"), default=24
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("booking policy")
+        verbose_name_plural = _("booking policy")
+        constraints = [
+            models.CheckConstraint(condition=Q(singleton=True), name="scheduling_policy_singleton"),
+            models.CheckConstraint(
+                condition=Q(strike_limit__gte=1, block_days__gte=1, window_days__gte=1),
+                name="scheduling_policy_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Booking policy"))
+
+
+class StrikeKind(models.TextChoices):
+    LATE_CANCEL = "late_cancel", _("Late cancel")
+    NO_SHOW = "no_show", _("No-show")
+
+
+class Strike(models.Model):
+    """One late cancel or no-show of a client, from a 1:1 session or a class booking. Kept
+    (also once waived or outside the window) so fees can be charged for them later."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="strikes")
+    kind = models.CharField(_("kind"), max_length=16, choices=StrikeKind.choices)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, null=True, blank=True, related_name="strikes"
+    )
+    class_booking = models.ForeignKey(
+        ClassBooking, on_delete=models.CASCADE, null=True, blank=True, related_name="strikes"
+    )
+    occurred_at = models.DateTimeField(_("occurred at"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    waived_at = models.DateTimeField(_("waived at"), null=True, blank=True)
+    waived_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    waive_reason = models.TextField(_("reason for waiving"), blank=True)
+
+    class Meta:
+        verbose_name = _("strike")
+        verbose_name_plural = _("strikes")
+        ordering = ("-occurred_at", "-pk")
+        indexes = [models.Index(fields=["client", "occurred_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=StrikeKind.values), name="scheduling_strike_kind"
+            ),
+            # From exactly one booking.
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=False, class_booking__isnull=True)
+                | Q(appointment__isnull=True, class_booking__isnull=False),
+                name="scheduling_strike_one_source",
+            ),
+            # Recording the same event twice (a retry, a status set twice) adds nothing.
+            models.UniqueConstraint(
+                fields=["appointment", "kind"],
+                condition=Q(appointment__isnull=False),
+                name="scheduling_strike_appointment_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["class_booking", "kind"],
+                condition=Q(class_booking__isnull=False),
+                name="scheduling_strike_booking_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.kind} {self.occurred_at:%Y-%m-%d}"

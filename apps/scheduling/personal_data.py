@@ -15,3 +15,7 @@ personal_data.register(
 
 # Class bookings are about the person only: erasure deletes them.
 personal_data.register("scheduling.ClassBooking", user_path="client__user")
+
+# Strikes (late cancels, no-shows) and why one was waived are about the person: erasure
+# deletes them with the person's other booking history.
+personal_data.register("scheduling.Strike", user_path="client__user")

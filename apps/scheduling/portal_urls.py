@@ -1,3 +1,11 @@
 """Portal pages of scheduling (mounted under /portal/schedule/, portal namespace)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.scheduling import portal_views
+
+urlpatterns = [
+    path("", portal_views.schedule, name="schedule"),
+    path("classes/<int:pk>/book/", portal_views.book, name="schedule_book"),
+    path("bookings/<int:pk>/cancel/", portal_views.cancel, name="schedule_cancel"),
+]

@@ -21,11 +21,24 @@ from apps.scheduling.models import (
     Appointment,
     AppointmentStatus,
     Room,
+    StrikeKind,
+)
+from apps.scheduling.policy_selectors import policy_get
+from apps.scheduling.policy_services import (
+    client_check_not_blocked,
+    strike_record,
+    strikes_waive_for,
 )
 from apps.scheduling.selectors import is_available, overlapping_appointments
 
-# Until per-gym policies exist (issue 5, point 5), a cancellation this close to the start is late.
-LATE_CANCEL_WINDOW = timedelta(hours=24)
+# Statuses that count against the client under the gym's policy.
+STRIKE_KINDS = {
+    AppointmentStatus.LATE_CANCELLED: StrikeKind.LATE_CANCEL,
+    AppointmentStatus.NO_SHOW: StrikeKind.NO_SHOW,
+}
+# Staff may check a client in from this long before the start (the kiosk has its own window).
+CHECK_IN_OPENS = timedelta(minutes=60)
+CHECK_IN_ROLES = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
 
 
 class SchedulingConflict(Exception):  # noqa: N818  (the name the API and callers use)
@@ -125,8 +138,10 @@ def appointment_book(
     override_availability: bool = False,
     request: Any = None,
 ) -> Appointment:
-    """Book a 1:1 session. Inside the trainer's working hours unless a manager overrides."""
+    """Book a 1:1 session. Inside the trainer's working hours unless a manager overrides; a
+    client blocked by the gym's policy cannot be booked."""
     _check_may_book(actor=actor, trainer=trainer, client=client)
+    client_check_not_blocked(client=client)
     errors: dict[str, list[str]] = {}
     if timezone.is_naive(starts_at):
         errors["starts_at"] = [_("Give a time zone.")]
@@ -196,7 +211,9 @@ def appointment_cancel(
         raise ValidationError({"status": [_("Only a booked appointment can be cancelled.")]})
     if waive_late and not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
         raise PermissionDenied(_("Only staff at the desk or managers can waive a late cancel."))
-    late = timezone.now() > appointment.starts_at - LATE_CANCEL_WINDOW and not waive_late
+    window = timedelta(hours=policy_get().appointment_late_cancel_hours)
+    now = timezone.now()
+    late = now > appointment.starts_at - window and not waive_late
     old = appointment.status
     appointment.status = AppointmentStatus.LATE_CANCELLED if late else AppointmentStatus.CANCELLED
     appointment.save(update_fields=["status", "updated_at"])
@@ -207,6 +224,14 @@ def appointment_cancel(
         changes={"status": [old, appointment.status]},
         request=request,
     )
+    if late:
+        strike_record(
+            kind=StrikeKind.LATE_CANCEL,
+            appointment=appointment,
+            occurred_at=now,
+            actor=actor,
+            request=request,
+        )
     return appointment
 
 
@@ -233,4 +258,70 @@ def appointment_set_status(
         changes={"status": [old, status]},
         request=request,
     )
+    _sync_strikes(actor=actor, appointment=appointment, old=old, request=request)
+    return appointment
+
+
+def _sync_strikes(*, actor: User, appointment: Appointment, old: str, request: Any) -> None:
+    """A status that counts against the client records a strike; correcting it away waives
+    the strike it had recorded."""
+    if old in STRIKE_KINDS and appointment.status not in STRIKE_KINDS:
+        strikes_waive_for(
+            actor=actor,
+            appointment=appointment,
+            reason=_("Status corrected to %(status)s.") % {"status": appointment.status},
+            request=request,
+        )
+    kind = STRIKE_KINDS.get(appointment.status)
+    if kind is not None:
+        # A no-show counts from the session's start, not from when staff noticed.
+        occurred_at = (
+            min(appointment.starts_at, timezone.now())
+            if kind == StrikeKind.NO_SHOW
+            else timezone.now()
+        )
+        strike_record(
+            kind=kind,
+            appointment=appointment,
+            occurred_at=occurred_at,
+            actor=actor,
+            request=request,
+        )
+
+
+@transaction.atomic
+def appointment_check_in(
+    *, actor: User, appointment: Appointment, via_kiosk: bool = False, request: Any = None
+) -> Appointment:
+    """Record that the client arrived: the session becomes completed with `checked_in_at`.
+    Front desk, managers and owners check anyone in, a trainer their own sessions. Checking in
+    twice records once. A no-show marked too early is undone (and its strike waived)."""
+    is_own_trainer = has_role(actor, Role.TRAINER) and appointment.trainer.user_id == actor.pk
+    if not (has_role(actor, *CHECK_IN_ROLES) or is_own_trainer):
+        raise PermissionDenied(_("You cannot check clients in to this session."))
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.checked_in_at is not None or appointment.status == AppointmentStatus.COMPLETED:
+        # Already recorded (or completed by staff): nothing to add.
+        return appointment
+    if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW):
+        raise ValidationError({"status": [_("Only a booked session can be checked in.")]})
+    now = timezone.now()
+    if now < appointment.starts_at - CHECK_IN_OPENS:
+        raise ValidationError({"starts_at": [_("Check-in opens an hour before the start.")]})
+    old = appointment.status
+    appointment.status = AppointmentStatus.COMPLETED
+    appointment.checked_in_at = now
+    _save_or_conflict(appointment)
+    audit_record(
+        action="appointment.checked_in",
+        actor=actor,
+        obj=appointment,
+        changes={
+            "status": [old, appointment.status],
+            "checked_in_at": [None, now.isoformat()],
+            "via_kiosk": [None, via_kiosk],
+        },
+        request=request,
+    )
+    _sync_strikes(actor=actor, appointment=appointment, old=old, request=request)
     return appointment

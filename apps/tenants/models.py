@@ -5,7 +5,11 @@ from __future__ import annotations
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -100,3 +104,85 @@ class SpareSchema(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Opening hours (issue 5, gym settings) ----------------------------------------------------
+# Times are the gym's local wall time (Gym.time_zone), like trainers' availability.
+
+
+class TimeOfDayRange(Func):
+    """tsrange of two times of day on a fixed date: PostgreSQL has no range type for times, and
+    an exclusion constraint needs one to refuse overlapping hours."""
+
+    function = "TSRANGE"
+    template = "TSRANGE(DATE '2000-01-01' + %(expressions)s)"
+    arg_joiner = ", DATE '2000-01-01' + "
+    output_field = models.DateTimeField()
+
+
+class OpeningHours(models.Model):
+    """One range of a weekday the gym is open (Monday is 0). A day may have several ranges
+    (a lunch break) or none (closed)."""
+
+    gym = models.ForeignKey(Gym, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), validators=[MinValueValidator(0), MaxValueValidator(6)]
+    )
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
+
+    class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        ordering = ("weekday", "opens_at", "pk")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="tenants_hours_weekday_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="tenants_hours_close_after_open"
+            ),
+            # Two ranges of one day may touch (09-12, 12-18) but not overlap.
+            ExclusionConstraint(
+                name="tenants_hours_no_overlap",
+                expressions=[
+                    ("gym", RangeOperators.EQUAL),
+                    ("weekday", RangeOperators.EQUAL),
+                    (TimeOfDayRange("opens_at", "closes_at"), RangeOperators.OVERLAPS),
+                ],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gym_id} {self.weekday} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class SpecialDay(models.Model):
+    """A date whose hours differ from the week's: closed (both times empty, a holiday) or open
+    from `opens_at` to `closes_at` only."""
+
+    gym = models.ForeignKey(Gym, on_delete=models.CASCADE, related_name="special_days")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    opens_at = models.TimeField(_("opens at"), null=True, blank=True)
+    closes_at = models.TimeField(_("closes at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("special day")
+        verbose_name_plural = _("special days")
+        ordering = ("date", "pk")
+        constraints = [
+            models.UniqueConstraint(fields=["gym", "date"], name="tenants_special_day_unique"),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True, closes_at__isnull=True)
+                | Q(opens_at__isnull=False, closes_at__isnull=False, closes_at__gt=F("opens_at")),
+                name="tenants_special_day_hours",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gym_id} {self.date:%Y-%m-%d}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.opens_at is None

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.dates import WEEKDAYS
 from django_tenants.utils import get_public_schema_name
 
-from apps.tenants.models import Domain, Gym
+from apps.tenants.models import Domain, Gym, OpeningHours, SpecialDay
 
 
 def gym_list() -> QuerySet[Gym]:
@@ -50,3 +55,57 @@ def current_gym() -> Gym:
     if isinstance(tenant, Gym):
         return tenant
     return Gym.objects.get(schema_name=connection.schema_name)
+
+
+# --- Opening hours ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekdayHours:
+    """One weekday of the gym's week: its ranges in order, none when closed."""
+
+    weekday: int
+    ranges: list[OpeningHours]
+
+    @property
+    def is_closed(self) -> bool:
+        return not self.ranges
+
+    @property
+    def name(self) -> str:
+        return str(WEEKDAYS[self.weekday])
+
+
+def opening_hours_list(*, gym: Gym) -> QuerySet[OpeningHours]:
+    return OpeningHours.objects.filter(gym=gym).order_by("weekday", "opens_at", "pk")
+
+
+def gym_opening_hours(gym: Gym) -> list[WeekdayHours]:
+    """The gym's week, Monday first, in one query."""
+    by_day: dict[int, list[OpeningHours]] = {day: [] for day in range(7)}
+    for hours in opening_hours_list(gym=gym):
+        by_day[hours.weekday].append(hours)
+    return [WeekdayHours(weekday=day, ranges=ranges) for day, ranges in by_day.items()]
+
+
+def special_day_list(*, gym: Gym, since: date | None = None) -> QuerySet[SpecialDay]:
+    """The gym's special days, from `since` on when given."""
+    days = SpecialDay.objects.filter(gym=gym).order_by("date", "pk")
+    return days.filter(date__gte=since) if since is not None else days
+
+
+def gym_is_open(gym: Gym, at: datetime) -> bool:
+    """Whether the gym is open at the instant `at`, read on its own wall clock: a special day
+    replaces that weekday's hours."""
+    local = at.astimezone(ZoneInfo(gym.time_zone))
+    moment = local.time().replace(tzinfo=None)
+    special = SpecialDay.objects.filter(gym=gym, date=local.date()).first()
+    if special is not None:
+        return (
+            special.opens_at is not None
+            and special.closes_at is not None
+            and special.opens_at <= moment < special.closes_at
+        )
+    return OpeningHours.objects.filter(
+        gym=gym, weekday=local.weekday(), opens_at__lte=moment, closes_at__gt=moment
+    ).exists()

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import logging
 import secrets
+import zoneinfo
+from datetime import date as dt_date
+from datetime import time
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
 from apps.accounts.models import Role, User
-from apps.audit.services import audit_record
-from apps.tenants.models import Domain, Gym, SpareSchema
+from apps.audit.services import audit_record, changes_between
+from apps.tenants.models import Domain, Gym, OpeningHours, SpareSchema, SpecialDay
 from apps.tenants.selectors import subdomain_is_taken
 from apps.tenants.validators import validate_subdomain
 
@@ -189,3 +193,187 @@ def spare_schema_take(*, destination: str) -> bool:
             cursor.execute(f'ALTER SCHEMA "{spare.name}" RENAME TO "{destination}"')
         spare.delete()
     return True
+
+
+# --- Gym settings: profile and opening hours --------------------------------------------------
+# Owners and managers only. The rows live in the public schema, keyed by gym; the audit events
+# go to the gym's own log (the current schema).
+
+
+def _require_management(actor: User) -> None:
+    from apps.accounts.roles import is_management
+
+    if not is_management(actor):
+        raise PermissionDenied(_("Only owners and managers change the gym's settings."))
+
+
+def _time_text(value: time | None) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None
+
+
+@transaction.atomic
+def gym_profile_update(
+    *, actor: User, gym: Gym, name: str, time_zone: str, request: Any = None
+) -> Gym:
+    """Rename the gym or move it to another time zone (an IANA name)."""
+    _require_management(actor)
+    name = name.strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_("Give your gym a name.")]
+    elif len(name) > Gym._meta.get_field("name").max_length:
+        errors["name"] = [_("The name is too long.")]
+    if time_zone not in zoneinfo.available_timezones():
+        errors["time_zone"] = [_("Choose a time zone from the list.")]
+    if errors:
+        raise ValidationError(errors)
+    gym = Gym.objects.select_for_update().get(pk=gym.pk)
+    before = {"name": gym.name, "time_zone": gym.time_zone}
+    gym.name, gym.time_zone = name, time_zone
+    gym.save(update_fields=["name", "time_zone"])
+    changes = changes_between(before, {"name": gym.name, "time_zone": gym.time_zone})
+    if changes:
+        audit_record(action="gym.updated", actor=actor, obj=gym, changes=changes, request=request)
+    # The request's tenant is a separate instance: keep it current for the rest of the request.
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Gym) and tenant.pk == gym.pk:
+        tenant.name, tenant.time_zone = gym.name, gym.time_zone
+    return gym
+
+
+def _check_range(opens_at: time | None, closes_at: time | None) -> None:
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise ValidationError({"closes_at": [_("Closing time must be after opening time.")]})
+
+
+@transaction.atomic
+def opening_hours_add(
+    *,
+    actor: User,
+    gym: Gym,
+    weekday: int,
+    opens_at: time,
+    closes_at: time,
+    request: Any = None,
+) -> OpeningHours:
+    """Add a range to a weekday; it may touch the day's other ranges but not overlap them."""
+    _require_management(actor)
+    if weekday not in range(7):
+        raise ValidationError({"weekday": [_("Choose a day of the week.")]})
+    _check_range(opens_at, closes_at)
+    # Lock the gym row so two managers adding hours at once are checked one after the other;
+    # the exclusion constraint still refuses whatever slips past.
+    Gym.objects.select_for_update().get(pk=gym.pk)
+    overlapping = OpeningHours.objects.filter(
+        gym=gym, weekday=weekday, opens_at__lt=closes_at, closes_at__gt=opens_at
+    )
+    if overlapping.exists():
+        raise ValidationError({"opens_at": [_("These hours overlap hours of the same day.")]})
+    try:
+        with transaction.atomic():
+            hours = OpeningHours.objects.create(
+                gym=gym, weekday=weekday, opens_at=opens_at, closes_at=closes_at
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"opens_at": [_("These hours overlap hours of the same day.")]}
+        ) from exc
+    audit_record(
+        action="opening_hours.created",
+        actor=actor,
+        obj=hours,
+        changes=changes_between(
+            {},
+            {
+                "weekday": weekday,
+                "opens_at": _time_text(opens_at),
+                "closes_at": _time_text(closes_at),
+            },
+        ),
+        request=request,
+    )
+    return hours
+
+
+@transaction.atomic
+def opening_hours_delete(*, actor: User, hours: OpeningHours, request: Any = None) -> None:
+    _require_management(actor)
+    audit_record(
+        action="opening_hours.deleted",
+        actor=actor,
+        obj=hours,
+        changes=changes_between(
+            {
+                "weekday": hours.weekday,
+                "opens_at": _time_text(hours.opens_at),
+                "closes_at": _time_text(hours.closes_at),
+            },
+            {},
+        ),
+        request=request,
+    )
+    hours.delete()
+
+
+@transaction.atomic
+def special_day_save(
+    *,
+    actor: User,
+    gym: Gym,
+    date: dt_date,
+    name: str = "",
+    opens_at: time | None = None,
+    closes_at: time | None = None,
+    request: Any = None,
+) -> SpecialDay:
+    """Set a date's hours: closed when both times are empty. Saving a date again replaces it."""
+    _require_management(actor)
+    if (opens_at is None) != (closes_at is None):
+        field = "closes_at" if closes_at is None else "opens_at"
+        raise ValidationError(
+            {field: [_("Give both times, or neither for a day the gym is closed.")]}
+        )
+    _check_range(opens_at, closes_at)
+    values = {"name": name.strip(), "opens_at": opens_at, "closes_at": closes_at}
+    day, created = SpecialDay.objects.select_for_update().get_or_create(
+        gym=gym, date=date, defaults=values
+    )
+    before = (
+        {}
+        if created
+        else {
+            "name": day.name,
+            "opens_at": _time_text(day.opens_at),
+            "closes_at": _time_text(day.closes_at),
+        }
+    )
+    if not created:
+        for field, value in values.items():
+            setattr(day, field, value)
+        day.save(update_fields=list(values))
+    after = {"name": day.name, "opens_at": _time_text(opens_at), "closes_at": _time_text(closes_at)}
+    if created:
+        after["date"] = date.isoformat()
+    changes = changes_between(before, after)
+    if changes:
+        audit_record(
+            action="special_day.created" if created else "special_day.updated",
+            actor=actor,
+            obj=day,
+            changes=changes,
+            request=request,
+        )
+    return day
+
+
+@transaction.atomic
+def special_day_delete(*, actor: User, day: SpecialDay, request: Any = None) -> None:
+    _require_management(actor)
+    audit_record(
+        action="special_day.deleted",
+        actor=actor,
+        obj=day,
+        changes=changes_between({"date": day.date.isoformat(), "name": day.name}, {}),
+        request=request,
+    )
+    day.delete()

@@ -45,12 +45,19 @@ def library_sync(*, exercise_model: Any = None) -> int:
         from apps.training.models import Exercise
 
         exercise_model = Exercise
+    from apps.training.models import exercise_search_text
+
+    # A historical model from a migration before 0003 has no search column; save() of the real
+    # model keeps it, a historical model has no save() of ours, so it is set here.
+    has_search = any(f.name == "search_text" for f in exercise_model._meta.get_fields())
     entries = library_entries()
     existing = {e.slug: e for e in exercise_model.objects.filter(is_library=True)}
     changed = 0
     for entry in entries:
         values = {field: entry[field] for field in _FIELDS}
         values["mechanics"] = entry.get("mechanics") or ""
+        if has_search:
+            values["search_text"] = exercise_search_text(values["name"], values["aliases"])
         row = existing.get(entry["slug"])
         if row is None:
             existing[entry["slug"]] = exercise_model.objects.create(

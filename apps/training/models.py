@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -79,6 +80,10 @@ class Exercise(models.Model):
         related_name="+",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Name and aliases, lower-cased, kept by save(): searched with LIKE '%term%', which the
+    # trigram index answers (an expression index over the array is impossible, as
+    # array_to_string is not immutable).
+    search_text = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -92,9 +97,38 @@ class Exercise(models.Model):
                 condition=~Q(variation_of=models.F("id")), name="exercise_not_own_variation"
             ),
         ]
+        indexes = [
+            GinIndex(
+                fields=["search_text"], opclasses=["gin_trgm_ops"], name="exercise_search_trgm"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.search_text = exercise_search_text(self.name, self.aliases)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"name", "aliases"} & set(update_fields):  # type: ignore[call-overload]
+            kwargs["update_fields"] = {*update_fields, "search_text"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def primary_muscles_display(self) -> str:
+        return ", ".join(str(Muscle(m).label) for m in self.primary_muscles if m in Muscle.values)
+
+    @property
+    def secondary_muscles_display(self) -> str:
+        return ", ".join(str(Muscle(m).label) for m in self.secondary_muscles if m in Muscle.values)
+
+    @property
+    def equipment_display(self) -> str:
+        return ", ".join(str(Equipment(e).label) for e in self.equipment if e in Equipment.values)
+
+
+def exercise_search_text(name: str, aliases: list[str] | None) -> str:
+    """What exercise search matches against: the name and every alias, lower-cased."""
+    return " | ".join([name, *(aliases or [])]).lower()
 
 
 class PlanStatus(models.TextChoices):

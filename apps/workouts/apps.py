@@ -5,3 +5,6 @@ class WorkoutsConfig(AppConfig):
     name = "apps.workouts"
     label = "workouts"
     verbose_name = "Workouts"
+
+    def ready(self) -> None:
+        from apps.workouts import personal_data  # noqa: F401  (registers personal data)

@@ -261,6 +261,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FitnessCRM <no-reply
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How many hours before a booked appointment its client gets a reminder email.
 APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=24)
+CLASS_REMINDER_HOURS = env.int("CLASS_REMINDER_HOURS", default=APPOINTMENT_REMINDER_HOURS)
+
+# Progress photos: the largest upload accepted, and the most pixels a decoded image may have
+# (a small file that decodes to a huge image is refused before it is decoded).
+PROGRESS_PHOTO_MAX_BYTES = env.int("PROGRESS_PHOTO_MAX_BYTES", default=15 * 1024 * 1024)
+PROGRESS_PHOTO_MAX_PIXELS = env.int("PROGRESS_PHOTO_MAX_PIXELS", default=50_000_000)
 
 # --- Stripe (dj-stripe): the platform's account in public, each gym's in its own schema ---
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)

@@ -29,4 +29,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60.0,
         "args": ["calendars.send_appointment_reminders"],
     },
+    "class-reminders": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 5 * 60.0,
+        "args": ["calendars.send_class_reminders"],
+    },
 }

@@ -8,19 +8,14 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse
 from django.test import Client as BrowserClient
-from django.test import override_settings
-from django.urls import URLResolver, include, path
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Role
 from apps.audit.models import AuditEvent
 from apps.crm import services
 from apps.crm.models import Client, ClientStatus
-from apps.portal import urls as portal_urls
 from apps.portal.forms import ClientProfileForm
-from fitnesscrm import urls_tenant
 from tests.conftest import ALPHA, BRAVO, login, make_user
 
 CLIENT_EMAIL = "carla@alpha.example"
@@ -90,44 +85,11 @@ def test_a_client_sees_their_home(carla, client_a, gym_a, django_assert_max_num_
     assert "knee" not in body.lower()
 
 
-def test_nav_slots_stay_empty_while_schedule_and_progress_do_not_exist(carla, client_a):
+def test_schedule_workouts_and_progress_pages_join_the_portal_nav(carla, client_a):
     client_a.force_login(carla.user)
     body = client_a.get("/portal/").content.decode()
-    assert "Schedule" not in body
-    assert "Progress" not in body
-
-
-def _schedule_page(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("schedule")
-
-
-# A tenant URLconf in which a later issue has added the schedule page to the portal.
-urlpatterns = [
-    pattern
-    for pattern in urls_tenant.urlpatterns
-    if not (isinstance(pattern, URLResolver) and pattern.namespace == "portal")
-] + [
-    path(
-        "portal/",
-        include(
-            (
-                [
-                    *portal_urls.urlpatterns,
-                    path("schedule/", _schedule_page, name="schedule"),
-                ],
-                "portal",
-            )
-        ),
-    )
-]
-
-
-@override_settings(ROOT_URLCONF=__name__)
-def test_a_schedule_page_joins_the_nav_once_it_exists(carla, client_a):
-    client_a.force_login(carla.user)
-    body = client_a.get("/portal/").content.decode()
-    assert 'href="/portal/schedule/"' in body
-    assert "Progress" not in body
+    for url in ("/portal/schedule/", "/portal/workouts/", "/portal/progress/"):
+        assert f'href="{url}"' in body
 
 
 @pytest.mark.parametrize("role", [Role.TRAINER, Role.FRONT_DESK, Role.MANAGER, Role.OWNER])

@@ -24,7 +24,15 @@ from apps.crm.models import Assignment, Client, Consent, Lead, Note, Trainer
 from apps.privacy.models import ErasureRecord
 from apps.privacy.registry import PersonalDataRegistry, personal_data
 from apps.privacy.services import personal_data_erase, personal_data_export
-from apps.scheduling.models import Appointment, ClassBooking, ClassOccurrence, ClassType
+from apps.progress.models import BodyMeasurement, ProgressPhoto
+from apps.scheduling.models import (
+    Appointment,
+    ClassBooking,
+    ClassOccurrence,
+    ClassType,
+    Strike,
+)
+from apps.workouts.models import CardioLog, SetLog, WeeklyTarget, WorkoutLog
 from tests.conftest import activate_totp, make_user
 
 
@@ -58,6 +66,84 @@ def _other_trainer() -> Trainer:
         Role.TRAINER, "coach@privacy.example", first_name="Coach"
     )
     return Trainer.objects.get_or_create(user=coach)[0]
+
+
+def _training_plan_of(user: User) -> Any:
+    """The person's plan (training): one phase, one week, one day."""
+    from apps.training.models import PlanDay, PlanPhase, PlanWeek, WorkoutPlan
+
+    client = _client_of(user)
+    plan = WorkoutPlan.objects.filter(client=client).first()
+    if plan is None:
+        plan = WorkoutPlan.objects.create(
+            name=f"{user.first_name}'s marathon plan",
+            goal=f"{user.first_name} {user.last_name} runs a marathon",
+            is_template=False,
+            client=client,
+            start_date=timezone.localdate(),
+            status="active",
+        )
+        phase = PlanPhase.objects.create(plan=plan, order=1, name="Base")
+        week = PlanWeek.objects.create(plan=plan, phase=phase, number=1)
+        PlanDay.objects.create(week=week, offset=1, name=f"{user.first_name}'s long run")
+    return plan
+
+
+def _plan_day_of(user: User) -> Any:
+    from apps.training.models import PlanDay
+
+    return PlanDay.objects.get(week__plan=_training_plan_of(user))
+
+
+def _plan_item_of(user: User) -> Any:
+    from apps.training.models import Exercise, PlanItem
+
+    exercise = Exercise.objects.get_or_create(
+        slug="gym-privacy-run",
+        defaults={"name": "Privacy run", "category": "cardio", "primary_muscles": ["quads"]},
+    )[0]
+    return PlanItem.objects.get_or_create(
+        day=_plan_day_of(user),
+        order=1,
+        defaults={
+            "exercise": exercise,
+            "kind": "cardio",
+            "duration_seconds": 600,
+            "notes": f"{user.first_name} keeps it easy",
+        },
+    )[0]
+
+
+def _scheduled_workout_of(user: User) -> Any:
+    from apps.training.models import PlanDay, ScheduledWorkout
+
+    plan = _training_plan_of(user)
+    day = PlanDay.objects.get(week__plan=plan)
+    return ScheduledWorkout.objects.get_or_create(
+        plan=plan, day=day, defaults={"client": plan.client, "date": plan.start_date}
+    )[0]
+
+
+def _workout_log_of(user: User) -> Any:
+    """The person's workout log (workouts), of their scheduled workout, with notes about them."""
+    return WorkoutLog.objects.get_or_create(
+        client=_client_of(user),
+        defaults={
+            "scheduled_workout": _scheduled_workout_of(user),
+            "performed_on": timezone.localdate(),
+            "started_at": timezone.now(),
+            "notes": f"{user.first_name} {user.last_name} felt strong",
+        },
+    )[0]
+
+
+def _privacy_exercise() -> Any:
+    from apps.training.models import Exercise
+
+    exercise, _created = Exercise.objects.get_or_create(
+        slug="privacy-squat", defaults={"name": "Privacy squat"}
+    )
+    return exercise
 
 
 # One way to create a row about `user` for every model that may register personal data. A model
@@ -110,12 +196,46 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
         ),
         client=_client_of(user),
     ),
+    "scheduling.strike": lambda user: Strike.objects.create(
+        client=_client_of(user),
+        kind="no_show",
+        class_booking=FACTORIES["scheduling.classbooking"](user),
+        occurred_at=timezone.now(),
+        waive_reason=f"{user.first_name} was ill",
+        waived_at=timezone.now(),
+    ),
     "calendars.calendarfeed": lambda user: CalendarFeed.objects.create(
         user=user, token_hash=f"{user.pk:064d}"
     ),
     "crm.trainer": lambda user: Trainer.objects.create(
         user=user, bio=f"{user.first_name} {user.last_name} also coaches juniors"
     ),
+    "training.workoutplan": _training_plan_of,
+    "training.planphase": lambda user: _training_plan_of(user).phases.get(),
+    "training.planweek": lambda user: _training_plan_of(user).weeks.get(),
+    "training.planday": lambda user: _plan_day_of(user),
+    "training.planitem": _plan_item_of,
+    "training.scheduledworkout": _scheduled_workout_of,
+    "progress.bodymeasurement": lambda user: BodyMeasurement.objects.create(
+        client=_client_of(user), weight_kg=80, notes=f"{user.first_name} measured after a run"
+    ),
+    "progress.progressphoto": lambda user: ProgressPhoto.objects.create(
+        client=_client_of(user),
+        pose="front",
+        file_name=f"progress/{uuid.uuid4().hex}.jpg",
+        thumbnail_name=f"progress/{uuid.uuid4().hex}-thumb.jpg",
+        width=10,
+        height=10,
+        size_bytes=100,
+    ),
+    "workouts.workoutlog": _workout_log_of,
+    "workouts.setlog": lambda user: SetLog.objects.create(
+        log=_workout_log_of(user), exercise=_privacy_exercise(), set_number=1, reps=5
+    ),
+    "workouts.cardiolog": lambda user: CardioLog.objects.create(
+        log=_workout_log_of(user), exercise=_privacy_exercise(), duration_seconds=600
+    ),
+    "workouts.weeklytarget": lambda user: WeeklyTarget.objects.create(client=_client_of(user)),
 }
 
 

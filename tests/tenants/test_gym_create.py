@@ -318,40 +318,33 @@ class TestCloning:
         from django.conf import settings
 
         from apps.tenants.cloning import clone_schema_fast
+        from apps.training.models import Exercise
 
         template = settings.TENANT_BASE_SCHEMA
+        connection.set_schema(template)
+        probe = Exercise.objects.create(
+            slug="clone-probe",
+            name="Clone probe",
+            category="strength",
+            primary_muscles=["quads"],
+            equipment=["barbell"],
+        )
+        connection.set_schema_to_public()
+        clone_schema_fast(source=template, destination="clone_rows")
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {template}.training_exercise (slug, name, aliases, category, "  # noqa: S608
-                "primary_muscles, secondary_muscles, equipment, mechanics, tracking, "
-                "instructions, cues, licence, is_library, is_active, created_at, updated_at) "
-                "VALUES ('clone-probe', 'Clone probe', '{}', 'strength', '{quads}', '{}', "
-                "'{barbell}', 'compound', 'weight_reps', '{}', '{}', '', true, true, now(), "
-                "now()) RETURNING id"
-            )
-            probe_id = cursor.fetchone()[0]
-            clone_schema_fast(source=template, destination="clone_rows")
             for table in ("training_exercise", "django_migrations"):
                 cursor.execute(f"SELECT count(*) FROM {template}.{table}")  # noqa: S608
                 expected = cursor.fetchone()[0]
                 cursor.execute(f"SELECT count(*) FROM clone_rows.{table}")  # noqa: S608
                 assert cursor.fetchone()[0] == expected > 0
-            cursor.execute(
-                "SELECT name FROM clone_rows.training_exercise WHERE id = %s", [probe_id]
-            )
-            assert cursor.fetchone() == ("Clone probe",)
-            # New rows get ids after the copied ones instead of colliding with them.
-            cursor.execute(
-                "INSERT INTO clone_rows.training_exercise (slug, name, aliases, category, "
-                "primary_muscles, secondary_muscles, equipment, mechanics, tracking, "
-                "instructions, cues, licence, is_library, is_active, created_at, updated_at) "
-                "SELECT 'clone-probe-2', 'Clone probe 2', aliases, category, primary_muscles, "
-                "secondary_muscles, equipment, mechanics, tracking, instructions, cues, licence, "
-                "false, true, now(), now() FROM clone_rows.training_exercise WHERE id = %s "
-                "RETURNING id",
-                [probe_id],
-            )
-            assert cursor.fetchone()[0] > probe_id
+        connection.set_schema("clone_rows")
+        assert Exercise.objects.get(pk=probe.pk).name == "Clone probe"
+        # New rows get ids after the copied ones instead of colliding with them.
+        second = Exercise.objects.create(
+            slug="clone-probe-2", name="Clone probe 2", category="strength"
+        )
+        assert second.pk > probe.pk
+        connection.set_schema_to_public()
 
     def test_fast_clone_still_refuses_what_it_cannot_copy(self, db):
         from apps.tenants.cloning import clone_schema_fast

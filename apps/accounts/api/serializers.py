@@ -28,6 +28,7 @@ class MeSerializer(serializers.ModelSerializer):
             "phone",
             "time_zone",
             "language",
+            "unit_system",
             "role",
             "mfa_enabled",
             "gym",

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.crm.models import Client
-from apps.scheduling import class_selectors, class_services
+from apps.scheduling import class_selectors, class_services, selectors
 from apps.scheduling.api.class_serializers import (
     ClassBookingSerializer,
     ClassBookSerializer,
@@ -26,6 +26,7 @@ from apps.scheduling.api.class_serializers import (
     OccurrenceSerializer,
 )
 from apps.scheduling.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from apps.scheduling.api.policy_serializers import CheckInSerializer
 from apps.scheduling.models import ClassOccurrence, ClassType
 
 
@@ -104,5 +105,25 @@ class OccurrenceViewSet(viewsets.ReadOnlyModelViewSet):
             booking=booking,
             waive_late=serializer.validated_data["waive_late"],
             request=request,
+        )
+        return Response(ClassBookingSerializer(booking).data)
+
+    @extend_schema(request=CheckInSerializer, responses={200: ClassBookingSerializer})
+    @action(detail=True, methods=["post"])
+    def check_in(self, request: Request, pk: str | None = None) -> Response:
+        """The named client arrived for this class: their booking becomes `attended` with
+        `checked_in_at`. Checking in again answers the same and records nothing new."""
+        occurrence = self.get_object()
+        serializer = CheckInSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        booking = (
+            selectors.checkin_class_bookings(viewer=request.user)
+            .filter(occurrence=occurrence, client_id=serializer.validated_data["client"])
+            .first()
+        )
+        if booking is None:
+            raise NotFound(_("No booking for this client in this class."))
+        booking = class_services.class_check_in(
+            actor=request.user, booking=booking, request=request
         )
         return Response(ClassBookingSerializer(booking).data)

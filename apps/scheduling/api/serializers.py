@@ -28,6 +28,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "status",
             "notes",
             "created_at",
+            "checked_in_at",
         )
         read_only_fields = fields
 

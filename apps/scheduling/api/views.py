@@ -71,6 +71,16 @@ class AppointmentViewSet(
         )
         return Response(AppointmentSerializer(appointment).data)
 
+    @extend_schema(request=None, responses={200: AppointmentSerializer})
+    @action(detail=True, methods=["post"])
+    def check_in(self, request: Request, pk: str | None = None) -> Response:
+        """The client arrived: the session is completed, with `checked_in_at`. Checking in
+        again answers the same and records nothing new."""
+        appointment = services.appointment_check_in(
+            actor=request.user, appointment=self.get_object(), request=request
+        )
+        return Response(AppointmentSerializer(appointment).data)
+
 
 class FreeSlotsView(APIView):
     """GET ?trainer=&from=&to= (dates in the gym's time zone, both included)."""

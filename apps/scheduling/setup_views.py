@@ -1,0 +1,460 @@
+"""Gym settings pages (/settings/): the gym's profile and opening hours, its locations and rooms,
+and trainers' weekly availability.
+
+Thin views: reads through apps.scheduling.setup_selectors and apps.tenants.selectors, writes
+through apps.scheduling.setup_services and apps.tenants.services (which check rights and audit).
+Owners and managers use every page; a trainer only their own availability. A row the viewer may
+not see is a 404. Forms posted by HTMX get the page's section back; without HTMX, the page
+redirects after a write (or shows the form with its errors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.accounts.decorators import role_required
+from apps.accounts.models import Role
+from apps.accounts.roles import is_management
+from apps.crm.forms import add_service_errors
+from apps.crm.models import Trainer
+from apps.scheduling import setup_selectors as selectors
+from apps.scheduling import setup_services as services
+from apps.scheduling.models import Availability, AvailabilityException
+from apps.scheduling.setup_forms import (
+    AvailabilityExceptionForm,
+    AvailabilityForm,
+    GymProfileForm,
+    LocationForm,
+    OpeningHoursForm,
+    RoomForm,
+    SpecialDayForm,
+)
+from apps.tenants import selectors as gym_selectors
+from apps.tenants import services as gym_services
+from apps.tenants.models import Gym, OpeningHours, SpecialDay
+
+MANAGEMENT = (Role.OWNER, Role.MANAGER)
+AVAILABILITY_EDITORS = (Role.OWNER, Role.MANAGER, Role.TRAINER)
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def _get_or_404(getter: Any, **kwargs: Any) -> Any:
+    try:
+        return getter(**kwargs)
+    except ObjectDoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _gym() -> Gym:
+    return gym_selectors.current_gym()
+
+
+def _section(
+    request: HttpRequest, *, page: str, partial: str, context: dict[str, Any]
+) -> HttpResponse:
+    """The page, or only its section when HTMX asks (the same URL: caches keep them apart)."""
+    response = render(request, partial if is_htmx(request) else page, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- Index and profile ----------------------------------------------------------------------
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET"])
+def index(request: HttpRequest) -> HttpResponse:
+    gym = _gym()
+    context = {
+        "gym": gym,
+        "week": gym_selectors.gym_opening_hours(gym),
+        "location_count": selectors.location_list(viewer=request.user).count(),
+        "trainer_count": selectors.availability_trainer_list(viewer=request.user).count(),
+    }
+    return render(request, "gym_settings/index.html", context)
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    gym = _gym()
+    form = GymProfileForm(
+        request.POST or None, initial={"name": gym.name, "time_zone": gym.time_zone}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            gym_services.gym_profile_update(
+                actor=request.user, gym=gym, request=request, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return HttpResponseRedirect(reverse("gym_settings:profile"))
+    return render(request, "gym_settings/profile.html", {"form": form, "gym": gym})
+
+
+# --- Opening hours --------------------------------------------------------------------------
+
+
+def _hours_context(
+    gym: Gym,
+    hours_form: OpeningHoursForm | None = None,
+    special_form: SpecialDayForm | None = None,
+) -> dict[str, Any]:
+    return {
+        "gym": gym,
+        "week": gym_selectors.gym_opening_hours(gym),
+        "special_days": gym_selectors.special_day_list(
+            gym=gym, since=timezone.localdate(timezone=ZoneInfo(gym.time_zone))
+        ),
+        "hours_form": hours_form or OpeningHoursForm(prefix="hours"),
+        "special_form": special_form or SpecialDayForm(prefix="special"),
+    }
+
+
+def _hours_response(request: HttpRequest, gym: Gym, **forms: Any) -> HttpResponse:
+    return _section(
+        request,
+        page="gym_settings/hours.html",
+        partial="gym_settings/_hours.html",
+        context=_hours_context(gym, **forms),
+    )
+
+
+def _after_write(request: HttpRequest, url_name: str, *args: Any) -> HttpResponse | None:
+    """Without HTMX, a write redirects (post/redirect/get); with HTMX the caller renders."""
+    if is_htmx(request):
+        return None
+    messages.success(request, _("Changes saved."))
+    return HttpResponseRedirect(reverse(url_name, args=args))
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET"])
+def hours(request: HttpRequest) -> HttpResponse:
+    return _hours_response(request, _gym())
+
+
+@role_required(*MANAGEMENT)
+@require_POST
+def hours_add(request: HttpRequest) -> HttpResponse:
+    gym = _gym()
+    form = OpeningHoursForm(request.POST, prefix="hours")
+    if form.is_valid():
+        try:
+            gym_services.opening_hours_add(
+                actor=request.user, gym=gym, request=request, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
+    return _hours_response(request, gym, hours_form=form)
+
+
+@role_required(*MANAGEMENT)
+@require_POST
+def hours_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    gym = _gym()
+    hours = _get_or_404(OpeningHours.objects.get, gym=gym, pk=pk)
+    gym_services.opening_hours_delete(actor=request.user, hours=hours, request=request)
+    return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
+
+
+@role_required(*MANAGEMENT)
+@require_POST
+def special_day_add(request: HttpRequest) -> HttpResponse:
+    gym = _gym()
+    form = SpecialDayForm(request.POST, prefix="special")
+    if form.is_valid():
+        try:
+            gym_services.special_day_save(
+                actor=request.user, gym=gym, request=request, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
+    return _hours_response(request, gym, special_form=form)
+
+
+@role_required(*MANAGEMENT)
+@require_POST
+def special_day_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    gym = _gym()
+    day = _get_or_404(SpecialDay.objects.get, gym=gym, pk=pk)
+    gym_services.special_day_delete(actor=request.user, day=day, request=request)
+    return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
+
+
+# --- Locations and rooms --------------------------------------------------------------------
+
+
+def _locations_response(request: HttpRequest, error: str = "") -> HttpResponse:
+    context = {"locations": selectors.location_list(viewer=request.user), "error": error}
+    return _section(
+        request,
+        page="gym_settings/location_list.html",
+        partial="gym_settings/_locations.html",
+        context=context,
+    )
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET"])
+def location_list(request: HttpRequest) -> HttpResponse:
+    return _locations_response(request)
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def location_create(request: HttpRequest) -> HttpResponse:
+    form = LocationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.location_create(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Location added."))
+            return HttpResponseRedirect(reverse("gym_settings:location_list"))
+    return render(request, "gym_settings/location_form.html", {"form": form, "location": None})
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def location_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    location = _get_or_404(selectors.location_get, viewer=request.user, pk=pk)
+    form = LocationForm(
+        request.POST or None, initial={"name": location.name, "address": location.address}
+    )
+    if request.method == "POST" and form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            if changed:
+                services.location_update(
+                    actor=request.user, location=location, request=request, **changed
+                )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return HttpResponseRedirect(reverse("gym_settings:location_list"))
+    return render(request, "gym_settings/location_form.html", {"form": form, "location": location})
+
+
+@role_required(*MANAGEMENT)
+@require_POST
+def location_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    location = _get_or_404(selectors.location_get, viewer=request.user, pk=pk)
+    try:
+        services.location_delete(actor=request.user, location=location, request=request)
+    except ValidationError as exc:
+        if is_htmx(request):
+            return _locations_response(request, error=" ".join(exc.messages))
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(reverse("gym_settings:location_list"))
+    return _after_write(request, "gym_settings:location_list") or _locations_response(request)
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def room_create(request: HttpRequest, location_pk: int) -> HttpResponse:
+    location = _get_or_404(selectors.location_get, viewer=request.user, pk=location_pk)
+    form = RoomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.room_create(
+                actor=request.user, location=location, request=request, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Room added."))
+            return HttpResponseRedirect(reverse("gym_settings:location_list"))
+    return render(
+        request,
+        "gym_settings/room_form.html",
+        {"form": form, "location": location, "room": None},
+    )
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def room_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    room = _get_or_404(selectors.room_get, viewer=request.user, pk=pk)
+    form = RoomForm(request.POST or None, initial={"name": room.name, "capacity": room.capacity})
+    if request.method == "POST" and form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            if changed:
+                services.room_update(actor=request.user, room=room, request=request, **changed)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return HttpResponseRedirect(reverse("gym_settings:location_list"))
+    return render(
+        request,
+        "gym_settings/room_form.html",
+        {"form": form, "location": room.location, "room": room},
+    )
+
+
+@role_required(*MANAGEMENT)
+@require_POST
+def room_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    room = _get_or_404(selectors.room_get, viewer=request.user, pk=pk)
+    try:
+        services.room_delete(actor=request.user, room=room, request=request)
+    except ValidationError as exc:
+        if is_htmx(request):
+            return _locations_response(request, error=" ".join(exc.messages))
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(reverse("gym_settings:location_list"))
+    return _after_write(request, "gym_settings:location_list") or _locations_response(request)
+
+
+# --- Trainer availability -------------------------------------------------------------------
+
+
+@role_required(*AVAILABILITY_EDITORS)
+@require_http_methods(["GET"])
+def availability_list(request: HttpRequest) -> HttpResponse:
+    """Management picks a trainer; a trainer goes straight to their own week."""
+    trainers = selectors.availability_trainer_list(viewer=request.user)
+    if not is_management(request.user):
+        own = trainers.first()
+        if own is None:
+            raise Http404
+        return HttpResponseRedirect(reverse("gym_settings:availability", args=[own.pk]))
+    return render(request, "gym_settings/availability_list.html", {"trainers": trainers})
+
+
+def _trainer_or_404(request: HttpRequest, pk: int) -> Trainer:
+    return _get_or_404(selectors.availability_trainer_get, viewer=request.user, pk=pk)
+
+
+def _availability_response(
+    request: HttpRequest,
+    trainer: Trainer,
+    window_form: AvailabilityForm | None = None,
+    exception_form: AvailabilityExceptionForm | None = None,
+) -> HttpResponse:
+    zone = ZoneInfo(_gym().time_zone)
+    windows = list(selectors.availability_list(trainer=trainer))
+    week = [
+        {"name": WEEKDAYS[day], "windows": [w for w in windows if w.weekday == day]}
+        for day in range(7)
+    ]
+    exceptions = selectors.availability_exception_list(trainer=trainer).filter(
+        ends_at__gte=timezone.now()
+    )
+    context = {
+        "trainer": trainer,
+        "week": week,
+        "exceptions": exceptions,
+        "zone": zone.key,
+        "window_form": window_form or AvailabilityForm(prefix="window"),
+        "exception_form": exception_form
+        or AvailabilityExceptionForm(prefix="exception", zone=zone),
+        "can_pick_trainer": is_management(request.user),
+    }
+    return _section(
+        request,
+        page="gym_settings/availability.html",
+        partial="gym_settings/_availability.html",
+        context=context,
+    )
+
+
+@role_required(*AVAILABILITY_EDITORS)
+@require_http_methods(["GET"])
+def availability(request: HttpRequest, pk: int) -> HttpResponse:
+    return _availability_response(request, _trainer_or_404(request, pk))
+
+
+@role_required(*AVAILABILITY_EDITORS)
+@require_POST
+def availability_add(request: HttpRequest, pk: int) -> HttpResponse:
+    trainer = _trainer_or_404(request, pk)
+    form = AvailabilityForm(request.POST, prefix="window")
+    if form.is_valid():
+        try:
+            services.availability_add(
+                actor=request.user, trainer=trainer, request=request, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _after_write(
+                request, "gym_settings:availability", trainer.pk
+            ) or _availability_response(request, trainer)
+    return _availability_response(request, trainer, window_form=form)
+
+
+@role_required(*AVAILABILITY_EDITORS)
+@require_POST
+def availability_delete(request: HttpRequest, pk: int, window_pk: int) -> HttpResponse:
+    trainer = _trainer_or_404(request, pk)
+    window = _get_or_404(
+        Availability.objects.select_related("trainer").get, trainer=trainer, pk=window_pk
+    )
+    services.availability_delete(actor=request.user, window=window, request=request)
+    return _after_write(request, "gym_settings:availability", trainer.pk) or _availability_response(
+        request, trainer
+    )
+
+
+@role_required(*AVAILABILITY_EDITORS)
+@require_POST
+def exception_add(request: HttpRequest, pk: int) -> HttpResponse:
+    trainer = _trainer_or_404(request, pk)
+    zone = ZoneInfo(_gym().time_zone)
+    form = AvailabilityExceptionForm(request.POST, prefix="exception", zone=zone)
+    if form.is_valid():
+        try:
+            services.availability_exception_add(
+                actor=request.user, trainer=trainer, request=request, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _after_write(
+                request, "gym_settings:availability", trainer.pk
+            ) or _availability_response(request, trainer)
+    return _availability_response(request, trainer, exception_form=form)
+
+
+@role_required(*AVAILABILITY_EDITORS)
+@require_POST
+def exception_delete(request: HttpRequest, pk: int, exception_pk: int) -> HttpResponse:
+    trainer = _trainer_or_404(request, pk)
+    exception = _get_or_404(
+        AvailabilityException.objects.select_related("trainer").get,
+        trainer=trainer,
+        pk=exception_pk,
+    )
+    services.availability_exception_delete(actor=request.user, exception=exception, request=request)
+    return _after_write(request, "gym_settings:availability", trainer.pk) or _availability_response(
+        request, trainer
+    )
