@@ -17,12 +17,13 @@ from dateutil.rrule import rrulestr
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
-from apps.audit.services import audit_record
+from apps.audit.services import audit_event, audit_insert_sql, audit_record
 from apps.crm.models import Assignment, Client
 from apps.scheduling.models import (
     ACTIVE_CLASS_STATUSES,
@@ -282,28 +283,44 @@ def _check_may_book_client(*, actor: User, client: Client) -> None:
     raise PermissionDenied(_("You cannot book or cancel classes for this client."))
 
 
-# The booking itself, decided and written in one statement once the occurrence is locked: its
-# status and waitlist position come from the class's bookings as they are after the lock (a
-# statement started after the lock sees every booking committed before it). ON CONFLICT: the
-# same client booking twice at once gets no second row (the partial unique index). created_at is
-# the time the lock was got (clock_timestamp, not the transaction's start): arrival order.
+# A booking is one round trip while the class is locked, then the commit: every booking of a
+# class waits for the one before it, so the time between taking the occurrence's row lock and
+# committing is what 200 clients booking at once queue on. The round trip carries two
+# statements (psycopg binds parameters client-side, as Django uses it):
+# 1. the lock on the occurrence row;
+# 2. the booking and its audit event. Its status and waitlist position come from the class's
+#    bookings as they are after the lock (a statement started after the lock sees every booking
+#    committed before it); the class's capacity, cancellation and booking window are read again
+#    from the locked row. ON CONFLICT: the same client booking twice at once gets no second row
+#    (the partial unique index). created_at is the moment the lock was got (clock_timestamp,
+#    not the transaction's start): arrival order.
 _BOOK_SQL = """
-INSERT INTO {table} (occurrence_id, client_id, status, waitlist_position, created_at)
-SELECT %(occurrence)s, %(client)s,
-       CASE WHEN f.taken < %(capacity)s THEN %(booked)s ELSE %(waitlisted)s END,
-       CASE WHEN f.taken < %(capacity)s THEN NULL ELSE f.last + 1 END,
-       clock_timestamp()
-  FROM (SELECT count(*) FILTER (WHERE status = ANY(%(spot)s)) AS taken,
-               coalesce(max(waitlist_position), 0) AS last
-          FROM {table} WHERE occurrence_id = %(occurrence)s) AS f
-ON CONFLICT (occurrence_id, client_id) WHERE status IN ({active}) DO NOTHING
-RETURNING id, status, waitlist_position, created_at
+SELECT 1 FROM {occurrences} WHERE id = %(occurrence)s FOR UPDATE;
+WITH booking AS (
+    INSERT INTO {bookings} (occurrence_id, client_id, status, waitlist_position, created_at)
+    SELECT o.id, %(client)s,
+           CASE WHEN f.taken < o.capacity THEN %(booked)s ELSE %(waitlisted)s END,
+           CASE WHEN f.taken < o.capacity THEN NULL ELSE f.last + 1 END,
+           clock_timestamp()
+      FROM {occurrences} AS o,
+           (SELECT count(*) FILTER (WHERE status = ANY(%(spot)s)) AS taken,
+                   coalesce(max(waitlist_position), 0) AS last
+              FROM {bookings} WHERE occurrence_id = %(occurrence)s) AS f
+     WHERE o.id = %(occurrence)s AND NOT o.is_cancelled
+       AND clock_timestamp() BETWEEN o.starts_at - make_interval(days => %(opens_days)s)
+                                 AND o.starts_at - make_interval(mins => %(closes_minutes)s)
+    ON CONFLICT (occurrence_id, client_id) WHERE status IN ({active}) DO NOTHING
+    RETURNING id, status, waitlist_position, created_at
+), audit AS (
+    {audit}
+)
+SELECT id, status, waitlist_position, created_at FROM booking
 """
 
-
-def _book_sql() -> str:
-    active = ", ".join(f"'{status}'" for status in ACTIVE_CLASS_STATUSES)
-    return _BOOK_SQL.format(table=ClassBooking._meta.db_table, active=active)
+_AUDIT_OUTCOME_SQL = (
+    "jsonb_build_object('status', jsonb_build_array(NULL, booking.status), "
+    "'waitlist_position', jsonb_build_array(NULL, booking.waitlist_position))"
+)
 
 
 @transaction.atomic
@@ -313,59 +330,74 @@ def class_book(
     """Book a client into a class; when it is full they join the waitlist in arrival order.
     A client blocked by the gym's policy cannot book.
 
-    Every booking of a class waits for the one before it (the occurrence's row lock), so the
-    locked part is kept to two statements and the audit event: everything that can be checked
-    without the lock (rights, blocks, the booking window, an existing booking) is checked first.
+    Everything that can be checked without the class's lock (rights, blocks, the booking
+    window, an existing booking) is checked first; then one round trip locks the class and
+    writes the booking with its audit event (see _BOOK_SQL).
     """
     _check_may_book_client(actor=actor, client=client)
     client_check_not_blocked(client=client)
-    occurrence = ClassOccurrence.objects.select_related("class_type").get(pk=occurrence.pk)
+    occurrence = (
+        ClassOccurrence.objects.select_related("class_type")
+        .annotate(
+            already_booked=Exists(
+                ClassBooking.objects.filter(
+                    occurrence=OuterRef("pk"), client=client, status__in=ACTIVE_CLASS_STATUSES
+                )
+            )
+        )
+        .get(pk=occurrence.pk)
+    )
     _check_booking_window(occurrence)
-    if ClassBooking.objects.filter(
-        occurrence=occurrence, client=client, status__in=ACTIVE_CLASS_STATUSES
-    ).exists():
+    if occurrence.already_booked:
         raise _already_booked()
-    sql = _book_sql()
-    # The lock comes first: the count and the position are decided one writer at a time. The
-    # row as it is now (a concurrent edit may have cancelled the class or changed its capacity).
-    locked = _lock_occurrence(occurrence)
-    _check_booking_window(locked)
+    class_type = occurrence.class_type
+    event = audit_event(
+        action="class_booking.created",
+        actor=actor,
+        object_type=ClassBooking._meta.label_lower,
+        changes={"occurrence": [None, occurrence.pk], "client": [None, client.pk]},
+        request=request,
+    )
+    audit_sql, audit_params = audit_insert_sql(
+        event, source="booking", object_id_sql="booking.id", changes_sql=_AUDIT_OUTCOME_SQL
+    )
+    sql = _BOOK_SQL.format(
+        occurrences=connection.ops.quote_name(ClassOccurrence._meta.db_table),
+        bookings=connection.ops.quote_name(ClassBooking._meta.db_table),
+        active=", ".join(f"'{status}'" for status in ACTIVE_CLASS_STATUSES),
+        audit=audit_sql,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
             {
-                "occurrence": locked.pk,
+                "occurrence": occurrence.pk,
                 "client": client.pk,
-                "capacity": locked.capacity,
                 "booked": ClassBookingStatus.BOOKED.value,
                 "waitlisted": ClassBookingStatus.WAITLISTED.value,
                 "spot": [str(status) for status in SPOT_STATUSES],
+                "opens_days": class_type.booking_opens_days,
+                "closes_minutes": class_type.booking_closes_minutes,
+                **audit_params,
             },
         )
+        cursor.nextset()  # past the lock's row, to the booking's
         row = cursor.fetchone()
     if row is None:
+        # Refused after the lock: the class changed meanwhile, or the client's other request
+        # booked first. Say which.
+        occurrence.refresh_from_db(fields=["starts_at", "ends_at", "capacity", "is_cancelled"])
+        _check_booking_window(occurrence)
         raise _already_booked()
-    booking = ClassBooking(
-        pk=row[0],
-        occurrence=locked,
+    pk, status, position, created_at = row
+    return ClassBooking(
+        pk=pk,
+        occurrence=occurrence,
         client=client,
-        status=row[1],
-        waitlist_position=row[2],
-        created_at=row[3],
+        status=status,
+        waitlist_position=position,
+        created_at=created_at,
     )
-    audit_record(
-        action="class_booking.created",
-        actor=actor,
-        obj=booking,
-        changes={
-            "occurrence": [None, locked.pk],
-            "client": [None, client.pk],
-            "status": [None, booking.status],
-            "waitlist_position": [None, booking.waitlist_position],
-        },
-        request=request,
-    )
-    return booking
 
 
 def _already_booked() -> ValidationError:

@@ -16,6 +16,7 @@ from django_tenants.utils import tenant_context
 from apps.audit.models import AuditEvent
 from apps.scheduling import class_services
 from apps.scheduling.models import (
+    ClassBooking,
     ClassBookingStatus,
     ClassOccurrence,
     ClassSeries,
@@ -157,6 +158,41 @@ class TestEdits:
 
 
 class TestBooking:
+    def test_each_booking_is_audited_with_its_outcome(self, sched_a: CrmGym) -> None:
+        """The booking and its audit event are written in one statement (class_book's SQL):
+        the event names the booking, who booked and what came of it."""
+        with tenant_context(sched_a.gym):
+            occurrence = make_class(sched_a, capacity=1)
+            booked = class_services.class_book(
+                actor=sched_a.desk, occurrence=occurrence, client=sched_a.ann
+            )
+            waiting = class_services.class_book(
+                actor=sched_a.desk, occurrence=occurrence, client=sched_a.cara
+            )
+            events = AuditEvent.objects.filter(action="class_booking.created").order_by("pk")
+            assert [(e.object_type, e.object_id) for e in events] == [
+                ("scheduling.classbooking", str(booked.pk)),
+                ("scheduling.classbooking", str(waiting.pk)),
+            ]
+            assert events[0].changes == {
+                "occurrence": [None, occurrence.pk],
+                "client": [None, sched_a.ann.pk],
+                "status": [None, "booked"],
+                "waitlist_position": [None, None],
+            }
+            assert events[1].changes["status"] == [None, "waitlisted"]
+            assert events[1].changes["waitlist_position"] == [None, 1]
+            assert {(e.actor_id, e.actor_role) for e in events} == {
+                (sched_a.desk.pk, sched_a.desk.role)
+            }
+            # What class_book returned is what was stored.
+            stored = ClassBooking.objects.get(pk=waiting.pk)
+            assert (stored.status, stored.waitlist_position, stored.created_at) == (
+                waiting.status,
+                waiting.waitlist_position,
+                waiting.created_at,
+            )
+
     def test_full_class_waitlists_then_cancel_promotes_and_emails(
         self, sched_a: CrmGym, django_capture_on_commit_callbacks
     ) -> None:
