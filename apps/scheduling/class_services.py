@@ -39,14 +39,10 @@ from apps.scheduling.policy_services import (
     strike_record,
     strikes_waive_for,
 )
-from apps.tenants.selectors import current_gym
+from apps.tenants.selectors import gym_zone
 
 OCCURRENCE_FIELDS = ("starts_at", "ends_at", "trainer", "room", "capacity", "is_cancelled")
 SERIES_FIELDS = ("trainer", "room", "capacity", "local_start_time", "duration_minutes", "rrule")
-
-
-def _gym_zone() -> ZoneInfo:
-    return ZoneInfo(current_gym().time_zone)
 
 
 def _check_management(actor: User) -> None:
@@ -69,7 +65,7 @@ def series_generate_occurrences(
     converted to UTC, so a weekly 18:00 class stays at 18:00 local time in summer and winter.
     Idempotent: a local day that already has an occurrence of the series is skipped (which also
     leaves moved, edited occurrences alone)."""
-    zone = _gym_zone()
+    zone = gym_zone()
     last = min(until, series.ends_on) if series.ends_on else until
     if last < series.starts_on:
         return []
@@ -126,7 +122,7 @@ def _notify_promoted(booking: ClassBooking) -> None:
     if not client.email or not client.notify_by_email:
         return
     occurrence = booking.occurrence
-    local = timezone.localtime(occurrence.starts_at, _gym_zone())
+    local = timezone.localtime(occurrence.starts_at, gym_zone())
     subject = _("You have a spot in %(name)s") % {"name": occurrence.class_type.name}
     body = _("A spot freed up: you are now booked for %(name)s on %(when)s.") % {
         "name": occurrence.class_type.name,
@@ -219,7 +215,7 @@ def series_update_from(
     if from_date <= series.starts_on:
         raise ValidationError({"from_date": [_("Choose a day after the series starts.")]})
     series = ClassSeries.objects.select_for_update().get(pk=series.pk)
-    zone = _gym_zone()
+    zone = gym_zone()
     future = [
         occurrence
         for occurrence in series.occurrences.order_by("pk")
@@ -307,8 +303,8 @@ WITH booking AS (
                    coalesce(max(waitlist_position), 0) AS last
               FROM {bookings} WHERE occurrence_id = %(occurrence)s) AS f
      WHERE o.id = %(occurrence)s AND NOT o.is_cancelled
-       AND clock_timestamp() BETWEEN o.starts_at - make_interval(days => %(opens_days)s)
-                                 AND o.starts_at - make_interval(mins => %(closes_minutes)s)
+       AND %(now)s BETWEEN o.starts_at - make_interval(days => %(opens_days)s)
+                       AND o.starts_at - make_interval(mins => %(closes_minutes)s)
     ON CONFLICT (occurrence_id, client_id) WHERE status IN ({active}) DO NOTHING
     RETURNING id, status, waitlist_position, created_at
 ), audit AS (
@@ -378,6 +374,8 @@ def class_book(
                 "spot": [str(status) for status in SPOT_STATUSES],
                 "opens_days": class_type.booking_opens_days,
                 "closes_minutes": class_type.booking_closes_minutes,
+                # The application's clock, as for every other rule of the booking.
+                "now": timezone.now(),
                 **audit_params,
             },
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db.models import F, Func, Q, QuerySet, Value
 
@@ -22,13 +21,9 @@ from apps.scheduling.models import (
     ClassBookingStatus,
     ExceptionKind,
 )
-from apps.tenants.selectors import current_gym
+from apps.tenants.selectors import gym_zone
 
 Interval = tuple[datetime, datetime]
-
-
-def gym_zone() -> ZoneInfo:
-    return ZoneInfo(current_gym().time_zone)
 
 
 def _merge(intervals: list[Interval]) -> list[Interval]:

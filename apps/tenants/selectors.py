@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django_tenants.utils import get_public_schema_name
 
@@ -109,3 +110,14 @@ def gym_is_open(gym: Gym, at: datetime) -> bool:
     return OpeningHours.objects.filter(
         gym=gym, weekday=local.weekday(), opens_at__lte=moment, closes_at__gt=moment
     ).exists()
+
+
+def gym_zone() -> ZoneInfo:
+    """The current gym's time zone: every wall-clock rule (opening hours, booking windows,
+    "today") is read in it."""
+    return ZoneInfo(current_gym().time_zone)
+
+
+def gym_today(now: datetime | None = None) -> date:
+    """Today on the gym's wall clock (not the server's, not UTC)."""
+    return (now or timezone.now()).astimezone(gym_zone()).date()

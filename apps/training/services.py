@@ -29,6 +29,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import has_role
 from apps.audit.services import audit_record, changes_between
 from apps.crm.models import Client
+from apps.tenants.selectors import gym_today
 from apps.training import selectors
 from apps.training.models import (
     Exercise,
@@ -320,7 +321,7 @@ def _reschedule(plan: WorkoutPlan) -> None:
     Removed days took theirs with them (cascade)."""
     if plan.is_template or plan.start_date is None or plan.status != PlanStatus.ACTIVE:
         return
-    today = timezone.localdate()
+    today = gym_today()
     existing = {s.day_id: s for s in ScheduledWorkout.objects.filter(plan=plan)}
     to_create, to_update = [], []
     for day in PlanDay.objects.filter(week__plan=plan).select_related("week"):
@@ -432,7 +433,7 @@ def plan_archive(*, actor: User, plan: WorkoutPlan, request: Any = None) -> Work
     removed = 0
     if not plan.is_template:
         removed, _by_model = ScheduledWorkout.objects.filter(
-            plan=plan, date__gte=timezone.localdate(), status=ScheduledWorkoutStatus.SCHEDULED
+            plan=plan, date__gte=gym_today(), status=ScheduledWorkoutStatus.SCHEDULED
         ).delete()
     audit_record(
         action="plan.archived",
@@ -546,7 +547,7 @@ def plan_assign(
         errors["template"] = [_("This template is archived.")]
     elif not PlanDay.objects.filter(week__plan=template).exists():
         errors["template"] = [_("This plan has no training days yet.")]
-    today = timezone.localdate()
+    today = gym_today()
     if start_date < today - timedelta(days=ASSIGN_PAST_DAYS):
         errors["start_date"] = [
             _("A plan can start at most %(days)s days ago.") % {"days": ASSIGN_PAST_DAYS}

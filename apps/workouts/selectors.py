@@ -8,10 +8,9 @@ of clients, and hand the rows to the pure functions of apps.workouts.metrics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Count,
@@ -24,13 +23,12 @@ from django.db.models import (
     QuerySet,
 )
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.crm.models import Assignment, Client
 from apps.crm.selectors import can_see_health_data, client_list
-from apps.tenants.selectors import current_gym
+from apps.tenants.selectors import gym_today
 from apps.training.models import (
     Exercise,
     PlanItem,
@@ -49,12 +47,6 @@ from apps.workouts.models import (
 ADHERENCE_WINDOWS = (7, 30, 90)
 VOLUME_WEEKS = 8
 RECENT_LOGS = 10
-
-
-def gym_today(now: datetime | None = None) -> date:
-    """Today on the gym's wall clock (not the server's, not UTC)."""
-    zone = ZoneInfo(current_gym().time_zone)
-    return (now or timezone.now()).astimezone(zone).date()
 
 
 def can_train(*, viewer: User, client: Client) -> bool:

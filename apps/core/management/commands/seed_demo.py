@@ -1,5 +1,6 @@
 """The demo gym for `make run`: a gym at demo.<BASE_DOMAIN> with one login per role and a
-realistic business (5 trainers, 200 clients, assignments, notes and leads)."""
+realistic business (5 trainers, 200 clients, assignments, notes and leads), its timetable
+(classes, bookings, 1:1 sessions) and training (plans, logged workouts, measurements)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Role, User
 from apps.crm.demo import link_demo_client_login, seed_business
+from apps.scheduling.demo import seed_schedule
 from apps.tenants.models import Gym
 from apps.tenants.selectors import gym_url
 from apps.tenants.services import gym_create
+from apps.training.demo import seed_measurements, seed_training
 
 DEMO_SUBDOMAIN = "demo"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed for anyone trying the demo
@@ -66,6 +69,16 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Demo business: " + ", ".join(f"{count} {name}" for name, count in counts.items())
             )
+            # After the client login is linked: the demo client books as they would themselves.
+            for label, seed in (
+                ("Demo schedule", seed_schedule),
+                ("Demo training", seed_training),
+                ("Demo progress", seed_measurements),
+            ):
+                seeded = seed(owner=owner)
+                self.stdout.write(
+                    f"{label}: " + ", ".join(f"{count} {name}" for name, count in seeded.items())
+                )
         port = options["port"]
         self.stdout.write(
             self.style.SUCCESS("\nFitnessCRM is ready.\n")
