@@ -42,12 +42,15 @@ from apps.crm.models import (
     Note,
     Trainer,
 )
+from apps.crm.parq import parq_answers_clean
+from apps.crm.phones import PHONE_FIELDS, normalise_phone
 from apps.crm.selectors import (
     assignment_list,
     can_see_health_data,
     certifications_expiring,
     client_filter,
     client_list,
+    client_search_q,
     lead_list,
     note_list,
     trainer_list,
@@ -68,6 +71,26 @@ def _service_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
             return HttpResponseRedirect(request.get_full_path())
 
     return wrapped
+
+
+class CrmAdminForm(forms.ModelForm):
+    """Phone numbers and PAR-Q answers checked by apps.crm's own rules while the form is
+    validated, so a bad one is an error on its field (the service checks them again)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in PHONE_FIELDS:
+            if name in self.fields and isinstance(cleaned.get(name), str):
+                try:
+                    cleaned[name] = normalise_phone(cleaned[name], field=name)
+                except ValidationError as exc:
+                    self.add_error(None, exc)
+        if "parq_answers" in self.fields and "parq_answers" in cleaned:
+            try:
+                cleaned["parq_answers"] = parq_answers_clean(cleaned["parq_answers"])
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
 
 
 class GymAdmin(admin.ModelAdmin):
@@ -252,11 +275,21 @@ class ClientAdmin(GymAdmin):
     list_select_related = ()
     list_per_page = 50
     readonly_fields = ("user", "created_at", "updated_at")
+    form = CrmAdminForm
     inlines = (AssignmentInline, ConsentInline)
     actions = ("assign_trainer", "change_status", "export_csv")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
         return client_list(viewer=request.user)  # type: ignore[arg-type]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Client], search_term: str
+    ) -> tuple[QuerySet[Client], bool]:
+        # Phone numbers are stored in E.164: also match the digits as people type them.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            results = results | queryset.filter(client_search_q(search_term.strip()))
+        return results, may_have_duplicates
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._allowed(request)
@@ -780,6 +813,7 @@ class LeadAdmin(GymAdmin):
     list_filter = ("status", "marketing_consent", ("created_at", admin.DateFieldListFilter))
     search_fields = ("first_name", "last_name", "email", "phone")
     list_select_related = ("client",)
+    form = CrmAdminForm
     actions = ("convert", "mark_contacted", "mark_lost")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:

@@ -12,6 +12,8 @@ from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
 
 from apps.crm.models import Certification, Client, LeadStatus, NoteKind, Trainer
+from apps.crm.parq import PARQ_QUESTIONS
+from apps.crm.phones import normalise_phone
 
 CLIENT_FORM_FIELDS = (
     "first_name",
@@ -29,6 +31,9 @@ CLIENT_FORM_FIELDS = (
 )
 CLIENT_HEALTH_FORM_FIELDS = ("health_notes",)
 TRAINER_PROFILE_FIELDS = ("bio", "specialties", "hourly_rate", "calendar_colour")
+PARQ_PREFIX = "parq_"
+PARQ_CHOICES = (("", _("Not answered")), ("yes", _("Yes")), ("no", _("No")))
+_PARQ_VALUES = {"yes": True, "no": False}
 JOIN_LEAD_FIELDS = ("first_name", "last_name", "email", "phone", "message", "marketing_consent")
 
 
@@ -46,6 +51,15 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     else:
         for error in exc.messages:
             form.add_error(None, error)
+
+
+def _clean_phone(form: forms.Form, name: str) -> str:
+    """apps.crm.phones' rule while the form is checked, so a bad number shows next to its
+    field along with the form's other errors (the service applies it again)."""
+    try:
+        return normalise_phone(form.cleaned_data.get(name), field=name)
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict[name], code="invalid_phone") from exc
 
 
 class ClientForm(forms.Form):
@@ -73,11 +87,53 @@ class ClientForm(forms.Form):
         self.fields["phone"].widget.input_type = "tel"
         # A callable model default would add a hidden "initial-" input to every form.
         self.fields["joined_on"].show_hidden_initial = False
+        if with_health:
+            # The PAR-Q as its yes/no questions; the service checks the answers again.
+            for key, question in PARQ_QUESTIONS:
+                self.fields[PARQ_PREFIX + key] = forms.ChoiceField(
+                    label=question,
+                    choices=PARQ_CHOICES,
+                    required=False,
+                    widget=forms.RadioSelect,
+                )
+
+    def clean_phone(self) -> str:
+        return _clean_phone(self, "phone")
+
+    def clean_emergency_contact_phone(self) -> str:
+        return _clean_phone(self, "emergency_contact_phone")
 
     @staticmethod
     def initial_for(client: Client, *, with_health: bool) -> dict[str, Any]:
         names = CLIENT_FORM_FIELDS + (CLIENT_HEALTH_FORM_FIELDS if with_health else ())
-        return {name: getattr(client, name) for name in names}
+        initial = {name: getattr(client, name) for name in names}
+        if with_health:
+            answers = client.parq_answers or {}
+            for key, _question in PARQ_QUESTIONS:
+                answer = answers.get(key)
+                initial[PARQ_PREFIX + key] = "" if answer is None else ("yes" if answer else "no")
+        return initial
+
+    def contact_fields(self) -> list[forms.BoundField]:
+        return [field for field in self if not field.name.startswith(PARQ_PREFIX)]
+
+    def parq_fields(self) -> list[forms.BoundField]:
+        return [field for field in self if field.name.startswith(PARQ_PREFIX)]
+
+    def service_fields(self, *, changed_only: bool = False) -> dict[str, Any]:
+        """The cleaned data as client_create/client_update take it: the PAR-Q questions
+        become one `parq_answers` dict (sent whole when any answer changed)."""
+        names = self.changed_data if changed_only else list(self.cleaned_data)
+        fields = {
+            name: self.cleaned_data[name] for name in names if not name.startswith(PARQ_PREFIX)
+        }
+        if any(name.startswith(PARQ_PREFIX) for name in names):
+            fields["parq_answers"] = {
+                key: _PARQ_VALUES[self.cleaned_data[PARQ_PREFIX + key]]
+                for key, _question in PARQ_QUESTIONS
+                if self.cleaned_data.get(PARQ_PREFIX + key) in _PARQ_VALUES
+            }
+        return fields
 
 
 class NoteForm(forms.Form):
@@ -171,6 +227,9 @@ class JoinForm(forms.Form):
         self.fields["email"].widget.attrs["autocomplete"] = "email"
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+
+    def clean_phone(self) -> str:
+        return _clean_phone(self, "phone")
 
     @property
     def is_spam(self) -> bool:

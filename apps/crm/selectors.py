@@ -13,19 +13,69 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import CharField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.lookups import Contains
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
-from apps.crm.models import Assignment, Certification, Client, Lead, Note, NoteKind, Trainer
+from apps.crm.models import (
+    Assignment,
+    Certification,
+    Client,
+    ClientStatus,
+    Lead,
+    Note,
+    NoteKind,
+    Trainer,
+)
+from apps.crm.phones import phone_search_digits
 
 CERTIFICATION_WARNING_DAYS = 30
 
 
 def _current_assignments() -> QuerySet[Assignment]:
     return Assignment.objects.filter(ends_on__isnull=True).select_related("trainer__user")
+
+
+def client_search_q(search: str) -> Q:
+    """Clients whose name, email or phone contains `search`. A number is matched on digits, in
+    any way people type it: "07700 900123", "+44 7700 900123" and "900123" all find the client
+    stored as +447700900123 (and numbers stored before they were normalised)."""
+    condition = (
+        Q(first_name__icontains=search)
+        | Q(last_name__icontains=search)
+        | Q(email__icontains=search)
+        | Q(phone__icontains=search)
+    )
+    candidates = phone_search_digits(search)
+    if candidates:
+        phone_digits = Func(
+            F("phone"),
+            Value(r"\D"),
+            Value(""),
+            Value("g"),
+            function="regexp_replace",
+            output_field=CharField(),
+        )
+        for digits in candidates:
+            condition |= Q(Contains(phone_digits, Value(digits)))
+    return condition
+
+
+# Clients who still come to the gym, so should have a trainer.
+STILL_COMING = (ClientStatus.ACTIVE, ClientStatus.TRIAL, ClientStatus.PAUSED)
+
+
+def has_current_trainer_q() -> Q:
+    return Q(Exists(Assignment.objects.filter(client=OuterRef("pk"), ends_on__isnull=True)))
+
+
+def without_trainer_q() -> Q:
+    """Clients still coming (active, trial, paused) who have no trainer at the moment: the
+    owner's "clients without a trainer", as counted and as filtered (`has_trainer=false`)."""
+    return ~has_current_trainer_q() & Q(status__in=STILL_COMING)
 
 
 def trainer_for_user(user: User) -> Trainer | None:
@@ -53,12 +103,7 @@ def client_list(
     else:
         return Client.objects.none()
     if search:
-        clients = clients.filter(
-            Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(email__icontains=search)
-            | Q(phone__icontains=search)
-        )
+        clients = clients.filter(client_search_q(search))
     if not prefetch_trainers:
         return clients
     return clients.prefetch_related(
@@ -220,14 +265,10 @@ def client_counts(*, viewer: User) -> dict[str, int]:
         raise PermissionDenied(_("Only owners and managers see the gym's overview."))
     from django.db.models import Count
 
-    from apps.crm.models import ClientStatus
-
-    has_trainer = Exists(Assignment.objects.filter(client=OuterRef("pk"), ends_on__isnull=True))
-    coming = (ClientStatus.ACTIVE, ClientStatus.TRIAL, ClientStatus.PAUSED)
     return Client.objects.aggregate(
         active=Count("pk", filter=Q(status=ClientStatus.ACTIVE)),
         trial=Count("pk", filter=Q(status=ClientStatus.TRIAL)),
-        without_trainer=Count("pk", filter=Q(~has_trainer, status__in=coming)),
+        without_trainer=Count("pk", filter=without_trainer_q()),
     )
 
 
@@ -262,14 +303,22 @@ def client_activity(*, viewer: User, client: Client, limit: int = 20) -> list[An
 
 # --- Appended for import and export (issue 4, point 7) --------------------------------------
 
-CLIENT_FILTER_PARAMS = ("search", "status", "trainer", "tag", "joined_after", "joined_before")
+CLIENT_FILTER_PARAMS = (
+    "search",
+    "status",
+    "trainer",
+    "tag",
+    "has_trainer",
+    "joined_after",
+    "joined_before",
+)
 
 
 def client_filter(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
     """Narrow a client queryset (from `client_list`, which applied the viewer's rules) by the
-    client list's filters: search, status, trainer (id), tag, joined_after, joined_before
-    (inclusive, YYYY-MM-DD). Empty values are ignored; a bad value raises ValidationError
-    naming the parameter. `params` is any mapping, a request's QueryDict included."""
+    client list's filters: search, status, trainer (id), tag, has_trainer, joined_after,
+    joined_before (inclusive, YYYY-MM-DD). Empty values are ignored; a bad value raises
+    ValidationError naming the parameter. `params` is any mapping (a request's QueryDict)."""
     from django.core.exceptions import ValidationError
 
     from apps.crm.models import ClientStatus
@@ -281,12 +330,7 @@ def client_filter(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
     errors: dict[str, list[str]] = {}
     search = value("search")
     if search:
-        queryset = queryset.filter(
-            Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(email__icontains=search)
-            | Q(phone__icontains=search)
-        )
+        queryset = queryset.filter(client_search_q(search))
     status = value("status")
     if status:
         if status in ClientStatus.values:
@@ -305,6 +349,13 @@ def client_filter(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
             )
         else:
             errors["trainer"] = [_("Give the id of a trainer.")]
+    has_trainer = value("has_trainer").lower()
+    if has_trainer in ("true", "1"):
+        queryset = queryset.filter(has_current_trainer_q())
+    elif has_trainer in ("false", "0"):
+        queryset = queryset.filter(without_trainer_q())
+    elif has_trainer:
+        errors["has_trainer"] = [_("Use true or false.")]
     tag = value("tag").lower()
     if tag:
         # Tags are stored lower-cased; `contains` on the array uses the GIN index.

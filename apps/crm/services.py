@@ -26,6 +26,8 @@ from apps.crm.models import (
     Note,
     Trainer,
 )
+from apps.crm.parq import parq_answers_clean
+from apps.crm.phones import normalise_phone, normalise_phone_fields
 from apps.crm.selectors import can_edit_client, can_see_health_data, note_kinds_for
 
 CLIENT_CONTACT_FIELDS = (
@@ -87,9 +89,13 @@ def _normalise_client_fields(fields: dict[str, Any]) -> dict[str, Any]:
         fields["email"] = fields["email"].strip().lower()
     if "tags" in fields and fields["tags"] is not None:
         fields["tags"] = sorted({t.strip().lower() for t in fields["tags"] if t and t.strip()})
-    for key in ("first_name", "last_name", "phone"):
+    for key in ("first_name", "last_name"):
         if key in fields and isinstance(fields[key], str):
             fields[key] = fields[key].strip()
+    # One format for every way a number comes in (API, forms, portal, admin, import).
+    normalise_phone_fields(fields)
+    if "parq_answers" in fields:
+        fields["parq_answers"] = parq_answers_clean(fields["parq_answers"])
     return fields
 
 
@@ -480,7 +486,7 @@ def lead_capture(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         email=email.strip().lower(),
-        phone=phone.strip(),
+        phone=normalise_phone(phone),
         message=message.strip(),
         marketing_consent=marketing_consent,
         source=source,

@@ -41,6 +41,7 @@ from apps.crm.forms import (
     add_service_errors,
 )
 from apps.crm.models import Client, ClientStatus, Lead, LeadStatus, NoteKind, Trainer
+from apps.crm.parq import parq_rows
 
 PAGE_SIZE = 25
 TIMELINE_LENGTH = 20
@@ -49,7 +50,7 @@ STAFF = (Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK)
 MANAGEMENT = (Role.OWNER, Role.MANAGER)
 LEAD_HANDLERS = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
 HEALTH_FIELDS = frozenset(services.CLIENT_HEALTH_FIELDS)
-CLIENT_FILTERS = ("status", "trainer", "tag", "joined_after", "joined_before")
+CLIENT_FILTERS = ("status", "trainer", "tag", "has_trainer", "joined_after", "joined_before")
 
 TIMELINE_LABELS = {
     "client.created": gettext_lazy("Client added"),
@@ -130,7 +131,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             client = services.client_create(
-                actor=request.user, request=request, **form.cleaned_data
+                actor=request.user, request=request, **form.service_fields()
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -153,7 +154,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
         initial=ClientForm.initial_for(client, with_health=with_health),
     )
     if request.method == "POST" and form.is_valid():
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        changed = form.service_fields(changed_only=True)
         try:
             if changed:
                 services.client_update(
@@ -259,10 +260,7 @@ def _profile_context(request: HttpRequest, client: Client, **forms: Any) -> dict
         "client": client,
         "show_health": show_health,
         "can_edit": selectors.can_edit_client(viewer=request.user, client=client),
-        "parq_answers": [
-            (str(question).replace("_", " ").capitalize(), answer)
-            for question, answer in (client.parq_answers or {}).items()
-        ],
+        "parq_answers": parq_rows(client.parq_answers) if show_health else [],
         "timeline": _timeline(request, client, show_health),
         "show_notes": bool(selectors.note_kinds_for(viewer=request.user)),
     }

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.models import User
 from apps.accounts.roles import HEALTH_DATA_ROLES, has_role
 from apps.crm.models import Client, ClientStatus
+from apps.crm.phones import PHONE_FIELDS, normalise_phone, phone_key
 from apps.imports.models import DateOrder
 
 FULL_NAME = "full_name"
@@ -290,7 +291,8 @@ def tags_parse(text: str) -> list[str]:
 
 
 def phone_digits(phone: str) -> str:
-    return re.sub(r"\D", "", phone or "")
+    """The digits a number is matched by (of its E.164 form when it parses)."""
+    return phone_key(phone)
 
 
 def _split_full_name(text: str) -> tuple[str, str]:
@@ -380,6 +382,12 @@ def _value(name: str, text: str, date_order: str) -> Any:
         return status_parse(text)
     if name == "tags":
         return tags_parse(text)
+    if name in PHONE_FIELDS:
+        # Stored as the CRM stores every number (E.164); a bad one is the row's error.
+        try:
+            return normalise_phone(text, field=name)
+        except ValidationError as exc:
+            raise ValueError(text) from exc
     return text
 
 
@@ -390,6 +398,10 @@ def _invalid_message(name: str, text: str) -> str:
         return _("“%(value)s” is not a status. Use one of: %(choices)s.") % {
             "value": text,
             "choices": ", ".join(ClientStatus.values),
+        }
+    if name in PHONE_FIELDS:
+        return _("“%(value)s” is not a valid phone number (e.g. +44 7700 900123).") % {
+            "value": text
         }
     return _("“%(value)s” is not valid.") % {"value": text}
 

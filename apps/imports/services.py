@@ -21,15 +21,17 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,6 +39,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record
 from apps.crm.models import Client
+from apps.crm.phones import phone_key
 from apps.crm.selectors import client_list
 from apps.crm.services import client_create, client_update
 from apps.imports.models import DateOrder, ImportJob, ImportJobStatus
@@ -276,7 +279,8 @@ class _ClientIndex:
 
 
 def _digits(phone: str) -> str:
-    return "".join(character for character in phone or "" if character.isdigit())
+    # As rows are matched: a number stored before phones were normalised still matches.
+    return phone_key(phone)
 
 
 def _flag_duplicates(rows: list[ParsedRow]) -> None:
@@ -519,3 +523,33 @@ def import_job_fail(*, job_id: int, message: str) -> ImportJob:
         changes={"error": {"before": None, "after": message}},
     )
     return job
+
+
+# --- Stuck jobs -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def import_jobs_fail_stuck(*, now: datetime | None = None) -> int:
+    """Mark failed the jobs of this gym still running IMPORT_JOB_TIMEOUT_MINUTES after they
+    were started: their task was lost (a broker or worker died). Returns how many.
+
+    Safe against a slow import that is still going: `import_job_run` holds the job's row lock
+    for its whole transaction, and locked rows are skipped here. A lost import wrote nothing
+    (one transaction), so the job keeps its file and can simply be started again."""
+    minutes = int(settings.IMPORT_JOB_TIMEOUT_MINUTES)
+    cutoff = (now or timezone.now()) - timedelta(minutes=minutes)
+    stuck = list(
+        ImportJob.objects.select_for_update(skip_locked=True)
+        .filter(status=ImportJobStatus.RUNNING)
+        .filter(Q(started_at__lt=cutoff) | Q(started_at__isnull=True, updated_at__lt=cutoff))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    message = _(
+        "The import did not finish within %(minutes)s minutes: the worker running it stopped "
+        "or its task was lost. Nothing was imported; try again."
+    ) % {"minutes": minutes}
+    for job_id in stuck:
+        import_job_fail(job_id=job_id, message=message)
+        logger.warning("Import job %s was stuck and is marked failed", job_id)
+    return len(stuck)

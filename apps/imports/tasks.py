@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
-from apps.imports.services import import_job_fail, import_job_run
+from apps.imports.services import import_job_fail, import_job_run, import_jobs_fail_stuck
 
 MAX_RETRIES = 3
 
@@ -27,3 +27,10 @@ def import_job_run_task(self, job_id: int) -> str:  # type: ignore[no-untyped-de
             raise
         countdown = 2**self.request.retries * 10 + random.uniform(0, 5)  # noqa: S311
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name="imports.fail_stuck_jobs", acks_late=True)
+def fail_stuck_import_jobs() -> int:
+    """Per gym (sent by core.fan_out_to_gyms in the gym's schema): imports whose task was lost
+    are marked failed, so their page stops waiting and offers to run them again."""
+    return import_jobs_fail_stuck()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,20 +11,19 @@ from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
 from apps.crm.models import Client
-
-MIN_PHONE_DIGITS = 6
-PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().\-/]+$")
+from apps.crm.phones import normalise_phone
 
 
-def validate_phone(value: str) -> None:
-    """Digits with the usual separators, an optional leading +, and enough digits to dial."""
-    if not value:
-        return
-    digits = sum(character.isdigit() for character in value)
-    if not PHONE_CHARACTERS.match(value) or digits < MIN_PHONE_DIGITS:
-        raise ValidationError(
-            _("Enter a phone number of digits, e.g. +44 7700 900123."), code="invalid_phone"
-        )
+class PhoneField(forms.CharField):
+    """A phone number as apps.crm stores it (E.164), by apps.crm.phones' one rule; the service
+    checks it again, so every way in agrees."""
+
+    def clean(self, value: Any) -> str:
+        text = super().clean(value)
+        try:
+            return normalise_phone(text)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["phone"], code="invalid_phone") from exc
 
 
 def _max_length(field: str) -> int:
@@ -33,11 +31,10 @@ def _max_length(field: str) -> int:
 
 
 def _phone_field(label: str, *, autocomplete: str) -> forms.CharField:
-    return forms.CharField(
+    return PhoneField(
         label=label,
         required=False,
         max_length=_max_length("phone"),
-        validators=[validate_phone],
         widget=forms.TextInput(
             attrs={"type": "tel", "inputmode": "tel", "autocomplete": autocomplete}
         ),

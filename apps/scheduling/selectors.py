@@ -3,14 +3,15 @@ viewer may see. Weekly windows are local times of the gym; every instant returne
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import F, Func, Q, QuerySet, Value
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
 from apps.crm.models import Client, Trainer
+from apps.crm.phones import normalise_phone
 from apps.scheduling.models import (
     BLOCKING_STATUSES,
     Appointment,
@@ -224,19 +225,19 @@ def checkin_appointments(
 
 def kiosk_client_find(*, identifier: str) -> Client | None:
     """The client a kiosk visitor names by their email or phone number; None unless exactly
-    one client matches. Phone numbers match on their digits (at least seven)."""
+    one client matches. A phone number is read as the CRM stores numbers (E.164, the gym's
+    default region for national numbers) and must match a whole number, never a part."""
     identifier = identifier.strip()
     if "@" in identifier:
         matches = Client.objects.filter(email__iexact=identifier)
     else:
-        digits = re.sub(r"\D", "", identifier)
-        if len(digits) < 7:
+        try:
+            number = normalise_phone(identifier)
+        except ValidationError:
             return None
-        matches = Client.objects.annotate(
-            phone_digits=Func(
-                F("phone"), Value(r"\D"), Value(""), Value("g"), function="regexp_replace"
-            )
-        ).filter(phone_digits=digits)
+        if not number:
+            return None
+        matches = Client.objects.filter(phone=number)
     found = list(matches.order_by("pk")[:2])
     return found[0] if len(found) == 1 else None
 

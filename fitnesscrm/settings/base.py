@@ -268,6 +268,14 @@ CLASS_REMINDER_HOURS = env.int("CLASS_REMINDER_HOURS", default=APPOINTMENT_REMIN
 PROGRESS_PHOTO_MAX_BYTES = env.int("PROGRESS_PHOTO_MAX_BYTES", default=15 * 1024 * 1024)
 PROGRESS_PHOTO_MAX_PIXELS = env.int("PROGRESS_PHOTO_MAX_PIXELS", default=50_000_000)
 
+# --- CRM and imports -----------------------------------------------------------------------
+# Region (ISO 3166 code) of phone numbers written without a country code: "07700 900123" is
+# read as a GB number and stored as +447700900123 (apps.crm.phones).
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="GB").upper()
+# Minutes after which an import still queued or running is taken as lost (its Celery message
+# or worker died) and marked failed by apps.imports.tasks.fail_stuck_import_jobs.
+IMPORT_JOB_TIMEOUT_MINUTES = env.int("IMPORT_JOB_TIMEOUT_MINUTES", default=30)
+
 # --- Stripe (dj-stripe): the platform's account in public, each gym's in its own schema ---
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 STRIPE_TEST_SECRET_KEY = env.str("STRIPE_TEST_SECRET_KEY", default="")

@@ -34,4 +34,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60.0,
         "args": ["calendars.send_class_reminders"],
     },
+    "fail-stuck-import-jobs": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 10 * 60.0,
+        "args": ["imports.fail_stuck_jobs"],
+    },
 }

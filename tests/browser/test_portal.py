@@ -77,7 +77,7 @@ def test_a_client_edits_their_details_on_a_phone(live_server_port, committed_db,
         expect(page.get_by_label("Your goals")).to_have_value("Swim 1 km before summer")
         with tenant_context(gym):
             client = Client.objects.get(user__email=email)
-            assert (client.phone, client.goals) == ("+44 7700 900123", "Swim 1 km before summer")
+            assert (client.phone, client.goals) == ("+447700900123", "Swim 1 km before summer")
         connection.set_schema_to_public()
 
         registration = page.evaluate(WAIT_FOR_SERVICE_WORKER)

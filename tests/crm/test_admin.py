@@ -244,8 +244,37 @@ class TestClientWrites:
         with tenant_context(gym_a):
             ann.refresh_from_db()
             event = AuditEvent.objects.get(action="client.updated", object_id=str(ann.pk))
-        assert (ann.phone, ann.status) == ("+44 7700 900123", "paused")
+        assert (ann.phone, ann.status) == ("+447700900123", "paused")
         assert set(event.changes) == {"phone", "status"}
+
+    def test_a_bad_phone_or_parq_answer_is_an_error_on_its_field(self, gym_a, gym, admin):
+        ann = gym["ann"]
+        data = {
+            **CLIENT_INLINES,
+            "first_name": "Ann",
+            "last_name": "Able",
+            "email": "ann@example.com",
+            "phone": "call me maybe",
+            "status": "active",
+            "tags": "vip",
+            "joined_on": ann.joined_on.isoformat(),
+            "health_notes": "Asthma; carries an inhaler.",
+            "parq_answers": '{"heart": "yes"}',
+            "notify_by_email": "on",
+        }
+        response = admin.post(f"/admin/crm/client/{ann.pk}/change/", data)
+        assert response.status_code == 200  # the form again, with its errors
+        errors = response.context["adminform"].form.errors
+        assert set(errors) == {"phone", "parq_answers"}
+        response = admin.post(
+            f"/admin/crm/client/{ann.pk}/change/",
+            {**data, "phone": "07700 900124", "parq_answers": '{"heart_condition": true}'},
+        )
+        assert response.status_code == 302
+        with tenant_context(gym_a):
+            ann.refresh_from_db()
+        assert ann.phone == "+447700900124"
+        assert ann.parq_answers == {"heart_condition": True}
 
     def test_deleting_a_client_goes_through_client_delete(self, gym_a, gym, admin):
         bob = gym["bob"]
@@ -450,7 +479,7 @@ class TestOtherModels:
 
     def test_lead_status_change(self, gym_a, admin):
         with tenant_context(gym_a):
-            lead = services.lead_capture(first_name="Lia", phone="555 0101")
+            lead = services.lead_capture(first_name="Lia", phone="07700 900101")
         response = admin.post(f"/admin/crm/lead/{lead.pk}/change/", {"status": "contacted"})
         assert response.status_code == 302
         with tenant_context(gym_a):

@@ -25,7 +25,7 @@ def test_fast_rows_equal_the_serializer(in_gym_a, owner_a, role):
         email="zoe@example.com",
         date_of_birth=datetime.date(1990, 2, 3),
         health_notes="Asthma",
-        parq_answers={"heart": False},
+        parq_answers={"heart_condition": False},
         tags=["vip"],
     )
     services.assignment_create(actor=owner_a, client=client, trainer=trainer)

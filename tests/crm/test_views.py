@@ -294,7 +294,7 @@ def test_profile_shows_health_data_only_to_those_allowed(crm, client_a):
         body = as_user(GymClient("alpha"), user).get(url).content.decode()
         assert "ann@example.com" in body
         assert ("Asthma" in body) is sees_health, user.email
-        assert ("Heart condition" in body) is sees_health, user.email  # PAR-Q
+        assert ("have a heart condition" in body) is sees_health, user.email  # PAR-Q
         # Notes: none at all for front desk.
         assert ("Knee surgery" in body) is sees_health, user.email
         assert ('data-testid="note-form"' in body) is sees_health, user.email
@@ -457,6 +457,7 @@ def test_edit_client_saves_changes_and_audits(crm, client_a):
         "joined_on": ann.joined_on.isoformat(),
         "health_notes": "Asthma; carries an inhaler.",
         "goals": "Run 5 km",
+        "parq_heart_condition": "no",
     }
     response = client.post(f"/clients/{ann.pk}/edit/", data)
     assert response.status_code == 302

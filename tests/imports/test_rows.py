@@ -183,7 +183,7 @@ class TestRow:
             "last_name": "García",
             "email": "jose@example.com",
             # Our own export defused the + (spreadsheets run it as a formula); it comes back.
-            "phone": "+34 600 000 000",
+            "phone": "+34600000000",  # and is stored as every number is, in E.164
             "status": ClientStatus.ACTIVE,
         }
 

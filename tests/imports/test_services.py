@@ -179,7 +179,7 @@ class TestImport:
         ann = Client.objects.get(email="ann.able@example.com")
         assert (ann.first_name, ann.phone, ann.tags) == (
             "Ann",
-            "(555) 201-0001",
+            "+445552010001",  # read in PHONE_DEFAULT_REGION (GB), stored in E.164
             ["morning", "vip"],
         )
         assert (ann.date_of_birth, ann.joined_on) == (date(1985, 3, 14), date(2019, 1, 5))
@@ -255,7 +255,7 @@ class TestImport:
         assert ann.first_name == "Annie"  # already filled: kept
         assert ann.status == ClientStatus.TRIAL  # the gym's own status stands
         assert ann.joined_on == date(2024, 2, 1)
-        assert ann.phone == "(555) 201-0001"  # was empty: filled
+        assert ann.phone == "+445552010001"  # was empty: filled
         assert ann.tags == ["kettlebells", "morning", "vip"]  # tags added
         pat.refresh_from_db()
         assert (pat.first_name, pat.last_name, pat.source) == ("Patricia", "Nobody", "Walk-in")

@@ -276,6 +276,21 @@ class TestKiosk:
             appointment.refresh_from_db()
             assert appointment.checked_in_at is not None
 
+    def test_phone_as_people_type_it_but_never_part_of_one(self, crm_a: CrmGym) -> None:
+        with tenant_context(crm_a.gym):
+            appointment = make_appointment(crm_a, crm_a.ann, in_hours=0.5)
+        kiosk = signed_in(crm_a, "desk")
+        # Part of the number is not enough: a kiosk must not let anyone guess.
+        for partial in ("900001", "7700 9000"):
+            html = kiosk.post("/schedule/kiosk/", {"identifier": partial}).content.decode()
+            assert 'data-testid="kiosk-miss"' in html
+        # The national format of the stored +447700900001.
+        html = kiosk.post("/schedule/kiosk/", {"identifier": "07700 900001"}).content.decode()
+        assert 'data-testid="kiosk-ok"' in html
+        with tenant_context(crm_a.gym):
+            appointment.refresh_from_db()
+            assert appointment.checked_in_at is not None
+
     def test_nothing_soon_or_nobody_says_the_same(self, crm_a: CrmGym) -> None:
         with tenant_context(crm_a.gym):
             later = book(crm_a, make_class(crm_a, in_hours=3), crm_a.ann)

@@ -67,6 +67,19 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field(
+    {
+        "type": "boolean",
+        "description": _(
+            "true: clients with a current trainer; false: clients still coming (active, trial, "
+            "paused) who have no trainer at the moment, as counted on the owner's home page."
+        ),
+    }
+)
+class HasTrainerFilter(StrictBooleanFilter):
+    """true/false, documented as a boolean."""
+
+
 def _visible_trainers(request: Any) -> QuerySet[Trainer]:
     if request is None:  # schema generation
         return Trainer.objects.none()
@@ -89,6 +102,7 @@ class ClientFilter(filters.FilterSet):
         method="filter_trainer",
     )
     tag = filters.CharFilter(method="filter_tag", help_text=_("Clients with this tag."))
+    has_trainer = HasTrainerFilter(method="filter_has_trainer")
     joined_after = filters.DateFilter(
         field_name="joined_on", lookup_expr="gte", help_text=_("Joined on or after (YYYY-MM-DD).")
     )
@@ -98,7 +112,7 @@ class ClientFilter(filters.FilterSet):
 
     class Meta:
         model = Client
-        fields = ("status", "trainer", "tag", "joined_after", "joined_before")
+        fields = ("status", "trainer", "tag", "has_trainer", "joined_after", "joined_before")
         form = ClientFilterForm
 
     def filter_trainer(
@@ -111,6 +125,15 @@ class ClientFilter(filters.FilterSet):
                 )
             )
         )
+
+    def filter_has_trainer(
+        self, queryset: QuerySet[Client], name: str, value: bool | None
+    ) -> QuerySet[Client]:
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(selectors.has_current_trainer_q())
+        return queryset.filter(selectors.without_trainer_q())
 
     def filter_tag(self, queryset: QuerySet[Client], name: str, value: str) -> QuerySet[Client]:
         # Tags are stored lower-cased; `contains` on the array uses the GIN index.

@@ -28,6 +28,7 @@ from apps.crm.models import (
     NoteKind,
     Trainer,
 )
+from apps.crm.parq import PARQ_QUESTIONS
 from apps.crm.services import (
     CLIENT_HEALTH_FIELDS,
     CLIENT_PROFILE_FIELDS,
@@ -35,6 +36,24 @@ from apps.crm.services import (
 )
 
 # --- Shared ---------------------------------------------------------------------------------
+
+PARQ_SCHEMA = {
+    "type": "object",
+    "description": _(
+        "PAR-Q answers: question key to true (yes) or false (no); unanswered questions are left "
+        "out. Unknown keys or other values are refused."
+    ),
+    "properties": {
+        key: {"type": "boolean", "description": question} for key, question in PARQ_QUESTIONS
+    },
+    "additionalProperties": False,
+}
+
+
+@extend_schema_field(PARQ_SCHEMA)
+class ParqAnswersField(serializers.JSONField):
+    """A client's PAR-Q answers; apps.crm.parq.parq_answers_clean checks the keys and values
+    (in the service, so every way in applies the same rule)."""
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -255,7 +274,7 @@ class ClientSerializer(serializers.ModelSerializer):
     trainers = ClientTrainerSerializer(source="current_assignments", many=True, read_only=True)
     # Not read-only so the schema marks them optional: they are left out for some viewers.
     health_notes = serializers.CharField(required=False)
-    parq_answers = serializers.JSONField(required=False)
+    parq_answers = ParqAnswersField(required=False)
 
     health_client_ids: set[int] | None = None
 
@@ -295,7 +314,7 @@ class ClientWriteSerializer(serializers.ModelSerializer):
     tags = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, max_length=50
     )
-    parq_answers = serializers.DictField(required=False)
+    parq_answers = ParqAnswersField(required=False)
 
     class Meta:
         model = Client
