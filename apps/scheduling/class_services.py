@@ -17,7 +17,6 @@ from dateutil.rrule import rrulestr
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +31,8 @@ from apps.scheduling.models import (
     ClassBookingStatus,
     ClassOccurrence,
     ClassSeries,
+    ClassType,
+    Strike,
     StrikeKind,
 )
 from apps.scheduling.policy_services import (
@@ -284,12 +285,15 @@ def _check_may_book_client(*, actor: User, client: Client) -> None:
 # committing is what 200 clients booking at once queue on. The round trip carries two
 # statements (psycopg binds parameters client-side, as Django uses it):
 # 1. the lock on the occurrence row;
-# 2. the booking and its audit event. Its status and waitlist position come from the class's
-#    bookings as they are after the lock (a statement started after the lock sees every booking
-#    committed before it); the class's capacity, cancellation and booking window are read again
-#    from the locked row. ON CONFLICT: the same client booking twice at once gets no second row
-#    (the partial unique index). created_at is the moment the lock was got (clock_timestamp,
-#    not the transaction's start): arrival order.
+# 2. the booking and its audit event, written only when every rule holds, read after the lock:
+#    the class is not cancelled and its booking window (its class type's) is open; the client
+#    has no active booking of it (ON CONFLICT on the partial unique index); and, unless the
+#    caller checked the client's strikes already, the client has no unwaived strike (most
+#    have none; for the others class_book checks the policy and tries again). Status and
+#    waitlist position come from the class's bookings as they are after the lock (a statement
+#    started after the lock sees every booking committed before it). created_at is the moment
+#    the lock was got (clock_timestamp, not the transaction's start): arrival order.
+# When nothing is written, class_book works out which rule refused, with the ordinary ORM.
 _BOOK_SQL = """
 SELECT 1 FROM {occurrences} WHERE id = %(occurrence)s FOR UPDATE;
 WITH booking AS (
@@ -298,13 +302,16 @@ WITH booking AS (
            CASE WHEN f.taken < o.capacity THEN %(booked)s ELSE %(waitlisted)s END,
            CASE WHEN f.taken < o.capacity THEN NULL ELSE f.last + 1 END,
            clock_timestamp()
-      FROM {occurrences} AS o,
+      FROM {occurrences} AS o
+      JOIN {class_types} AS t ON t.id = o.class_type_id,
            (SELECT count(*) FILTER (WHERE status = ANY(%(spot)s)) AS taken,
                    coalesce(max(waitlist_position), 0) AS last
               FROM {bookings} WHERE occurrence_id = %(occurrence)s) AS f
      WHERE o.id = %(occurrence)s AND NOT o.is_cancelled
-       AND %(now)s BETWEEN o.starts_at - make_interval(days => %(opens_days)s)
-                       AND o.starts_at - make_interval(mins => %(closes_minutes)s)
+       AND %(now)s BETWEEN o.starts_at - make_interval(days => t.booking_opens_days)
+                       AND o.starts_at - make_interval(mins => t.booking_closes_minutes)
+       AND (%(strikes_checked)s OR NOT EXISTS (
+               SELECT 1 FROM {strikes} WHERE client_id = %(client)s AND waived_at IS NULL))
     ON CONFLICT (occurrence_id, client_id) WHERE status IN ({active}) DO NOTHING
     RETURNING id, status, waitlist_position, created_at
 ), audit AS (
@@ -326,27 +333,48 @@ def class_book(
     """Book a client into a class; when it is full they join the waitlist in arrival order.
     A client blocked by the gym's policy cannot book.
 
-    Everything that can be checked without the class's lock (rights, blocks, the booking
-    window, an existing booking) is checked first; then one round trip locks the class and
-    writes the booking with its audit event (see _BOOK_SQL).
+    Who may book whom is checked first; then one round trip locks the class and writes the
+    booking with its audit event if every other rule holds (see _BOOK_SQL). When it writes
+    nothing, the rules are checked one by one to say which refused.
     """
     _check_may_book_client(actor=actor, client=client)
-    client_check_not_blocked(client=client)
-    occurrence = (
-        ClassOccurrence.objects.select_related("class_type")
-        .annotate(
-            already_booked=Exists(
-                ClassBooking.objects.filter(
-                    occurrence=OuterRef("pk"), client=client, status__in=ACTIVE_CLASS_STATUSES
-                )
-            )
+    row = _book_locked(actor=actor, occurrence=occurrence, client=client, request=request)
+    if row is None:
+        # Refused: say why. The class (cancelled, window) and an existing booking first.
+        current = ClassOccurrence.objects.select_related("class_type").get(pk=occurrence.pk)
+        _check_booking_window(current)
+        if ClassBooking.objects.filter(
+            occurrence=current, client=client, status__in=ACTIVE_CLASS_STATUSES
+        ).exists():
+            raise _already_booked()
+        # Then the client's strikes: blocked, or strikes that do not block (book after all).
+        client_check_not_blocked(client=client)
+        row = _book_locked(
+            actor=actor, occurrence=occurrence, client=client, request=request, strikes_ok=True
         )
-        .get(pk=occurrence.pk)
+        if row is None:  # the client's other request got there first
+            raise _already_booked()
+    pk, status, position, created_at = row
+    return ClassBooking(
+        pk=pk,
+        occurrence=occurrence,
+        client=client,
+        status=status,
+        waitlist_position=position,
+        created_at=created_at,
     )
-    _check_booking_window(occurrence)
-    if occurrence.already_booked:
-        raise _already_booked()
-    class_type = occurrence.class_type
+
+
+def _book_locked(
+    *,
+    actor: User,
+    occurrence: ClassOccurrence,
+    client: Client,
+    request: Any,
+    strikes_ok: bool = False,
+) -> tuple[Any, ...] | None:
+    """Run _BOOK_SQL: the new booking's (id, status, waitlist position, created_at), or None
+    when a rule refused it."""
     event = audit_event(
         action="class_booking.created",
         actor=actor,
@@ -357,9 +385,12 @@ def class_book(
     audit_sql, audit_params = audit_insert_sql(
         event, source="booking", object_id_sql="booking.id", changes_sql=_AUDIT_OUTCOME_SQL
     )
+    quote = connection.ops.quote_name
     sql = _BOOK_SQL.format(
-        occurrences=connection.ops.quote_name(ClassOccurrence._meta.db_table),
-        bookings=connection.ops.quote_name(ClassBooking._meta.db_table),
+        occurrences=quote(ClassOccurrence._meta.db_table),
+        class_types=quote(ClassType._meta.db_table),
+        bookings=quote(ClassBooking._meta.db_table),
+        strikes=quote(Strike._meta.db_table),
         active=", ".join(f"'{status}'" for status in ACTIVE_CLASS_STATUSES),
         audit=audit_sql,
     )
@@ -372,30 +403,14 @@ def class_book(
                 "booked": ClassBookingStatus.BOOKED.value,
                 "waitlisted": ClassBookingStatus.WAITLISTED.value,
                 "spot": [str(status) for status in SPOT_STATUSES],
-                "opens_days": class_type.booking_opens_days,
-                "closes_minutes": class_type.booking_closes_minutes,
                 # The application's clock, as for every other rule of the booking.
                 "now": timezone.now(),
+                "strikes_checked": strikes_ok,
                 **audit_params,
             },
         )
         cursor.nextset()  # past the lock's row, to the booking's
-        row = cursor.fetchone()
-    if row is None:
-        # Refused after the lock: the class changed meanwhile, or the client's other request
-        # booked first. Say which.
-        occurrence.refresh_from_db(fields=["starts_at", "ends_at", "capacity", "is_cancelled"])
-        _check_booking_window(occurrence)
-        raise _already_booked()
-    pk, status, position, created_at = row
-    return ClassBooking(
-        pk=pk,
-        occurrence=occurrence,
-        client=client,
-        status=status,
-        waitlist_position=position,
-        created_at=created_at,
-    )
+        return cursor.fetchone()
 
 
 def _already_booked() -> ValidationError:
