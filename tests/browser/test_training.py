@@ -227,6 +227,8 @@ def client_logs_the_workout(page: Page, story: TrainingStory) -> None:
         if number < len(SETS):
             expect(block.get_by_test_id("workout-pr")).to_have_count(0)
     expect(block.locator(".workouts-set").last).to_contain_text(f"{SETS[-1][0]} reps \u00d7 100 kg")
+    # All three prescribed sets are done: another one is an extra set, not "set 4 of 3".
+    expect(block.locator(".workouts-next")).to_contain_text("Extra set 4")
     badge = block.get_by_test_id("workout-pr")
     expect(badge).to_be_visible()
     expect(badge).to_contain_text("New heaviest!")
