@@ -35,6 +35,7 @@ from apps.scheduling.models import (
     Strike,
     StrikeKind,
 )
+from apps.scheduling.policy_selectors import blocked_client_ids
 from apps.scheduling.policy_services import (
     client_check_not_blocked,
     strike_record,
@@ -136,17 +137,21 @@ def _notify_promoted(booking: ClassBooking) -> None:
 
 def _fill_from_waitlist(occurrence: ClassOccurrence, actor: User | None) -> list[ClassBooking]:
     """Promote waitlisted bookings, first come first served, while spots are free. Call with
-    the occurrence locked. Positions of those still waiting are kept (arrival numbers)."""
+    the occurrence locked. Positions of those still waiting are kept (arrival numbers).
+    Clients the gym's policy blocks from booking are passed over and stay on the waitlist
+    (they are promoted later if a spot is still free once their block ends)."""
     taken = occurrence.bookings.filter(status__in=SPOT_STATUSES).count()
     free = occurrence.capacity - taken
     if free <= 0 or occurrence.is_cancelled:
         return []
-    waiting = list(
+    candidates = list(
         occurrence.bookings.select_for_update()
         .filter(status=ClassBookingStatus.WAITLISTED)
         .select_related("client", "occurrence__class_type")
-        .order_by("waitlist_position", "pk")[:free]
+        .order_by("waitlist_position", "pk")
     )
+    blocked = blocked_client_ids(client_ids={booking.client_id for booking in candidates})
+    waiting = [booking for booking in candidates if booking.client_id not in blocked][:free]
     for booking in waiting:
         old_position = booking.waitlist_position
         booking.status = ClassBookingStatus.BOOKED

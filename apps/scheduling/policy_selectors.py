@@ -9,6 +9,7 @@ and strikes older than the window stop counting by themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -120,3 +121,29 @@ def blocked_clients(
         if until is not None:
             blocked.append((client, until))
     return sorted(blocked, key=lambda item: (item[1], item[0].pk))
+
+
+def blocked_client_ids(*, client_ids: Iterable[int], now: datetime | None = None) -> set[int]:
+    """Which of `client_ids` cannot book now (waitlist promotion skips them). Two queries at
+    most, whatever the number of clients."""
+    ids = set(client_ids)
+    if not ids:
+        return set()
+    now = now or timezone.now()
+    occurred_by_client: dict[int, list[datetime]] = {}
+    strikes = Strike.objects.filter(client_id__in=ids, waived_at__isnull=True, occurred_at__lte=now)
+    if not strikes.exists():
+        return set()
+    policy = policy_get()
+    since = now - timedelta(days=policy.window_days + policy.block_days)
+    for client_id, moment in (
+        strikes.filter(occurred_at__gt=since)
+        .order_by("occurred_at", "pk")
+        .values_list("client_id", "occurred_at")
+    ):
+        occurred_by_client.setdefault(client_id, []).append(moment)
+    return {
+        client_id
+        for client_id, occurred in occurred_by_client.items()
+        if _blocked_until(occurred, policy=policy, now=now) is not None
+    }

@@ -278,6 +278,28 @@ class TestBlocking:
         with tenant_context(crm_a.gym):
             assert not ClassBooking.objects.filter(occurrence=occurrence).exists()
 
+    def test_waitlist_promotion_passes_over_a_blocked_client(self, crm_a: CrmGym) -> None:
+        with tenant_context(crm_a.gym):
+            occurrence = make_class(crm_a, in_hours=48, capacity=1)
+            first = class_services.class_book(
+                actor=crm_a.desk, occurrence=occurrence, client=crm_a.bob
+            )
+            ann = class_services.class_book(
+                actor=crm_a.desk, occurrence=occurrence, client=crm_a.ann
+            )
+            cara = class_services.class_book(
+                actor=crm_a.desk, occurrence=occurrence, client=crm_a.cara
+            )
+            assert (ann.waitlist_position, cara.waitlist_position) == (1, 2)
+            # Ann, first on the waitlist, is blocked by then: the freed spot goes to Cara.
+            add_strikes(crm_a.ann, 3, 2, 1)
+            class_services.class_cancel(actor=crm_a.desk, booking=first)
+            statuses = dict(
+                ClassBooking.objects.filter(occurrence=occurrence).values_list("client", "status")
+            )
+            assert statuses[crm_a.ann.pk] == "waitlisted"
+            assert statuses[crm_a.cara.pk] == "booked"
+
     def test_waiving_lifts_the_block(self, crm_a: CrmGym) -> None:
         with tenant_context(crm_a.gym):
             strikes = add_strikes(crm_a.ann, 3, 2, 1)
