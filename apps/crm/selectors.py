@@ -391,3 +391,9 @@ def client_for_user(user: User) -> Client | None:
     if not has_role(user, Role.CLIENT):
         return None
     return client_list(viewer=user).first()
+
+
+def consent_given(*, client: Client, kind: str) -> bool:
+    """Whether the client's latest word on `kind` is yes (no word: no)."""
+    latest = client.consents.filter(kind=kind).order_by("-recorded_at", "-pk").first()
+    return bool(latest and latest.granted)

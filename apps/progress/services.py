@@ -26,7 +26,8 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import Role, UnitSystem, User
 from apps.accounts.roles import HEALTH_DATA_ROLES, has_role
 from apps.audit.services import audit_record
-from apps.crm.models import Client
+from apps.crm import selectors as crm_selectors
+from apps.crm.models import Client, ConsentKind
 from apps.progress import selectors
 from apps.progress.images import process_photo
 from apps.progress.models import VALUE_FIELDS, BodyMeasurement, Pose, ProgressPhoto
@@ -219,8 +220,23 @@ def photo_upload(
     size: int | None = None,
     request: Any = None,
 ) -> ProgressPhoto:
-    """Check, re-encode (upright, no EXIF) and store a progress photo with its thumbnail."""
+    """Check, re-encode (upright, no EXIF) and store a progress photo with its thumbnail.
+    Staff upload a client's photos only once the client has agreed to progress photos (a
+    client uploading their own photo is agreeing)."""
     _check_may_record(actor, client)
+    if client.user_id != actor.pk and not crm_selectors.consent_given(
+        client=client, kind=ConsentKind.PHOTOS
+    ):
+        raise ValidationError(
+            {
+                "client": [
+                    _(
+                        "This client has not agreed to progress photos. Record their consent "
+                        "on their profile first."
+                    )
+                ]
+            }
+        )
     if pose not in Pose.values:
         raise ValidationError({"pose": [_("Choose front, side or back.")]})
     taken_on = taken_on or timezone.localdate()

@@ -7,6 +7,8 @@ import io
 from collections.abc import Iterator
 
 import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
 from PIL import Image
 
 from tests.crm.conftest import CrmGym, api_as, build_crm_gym, crm_a, crm_b  # noqa: F401
@@ -19,6 +21,23 @@ def _forget_media_root() -> None:
 
     default_storage.exists("x")  # make the lazy storage real
     default_storage._wrapped.__dict__.pop("relative_media_root", None)
+
+
+@pytest.fixture(autouse=True)
+def _clients_agreed_to_photos(request) -> None:  # type: ignore[no-untyped-def]
+    """Staff upload a client's photos only with the client's consent: here every client of
+    gym A has given it (tests of that rule withdraw it)."""
+    if "crm_a" not in request.fixturenames:
+        return
+    from apps.crm.models import Client, Consent, ConsentKind
+
+    crm = request.getfixturevalue("crm_a")
+    with tenant_context(crm.gym):
+        Consent.objects.bulk_create(
+            Consent(client=client, kind=ConsentKind.PHOTOS, granted=True)
+            for client in Client.objects.all()
+        )
+    connection.set_schema_to_public()
 
 
 @pytest.fixture(autouse=True)

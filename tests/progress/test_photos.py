@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django_tenants.utils import tenant_context
@@ -361,3 +362,28 @@ def test_staff_upload_on_the_web_page(crm_a: CrmGym, client_a):
         assert list(ProgressPhoto.objects.values_list("client_id", "pose")) == [
             (crm_a.ann.pk, "back")
         ]
+
+
+def test_staff_need_the_clients_photo_consent_but_the_client_does_not(crm_a: CrmGym):
+    from apps.crm.models import ConsentKind
+    from apps.crm.services import consent_record
+
+    with tenant_context(crm_a.gym):
+        # Cara withdraws her consent (the latest word counts).
+        consent_record(
+            actor=crm_a.cara_user, client=crm_a.cara, kind=ConsentKind.PHOTOS, granted=False
+        )
+        with pytest.raises(ValidationError) as refused:
+            services.photo_upload(
+                actor=crm_a.manager,
+                client=crm_a.cara,
+                pose="front",
+                image=io.BytesIO(jpeg_bytes()),
+            )
+        assert "agreed to progress photos" in refused.value.message_dict["client"][0]
+        assert not ProgressPhoto.objects.filter(client=crm_a.cara).exists()
+        # Her own upload is her consent.
+        own = services.photo_upload(
+            actor=crm_a.cara_user, client=crm_a.cara, pose="front", image=io.BytesIO(jpeg_bytes())
+        )
+        assert own.client_id == crm_a.cara.pk
