@@ -45,7 +45,16 @@ from apps.scheduling.models import (
 GENERATE_WEEKS = 8
 
 
-class _NoChangeAdmin(GymAdmin):
+class _ServiceDeleteAdmin(GymAdmin):
+    """Deleting several rows from the list deletes each through delete_model (its service),
+    never with one queryset.delete() behind the services' backs."""
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class _NoChangeAdmin(_ServiceDeleteAdmin):
     """Added and deleted through services, never edited in place."""
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -73,7 +82,7 @@ class RoomInline(admin.TabularInline):
 
 
 @admin.register(Location)
-class LocationAdmin(GymAdmin):
+class LocationAdmin(_ServiceDeleteAdmin):
     list_display = ("name", "address")
     search_fields = ("name", "address")
     fields = ("name", "address")
@@ -102,13 +111,9 @@ class LocationAdmin(GymAdmin):
     def delete_model(self, request: HttpRequest, obj: Location) -> None:
         setup_services.location_delete(actor=request.user, location=obj, request=request)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
-        for location in queryset:
-            self.delete_model(request, location)
-
 
 @admin.register(Room)
-class RoomAdmin(GymAdmin):
+class RoomAdmin(_ServiceDeleteAdmin):
     list_display = ("name", "location", "capacity")
     list_filter = ("location",)
     search_fields = ("name", "location__name")
@@ -137,10 +142,6 @@ class RoomAdmin(GymAdmin):
     def delete_model(self, request: HttpRequest, obj: Room) -> None:
         setup_services.room_delete(actor=request.user, room=obj, request=request)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
-        for room in queryset:
-            self.delete_model(request, room)
-
 
 @admin.register(Availability)
 class AvailabilityAdmin(_NoChangeAdmin):
@@ -164,10 +165,6 @@ class AvailabilityAdmin(_NoChangeAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Availability) -> None:
         setup_services.availability_delete(actor=request.user, window=obj, request=request)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Availability]) -> None:
-        for window in queryset:
-            self.delete_model(request, window)
 
 
 @admin.register(AvailabilityException)
@@ -196,12 +193,6 @@ class AvailabilityExceptionAdmin(_NoChangeAdmin):
         setup_services.availability_exception_delete(
             actor=request.user, exception=obj, request=request
         )
-
-    def delete_queryset(
-        self, request: HttpRequest, queryset: QuerySet[AvailabilityException]
-    ) -> None:
-        for exception in queryset:
-            self.delete_model(request, exception)
 
 
 # --- 1:1 sessions -----------------------------------------------------------------------------

@@ -10,9 +10,11 @@ redirects after a write (or shows the form with its errors).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -154,21 +156,27 @@ def hours(request: HttpRequest) -> HttpResponse:
     return _hours_response(request, _gym())
 
 
-@role_required(*MANAGEMENT)
-@require_POST
-def hours_add(request: HttpRequest) -> HttpResponse:
+def _hours_write(
+    request: HttpRequest, form: forms.Form, service: Callable[..., Any], form_name: str
+) -> HttpResponse:
+    """Add opening hours or a special day through `service`; errors go back on the form,
+    shown as `form_name` on the opening hours page."""
     gym = _gym()
-    form = OpeningHoursForm(request.POST, prefix="hours")
     if form.is_valid():
         try:
-            gym_services.opening_hours_add(
-                actor=request.user, gym=gym, request=request, **form.cleaned_data
-            )
+            service(actor=request.user, gym=gym, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
-    return _hours_response(request, gym, hours_form=form)
+    return _hours_response(request, gym, **{form_name: form})
+
+
+@role_required(*MANAGEMENT)
+@require_POST
+def hours_add(request: HttpRequest) -> HttpResponse:
+    form = OpeningHoursForm(request.POST, prefix="hours")
+    return _hours_write(request, form, gym_services.opening_hours_add, "hours_form")
 
 
 @role_required(*MANAGEMENT)
@@ -183,18 +191,8 @@ def hours_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*MANAGEMENT)
 @require_POST
 def special_day_add(request: HttpRequest) -> HttpResponse:
-    gym = _gym()
     form = SpecialDayForm(request.POST, prefix="special")
-    if form.is_valid():
-        try:
-            gym_services.special_day_save(
-                actor=request.user, gym=gym, request=request, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
-    return _hours_response(request, gym, special_form=form)
+    return _hours_write(request, form, gym_services.special_day_save, "special_form")
 
 
 @role_required(*MANAGEMENT)

@@ -439,6 +439,19 @@ class PlanPartViewSet(
         self.remove(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    def _move(self, request: Request, service: Callable[..., Model], name: str) -> Response:
+        """The `move` action: one place up or down, through `service` (its `name` argument is
+        the part being moved)."""
+        serializer = MoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        moved = call_service(
+            service,
+            **{name: self.get_object()},
+            direction=serializer.validated_data["direction"],
+            **self._kw(),
+        )
+        return Response(self.get_serializer(moved).data)
+
     def _kw(self) -> dict[str, Any]:
         return {"actor": self.request.user, "request": self.request}
 
@@ -479,15 +492,7 @@ class PlanPhaseViewSet(PlanPartViewSet):
     )
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str | None = None) -> Response:
-        serializer = MoveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        phase = call_service(
-            services.phase_move,
-            phase=self.get_object(),
-            direction=serializer.validated_data["direction"],
-            **self._kw(),
-        )
-        return Response(self.get_serializer(phase).data)
+        return self._move(request, services.phase_move, "phase")
 
 
 @_part_schema(WeekWriteSerializer, "week")
@@ -558,15 +563,7 @@ class PlanItemViewSet(PlanPartViewSet):
     )
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str | None = None) -> Response:
-        serializer = MoveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        item = call_service(
-            services.item_move,
-            item=self.get_object(),
-            direction=serializer.validated_data["direction"],
-            **self._kw(),
-        )
-        return Response(self.get_serializer(item).data)
+        return self._move(request, services.item_move, "item")
 
 
 # --- Scheduled workouts ----------------------------------------------------------------------
