@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import datetime
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
@@ -118,15 +117,15 @@ def _batch_after(
         return list(events[:EXPORT_BATCH_SIZE])
 
 
-async def _csv_rows(events: QuerySet[AuditEvent], *, tenant: Any) -> AsyncIterator[str]:
-    """Rows in batches: an async iterator so the ASGI server streams them instead of
-    collecting the whole file in memory first."""
+def _csv_rows(events: QuerySet[AuditEvent], *, tenant: Any) -> Iterator[str]:
+    """Rows in batches, streamed by the server as they are made: the whole file is never in
+    memory."""
     writer = csv.writer(_Line())
     # Column names stay untranslated: they are keys for whoever processes the file.
     yield writer.writerow(EXPORT_COLUMNS)
     last = None
     while True:
-        batch = await sync_to_async(_batch_after)(events, tenant, last)
+        batch = _batch_after(events, tenant, last)
         for event in batch:
             yield writer.writerow(_csv_line(event))
         if len(batch) < EXPORT_BATCH_SIZE:

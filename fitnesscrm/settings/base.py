@@ -90,6 +90,15 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Pages of the client list API a web process keeps in memory while nothing on them changes
+# (apps/crm/listcache.py). 0 entries turns it off.
+CRM_LIST_CACHE_ENTRIES = env.int("CRM_LIST_CACHE_ENTRIES", default=256)
+CRM_LIST_CACHE_SECONDS = env.int("CRM_LIST_CACHE_SECONDS", default=60)
+
+# Threads per web process that run requests (fitnesscrm/asgi.py). Each holds at most one
+# database connection at a time, so the production pool is at least this big.
+WEB_THREADS = env.int("WEB_THREADS", default=8)
+
 ROOT_URLCONF = "fitnesscrm.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "fitnesscrm.urls_public"
 WSGI_APPLICATION = "fitnesscrm.wsgi.application"
@@ -144,6 +153,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# Read from the cache (Redis in production), written through to the database. Cache keys carry
+# the gym's schema (django_tenants.cache.make_key), so a session key means nothing on another
+# gym's host.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Readable by JavaScript on purpose: the allauth headless browser client and HTMX requests send

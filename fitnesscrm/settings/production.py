@@ -19,15 +19,14 @@ LANGUAGE_COOKIE_SECURE = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 URL_SCHEME = "https"
 
-# A connection pool per process (psycopg_pool). Under ASGI each request runs its database work
-# in a thread of its own, so persistent connections (CONN_MAX_AGE) are never reused and every
-# request would otherwise open a new connection. django-tenants sets search_path again on every
-# connection it takes, so a pooled connection never carries another gym's schema. Not for
-# PgBouncer in transaction mode (see ARCHITECTURE.md).
+# A connection pool per process (psycopg_pool), shared by the process's request threads
+# (WEB_THREADS) and Channels' consumers, so no request opens a connection of its own.
+# django-tenants sets search_path again on every connection it takes, so a pooled connection
+# never carries another gym's schema. Not for PgBouncer in transaction mode (ARCHITECTURE.md).
 if env.bool("DB_POOL", default=True):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=max(10, WEB_THREADS + 2)),
         "timeout": env.int("DB_POOL_TIMEOUT", default=10),
     }

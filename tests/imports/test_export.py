@@ -7,7 +7,6 @@ import io
 from datetime import date
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
@@ -29,21 +28,14 @@ def signed_in(gym, user) -> GymClient:  # type: ignore[no-untyped-def]
 
 
 def export(client: GymClient, query: str = "") -> tuple[int, dict[str, str], bytes]:
-    """GET the export and read its stream the way an ASGI server does (asynchronously)."""
+    """GET the export and read its stream the way the server does, chunk by chunk."""
     response = client.get(f"/clients/export.csv{query}")
     if not response.streaming:
         return response.status_code, dict(response.headers), response.content
-    assert response.is_async
-
-    async def read() -> bytes:
-        return b"".join(
-            [
-                chunk.encode() if isinstance(chunk, str) else chunk
-                async for chunk in response.streaming_content
-            ]
-        )
-
-    return response.status_code, dict(response.headers), async_to_sync(read)()
+    # A synchronous iterator: the WSGI handler streams it (an async one would be collected
+    # into memory first).
+    assert not response.is_async
+    return response.status_code, dict(response.headers), b"".join(response.streaming_content)
 
 
 def rows_of(body: bytes) -> list[dict[str, str]]:

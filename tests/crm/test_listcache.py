@@ -1,0 +1,148 @@
+"""Client list pages a web process remembers (apps/crm/listcache.py): reused only while
+nothing on them changed, whoever and however it changed, and never for another viewer."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from apps.crm import listcache, services
+from apps.crm.models import Assignment, Client
+
+URL = "/api/v1/clients/"
+
+
+@pytest.fixture
+def remembered(settings):
+    settings.CRM_LIST_CACHE_ENTRIES = 64
+    listcache.clear()
+    yield
+    listcache.clear()
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [row["full_name"] for row in response.json()["results"]]
+
+
+def page_queries(api, **params) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(URL, params).status_code == 200
+    return sum("crm_client" in q["sql"] for q in queries)
+
+
+def test_a_page_seen_again_reads_no_clients(remembered, api_as):
+    owner = api_as("owner")
+    first = owner.get(URL, {"page_size": 50})
+    assert page_queries(owner, page_size=50) == 0
+    second = owner.get(URL, {"page_size": 50})
+    assert second.content == first.content
+    assert second["Content-Type"] == "application/json"
+    # Another query string is another page.
+    assert page_queries(owner, page_size=2) > 0
+
+
+def test_versions_grow_with_writes_and_not_with_reads(remembered, crm_a):
+    with tenant_context(crm_a.gym):
+        before = listcache.list_version()
+        list(Client.objects.all())
+        assert listcache.list_version() == before
+        Client.objects.filter(pk=crm_a.bob.pk).update(goals="Run")
+        assert listcache.list_version() > before
+        middle = listcache.list_version()
+
+        def write_then_fail() -> None:
+            with transaction.atomic():
+                Client.objects.filter(pk=crm_a.bob.pk).update(goals="Swim")
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            write_then_fail()
+        # A rolled-back write leaves the version as it was.
+        assert listcache.list_version() == middle
+
+
+@pytest.mark.parametrize(
+    "write",
+    ["service", "queryset update", "raw sql", "delete", "trainer renamed", "assignment"],
+)
+def test_any_write_shows_at_once(remembered, api_as, crm_a, write):
+    owner = api_as("owner")
+    tina = api_as("tina")
+    before_owner = owner.get(URL).json()
+    before_tina = names(tina.get(URL))
+    with tenant_context(crm_a.gym):
+        bob = Client.objects.get(pk=crm_a.bob.pk)
+        if write == "service":
+            services.client_update(actor=crm_a.owner, client=bob, first_name="Robert")
+        elif write == "queryset update":
+            Client.objects.filter(pk=bob.pk).update(first_name="Robert")
+        elif write == "raw sql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE crm_client SET first_name = 'Robert' WHERE id = %s", [bob.pk]
+                )
+        elif write == "delete":
+            services.client_delete(actor=crm_a.owner, client=bob)
+        elif write == "trainer renamed":
+            user = crm_a.tina.user
+            user.first_name = "Christina"
+            user.save(update_fields=["first_name"])
+        elif write == "assignment":
+            Assignment.objects.create(client=bob, trainer=crm_a.tina, is_primary=True)
+    after_owner = owner.get(URL).json()
+    assert after_owner != before_owner
+    rows = {row["id"]: row for row in after_owner["results"]}
+    if write == "delete":
+        assert bob.pk not in rows
+    elif write == "trainer renamed":
+        ann = rows[crm_a.ann.pk]
+        assert [t["name"] for t in ann["trainers"]] == ["Christina Trainer"]
+    elif write == "assignment":
+        # Tina's own list gains Bob the moment he is assigned to her.
+        assert "Bob Baker" not in before_tina
+        assert "Bob Baker" in names(tina.get(URL))
+    else:
+        assert rows[bob.pk]["full_name"] == "Robert Baker"
+
+
+def test_each_viewer_gets_their_own_page(remembered, api_as):
+    owner = names(api_as("owner").get(URL))
+    # A trainer sees only their clients, front desk sees no health notes: the same path gives
+    # each of them their own page, however often the owner's was read first.
+    assert names(api_as("tina").get(URL)) == ["Ann Able"]
+    desk = api_as("desk").get(URL).json()["results"]
+    assert {row["full_name"] for row in desk} == set(owner)
+    assert all("health_notes" not in row for row in desk)
+    manager = api_as("manager").get(URL).json()["results"]
+    assert any(row.get("health_notes") for row in manager)
+    assert names(api_as("cara").get(URL)) == ["Cara Cole"]
+
+
+def test_gym_b_never_gets_gym_a_pages(remembered, api_as, crm_a, crm_b):
+    a_page = api_as("owner").get(URL).json()
+    b_page = api_as("owner", crm_b).get(URL).json()
+    b_emails = {row["email"] for row in b_page["results"]}
+    assert all(email.endswith("@bravo.example") for email in b_emails)
+    assert all(row["email"].endswith("@alpha.example") for row in a_page["results"])
+    # The owners may well share an id, each in their own schema: the pages still differ.
+    assert b_page != a_page
+
+
+def test_errors_are_not_remembered(remembered, api_as):
+    owner = api_as("owner")
+    bad = owner.get(URL, {"joined_after": "not a date"})
+    assert bad.status_code == 400
+    assert owner.get(URL, {"joined_after": "not a date"}).status_code == 400
+
+
+def test_only_so_many_pages_are_kept(remembered, settings, api_as):
+    settings.CRM_LIST_CACHE_ENTRIES = 2
+    owner = api_as("owner")
+    for size in (1, 2, 3):
+        owner.get(URL, {"page_size": size})
+    assert len(listcache._pages) == 2
+    # The oldest went first.
+    assert page_queries(owner, page_size=1) > 0
