@@ -4,8 +4,9 @@ through Channels.
 Every view is synchronous. Django's ASGI handler would cross between the event loop and a
 worker thread for each middleware (MiddlewareMixin runs process_request and process_response
 through sync_to_async), about twenty crossings a request; a2wsgi hands each request to a
-thread once and streams the response back. bench/api_latency.py measured the bare view going
-from about 290 to about 650 requests a second on 2 cores with the same middleware.
+thread once (with the body already read, so a slow upload holds no thread) and streams the
+response back. bench/api_latency.py measured the bare view going from about 290 to about 650
+requests a second on 2 cores with the same middleware.
 """
 
 import os
@@ -22,12 +23,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from apps.core.asgi import BufferRequestBody  # noqa: E402
 from apps.core.channels import TenantAuthMiddlewareStack  # noqa: E402
 from fitnesscrm.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),
+        "http": BufferRequestBody(WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)),
         "websocket": AllowedHostsOriginValidator(
             TenantAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

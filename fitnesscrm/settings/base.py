@@ -90,6 +90,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The largest request body the web process reads (apps/core/asgi.py); more is a 413. Room for
+# a progress photo or a CSV import with the form around it.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=50 * 1024 * 1024)
+
 # Pages of the client list API a web process keeps in memory while nothing on them changes
 # (apps/crm/listcache.py). 0 entries turns it off.
 CRM_LIST_CACHE_ENTRIES = env.int("CRM_LIST_CACHE_ENTRIES", default=256)
