@@ -23,10 +23,20 @@ URL_SCHEME = "https"
 # (WEB_THREADS) and Channels' consumers, so no request opens a connection of its own.
 # django-tenants sets search_path again on every connection it takes, so a pooled connection
 # never carries another gym's schema. Not for PgBouncer in transaction mode (ARCHITECTURE.md).
+# New dicts, not edits of base.py's: a process that imports this module beside other settings
+# (a test reading these values) keeps its own database settings as they were.
 if env.bool("DB_POOL", default=True):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    _pool = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=max(10, WEB_THREADS + 2)),
         "timeout": env.int("DB_POOL_TIMEOUT", default=10),
+    }
+    _default = DATABASES["default"]
+    DATABASES = {
+        **DATABASES,
+        "default": {
+            **_default,
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {**_default.get("OPTIONS", {}), "pool": _pool},
+        },
     }

@@ -4,6 +4,7 @@ on the public host and a gym's host."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from apps.core.security import permissions_policy_header
@@ -149,6 +150,9 @@ def test_production_settings_values():
     assert production.SESSION_COOKIE_HTTPONLY is True
     assert production.CSRF_COOKIE_SECURE is True
     assert production.LANGUAGE_COOKIE_SECURE is True
+    assert "pool" in production.DATABASES["default"]["OPTIONS"]
+    # The test run's own database settings are untouched (no pool appears under it).
+    assert "pool" not in settings.DATABASES["default"].get("OPTIONS", {})
 
 
 def test_permissions_policy_serialisation():

@@ -3,6 +3,12 @@
 Counters live in the cache (keys go through django_tenants.cache.make_key, so each gym counts
 on its own) and the rates in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]. The strict `auth` scope
 is for what attackers repeat: sign-up, login, password reset, invitations.
+
+Every throttle here counts with a sliding window counter: hits are counted in fixed windows of
+the rate's period, and the previous window's count is weighed by how much of it the sliding
+period still covers. That is one cache round trip a request (Redis: INCR, EXPIRE and GET in
+one pipeline) whatever the rate, where DRF's own throttles keep the time of every request in
+the period and read and write that whole list on each request (600 entries at 600/min).
 """
 
 from __future__ import annotations
@@ -10,10 +16,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+from rest_framework import throttling
+from rest_framework.throttling import SimpleRateThrottle
 
 AUTH_SCOPE = "auth"
 
@@ -33,19 +42,94 @@ def client_ip(request: Any) -> str | None:
         return None
 
 
-class AuthRateThrottle(ScopedRateThrottle):
+def count_hit(key: str, previous_key: str, *, ttl: int) -> tuple[int, int]:
+    """Add one to the counter `key` (kept `ttl` seconds) and read `previous_key`: the new
+    count and the previous one."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        current, previous = cache.make_key(key), cache.make_key(previous_key)
+        # Django's cache API would take three round trips (add, incr, get); its client's
+        # pipeline takes one.
+        client = cache._cache.get_client(current, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(current)
+        pipe.expire(current, ttl, nx=True)
+        pipe.get(previous)
+        count, _, before = pipe.execute()
+        return int(count), int(before or 0)
+    # Other caches (local memory in development and tests): their own atomic increment.
+    cache.add(key, 0, ttl)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, ttl)
+        count = 1
+    return count, int(cache.get(previous_key) or 0)
+
+
+class SlidingWindowMixin:
+    """allow_request and wait for a SimpleRateThrottle, by the sliding window counter. A
+    refused request counts too: a client that keeps hammering stays refused."""
+
+    rate: str | None
+    num_requests: int
+    duration: int
+    key: str | None
+    timer: Any
+    get_cache_key: Any
+    _wait: float = 0.0
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        position = self.timer() / self.duration
+        window = int(position)
+        covered = 1 - (position - window)  # of the previous window, by the sliding period
+        count, previous = count_hit(
+            f"{self.key}:{window}", f"{self.key}:{window - 1}", ttl=2 * self.duration
+        )
+        if previous * covered + count <= self.num_requests:
+            return True
+        self._wait = covered * self.duration
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class AnonRateThrottle(SlidingWindowMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(SlidingWindowMixin, throttling.UserRateThrottle):
+    pass
+
+
+class AuthRateThrottle(SlidingWindowMixin, throttling.ScopedRateThrottle):
     """The strict scope, counted per client IP even for a logged-in user: the endpoints that
     use it are the ones an attacker hammers, and a session is cheap to get.
 
     Use with `throttle_scope = AUTH_SCOPE` on the view.
     """
 
+    def allow_request(self, request: Any, view: Any) -> bool:
+        # What ScopedRateThrottle.allow_request does first: the rate comes from the view.
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
     def get_cache_key(self, request: Any, view: Any) -> str:
         ident = client_ip(request) or "unknown"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class _KeyedRateThrottle(SimpleRateThrottle):
+class _KeyedRateThrottle(SlidingWindowMixin, SimpleRateThrottle):
     def __init__(self, *, scope: str, ident: str) -> None:
         self.scope = scope
         self.ident = ident
