@@ -3,17 +3,25 @@ body read on the event loop first (apps.core.asgi.BufferRequestBody)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
 
 from apps.core.asgi import BufferRequestBody
 from fitnesscrm.asgi import application
 
 SCOPE = {"type": "http", "method": "POST", "path": "/", "headers": []}
+
+
+def run_coroutine(coroutine: Any) -> Any:
+    """On an event loop of its own, in another thread: the browser tests' Playwright keeps one
+    running in this thread for the rest of the session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def run(app: Any, messages: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
@@ -42,7 +50,7 @@ def run(app: Any, messages: list[dict[str, Any]]) -> tuple[list[dict], list[dict
     async def go() -> None:
         await BufferRequestBody(inner if app is None else app)(dict(SCOPE), receive, send)
 
-    async_to_sync(go)()
+    run_coroutine(go())
     return received, sent
 
 
@@ -95,7 +103,7 @@ def post(host: str, path: str, payload: dict) -> tuple[int, dict]:
         )
         return await communicator.get_response(timeout=10)
 
-    response = async_to_sync(go)()
+    response = run_coroutine(go())
     return response["status"], json.loads(response["body"])
 
 
