@@ -44,6 +44,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # Shared by every request of the process (apps/core/redis.py).
+            "OPTIONS": {"pool_class": "apps.core.redis.ProcessConnectionPool"},
             "KEY_FUNCTION": "django_tenants.cache.make_key",
             "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         }
