@@ -146,3 +146,11 @@ def test_only_so_many_pages_are_kept(remembered, settings, api_as):
     assert len(listcache._pages) == 2
     # The oldest went first.
     assert page_queries(owner, page_size=1) > 0
+
+
+def test_links_follow_the_scheme_asked_with(remembered, api_as):
+    owner = api_as("owner")
+    plain = owner.get(URL, {"page_size": 1}).json()
+    secure = owner.get(URL, {"page_size": 1}, secure=True).json()
+    assert plain["next"].startswith("http://")
+    assert secure["next"].startswith("https://")

@@ -217,7 +217,7 @@ class ClientViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
         if not listcache.enabled() or type(renderer) is not JSONRenderer:
             return super().list(request, *args, **kwargs)
         user = request.user
-        key = (request.get_host(), user.pk, user.role, request.accepted_media_type)
+        key = (request.scheme, request.get_host(), user.pk, user.role, request.accepted_media_type)
         refused: list[Response] = []
 
         def build() -> bytes | None:
