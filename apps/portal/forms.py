@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
+from apps.crm.forms import add_service_errors
 from apps.crm.models import Client
 from apps.crm.phones import normalise_phone
 
@@ -96,10 +97,4 @@ class ClientProfileForm(forms.Form):
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Show the service's errors next to the fields they name."""
-        if not hasattr(error, "error_dict"):
-            for message in error.messages:
-                self.add_error(None, message)
-            return
-        for field, messages in error.message_dict.items():
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)
+        add_service_errors(self, error)

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,19 +24,6 @@ LABELS = {
     "thigh": _("Thigh"),
     "calf": _("Calf"),
 }
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError, aliases: dict[str, str]) -> None:
-    """A service's ValidationError on the form field it names (`aliases` maps stored field
-    names to the form's), else form-wide."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            name = aliases.get(field, field)
-            for error in errors:
-                form.add_error(name if name in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
 
 
 class MeasurementForm(forms.Form):

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role, User
+from apps.crm.forms import add_service_errors
 from apps.crm.models import Client
 from apps.crm.selectors import client_for_user
 from apps.crm.services import profile_ensure_for_role
@@ -33,7 +34,6 @@ from apps.progress.forms import (
     MeasurementForm,
     PhotoForm,
     UnitSystemForm,
-    add_service_errors,
 )
 from apps.progress.models import CONVERTIBLE_FIELDS, BodyMeasurement, ProgressPhoto
 from apps.progress.units import to_display, unit_name
@@ -173,7 +173,7 @@ def _photo_add(request: HttpRequest, client: Client, place: Place) -> HttpRespon
                 request=request,
             )
         except ValidationError as exc:
-            add_service_errors(form, exc, {})
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Photo saved."))
             return HttpResponseRedirect(place.page())

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from apps.crm.forms import add_service_errors
 from apps.crm.models import Client, Trainer
 from apps.scheduling.models import Room
 
@@ -70,10 +71,4 @@ class AppointmentForm(forms.Form):
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Put a service's errors on the matching fields (start and end belong to the time)."""
-        places = {"starts_at": "start", "ends_at": "duration_minutes"}
-        if hasattr(error, "error_dict"):
-            for name, errors in error.message_dict.items():
-                target = places.get(name, name)
-                self.add_error(target if target in self.fields else None, errors)
-        else:
-            self.add_error(None, error.messages)
+        add_service_errors(self, error, {"starts_at": "start", "ends_at": "duration_minutes"})

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
 from apps.core.api.throttling import client_ip, rate_limit
+from apps.crm.forms import add_service_errors
 from apps.crm.views import is_htmx
 from apps.scheduling import class_services, policy_selectors, policy_services, selectors, services
 from apps.scheduling.checkin_forms import CheckinSearchForm, KioskForm, PolicyForm, WaiveForm
@@ -186,8 +187,7 @@ def policies(request: HttpRequest) -> HttpResponse:
                 **{name: form.cleaned_data[name] for name in PolicyForm.Meta.fields},
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The booking policy was saved."))
             return HttpResponseRedirect(reverse("scheduling:policies"))

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.crm.forms import add_service_errors
 from apps.portal.views import _own_client, client_required
 from apps.training.models import Exercise, PlanItem, ScheduledWorkoutStatus
 from apps.workouts import selectors, services
@@ -194,14 +195,6 @@ def _render_block(
     )
 
 
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
 def _block_key(plan_item_id: int | None, exercise_id: int) -> str:
     return f"i{plan_item_id}" if plan_item_id else f"e{exercise_id}"
 
@@ -252,7 +245,7 @@ def set_log(request: HttpRequest, log_id: int) -> HttpResponse:
             client_uuid=data["client_uuid"],
         )
     except ValidationError as exc:
-        _add_errors(form, exc)
+        add_service_errors(form, exc)
         return _answer(request, log, key, form=form)
     return _answer(
         request, log, key, records=selectors.set_records_beaten(logged), just_logged=True
@@ -290,7 +283,7 @@ def cardio_log(request: HttpRequest, log_id: int) -> HttpResponse:
             **form.service_fields(),
         )
     except ValidationError as exc:
-        _add_errors(form, exc)
+        add_service_errors(form, exc)
         return _answer(request, log, key, form=form)
     return _answer(request, log, key, just_logged=True)
 
