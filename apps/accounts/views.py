@@ -41,7 +41,7 @@ def handoff(request: HttpRequest) -> HttpResponse:
             {"message": _("This sign-in link is invalid or has expired. Please log in.")},
             status=400,
         )
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="apps.accounts.backends.ModelBackend")
     return HttpResponseRedirect(reverse("dashboard:home"))
 
 
@@ -107,7 +107,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 errors["password1"] = errors.pop("password")
             _form_errors(form, ValidationError(errors))
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="apps.accounts.backends.ModelBackend")
             return HttpResponseRedirect(reverse("dashboard:home"))
     return render(
         request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation}

@@ -6,4 +6,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from apps.core import checks  # noqa: F401  (registers the system checks)
+        from apps.core import (
+            checks,  # noqa: F401  (registers the system checks)
+            versions,  # noqa: F401  (connects the request signals)
+        )

@@ -100,6 +100,10 @@ REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=50 * 1024 * 1024)
 # (apps/crm/listcache.py). 0 entries turns it off.
 CRM_LIST_CACHE_ENTRIES = env.int("CRM_LIST_CACHE_ENTRIES", default=256)
 CRM_LIST_CACHE_SECONDS = env.int("CRM_LIST_CACHE_SECONDS", default=60)
+# Sessions and signed-in users a web process keeps in memory (apps/accounts/sessions.py and
+# backends.py), checked against the database's `auth` data version on every request.
+AUTH_CACHE_ENTRIES = env.int("AUTH_CACHE_ENTRIES", default=1024)
+AUTH_CACHE_SECONDS = env.int("AUTH_CACHE_SECONDS", default=60)
 
 # Threads per web process that run requests (fitnesscrm/asgi.py). Each holds at most one
 # database connection at a time, so the production pool is at least this big.
@@ -159,10 +163,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
-# Read from the cache (Redis in production), written through to the database. Cache keys carry
+# Read from the cache (Redis in production), written through to the database, and kept in the
+# process's memory while no session or user changes (apps/accounts/sessions.py). Cache keys carry
 # the gym's schema (django_tenants.cache.make_key), so a session key means nothing on another
 # gym's host.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "apps.accounts.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Readable by JavaScript on purpose: the allauth headless browser client and HTMX requests send
@@ -248,6 +253,9 @@ REST_FRAMEWORK = {
     # sent (DRF trusts the whole header when this is None). Same count as allauth and axes.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
+# Throttle counts a web process takes from the cache in one round trip while a client is far
+# below its rate (apps.core.api.throttling.take_count); 1 counts every hit on its own.
+THROTTLE_LEASE_MAX = env.int("THROTTLE_LEASE_MAX", default=16)
 SPECTACULAR_SETTINGS = {
     "TITLE": "FitnessCRM API",
     "DESCRIPTION": "The REST API of a FitnessCRM gym. Every path is relative to the gym's host.",

@@ -30,3 +30,5 @@ TENANT_SPARE_SCHEMAS = 0
 TENANT_CACHE_SECONDS = 0
 # A rolled-back test leaves the list version where it was: pages would outlive their data.
 CRM_LIST_CACHE_ENTRIES = 0
+# The same for sessions and users kept in memory (tests that check the memory turn it on).
+AUTH_CACHE_ENTRIES = 0

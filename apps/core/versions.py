@@ -1,0 +1,187 @@
+"""Data versions kept by the database, and a web process's memory checked against them.
+
+A data version is a number the database bumps in the same transaction as every statement that
+writes the tables it watches (triggers made by the migrations that register it: core 0001 makes
+the table and the trigger function; `auth` is registered by accounts 0004, `crm_list` by
+crm 0004). Writes through the ORM, bulk updates, imports and raw SQL all count alike. So a
+reader that sees a version also sees every write behind it, and anything read after the
+version was read is at least as new as that version: what a process keeps in memory under a
+version can be served for as long as the version stays the same.
+
+Each version is a sum over 16 rows: a transaction bumps the row its transaction id picks, so
+writers in different transactions seldom wait on each other and never deadlock over it.
+
+Versions are per schema (each gym's own, and public's). `current()` reads all of a schema's
+versions in one query. During a request it reads them once and remembers them until the
+request ends, so checking the session, the user and a list page costs one round trip; that is
+right for what a request reads before it writes (its session and user, a GET's list page).
+Outside requests (tasks, commands, consumers) every call reads afresh.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
+
+from django.core.signals import request_finished, request_started
+from django.db import connection
+
+AUTH = "auth"
+CRM_LIST = "crm_list"
+
+SLOTS = 16  # as CREATE_SQL has them
+
+# Made by core 0001 in every schema; each app's migration registers its names (rows) and
+# triggers with register_sql().
+CREATE_SQL = """
+CREATE TABLE core_dataversion (
+    name varchar(40) NOT NULL,
+    slot smallint NOT NULL CHECK (slot BETWEEN 0 AND 15),
+    version bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (name, slot)
+);
+CREATE FUNCTION core_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format(
+        'UPDATE %I.core_dataversion SET version = version + 1 WHERE name = $1 AND slot = $2',
+        TG_TABLE_SCHEMA
+    ) USING TG_ARGV[0], (txid_current() % 16)::smallint;
+    RETURN NULL;
+END
+$$;
+"""
+DROP_SQL = "DROP FUNCTION IF EXISTS core_bump_version(); DROP TABLE IF EXISTS core_dataversion;"
+
+
+def register_sql(name: str, tables: tuple[str, ...]) -> tuple[str, str]:
+    """SQL for a migration (forwards, backwards): the version `name`, bumped by every write
+    to `tables`."""
+    forwards = (
+        f"INSERT INTO core_dataversion (name, slot) "
+        f"SELECT '{name}', generate_series(0, {SLOTS - 1});"
+    )
+    backwards = ""
+    for table in tables:
+        trigger = f"{table}_{name}_version"
+        forwards += (
+            f"CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION core_bump_version('{name}');"
+        )
+        backwards += f"DROP TRIGGER IF EXISTS {trigger} ON {table};"
+    # `name` and `tables` are constants of the calling migration.
+    backwards += f"DELETE FROM core_dataversion WHERE name = '{name}';"  # noqa: S608
+    return forwards, backwards
+
+
+# The versions read during the current request, by schema; None outside requests.
+_request_versions: ContextVar[dict[str, dict[str, int]] | None] = ContextVar(
+    "request_versions", default=None
+)
+
+
+def _start(**kwargs: Any) -> None:
+    _request_versions.set({})
+
+
+def _finish(**kwargs: Any) -> None:
+    _request_versions.set(None)
+
+
+request_started.connect(_start, dispatch_uid="core_versions_start")
+request_finished.connect(_finish, dispatch_uid="core_versions_finish")
+
+
+def _read(schema: str) -> dict[str, int]:
+    # Qualified by schema, so no `SET search_path` first: on a cursor of Django's (counted by
+    # assertNumQueries like any other) without django-tenants' step that issues it. The next
+    # ordinary cursor still sets the path, as the tenant's schema has not been set on this
+    # connection yet.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection._prepare_cursor(connection.create_cursor())
+    with cursor:
+        table = f"{connection.ops.quote_name(schema)}.core_dataversion"
+        cursor.execute(f"SELECT name, sum(version) FROM {table} GROUP BY name")  # noqa: S608
+        return {name: int(total) for name, total in cursor.fetchall()}
+
+
+def current(name: str) -> int:
+    """The current schema's version `name` (as of the request's first read, in a request)."""
+    schema = connection.schema_name
+    remembered = _request_versions.get()
+    if remembered is None:
+        return _read(schema)[name]
+    versions = remembered.get(schema)
+    if versions is None:
+        versions = remembered[schema] = _read(schema)
+    return versions[name]
+
+
+V = TypeVar("V")
+
+
+class Memory(Generic[V]):
+    """What a web process keeps in memory under a data version: at most `entries()` values,
+    least recently used first out, each for at most `seconds()`. No entries turns it off.
+
+    A value is found only under the version it was kept with, so a write to what the version
+    watches hides everything kept before it. Values are shared between threads: keep immutable
+    ones (bytes, tuples) or copies.
+    """
+
+    def __init__(self, version: str, entries: str, seconds: str) -> None:
+        self.version = version
+        self._entries_setting = entries
+        self._seconds_setting = seconds
+        self._values: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _setting(self, name: str) -> int:
+        from django.conf import settings
+
+        return int(getattr(settings, name))
+
+    def enabled(self) -> bool:
+        return self._setting(self._entries_setting) > 0
+
+    def key(self, *parts: Hashable) -> tuple[Hashable, ...]:
+        """The full key for `parts` in the current schema at its current version; read it
+        before reading what will be kept under it."""
+        return (connection.schema_name, current(self.version), *parts)
+
+    def get(self, key: tuple[Hashable, ...]) -> V | None:
+        now = time.monotonic()
+        with self._lock:
+            found = self._values.get(key)
+            if found is None:
+                return None
+            if found[0] <= now:
+                del self._values[key]
+                return None
+            self._values.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[Hashable, ...], value: V, *, seconds: float | None = None) -> None:
+        lifetime = self._setting(self._seconds_setting)
+        if seconds is not None:
+            lifetime = min(lifetime, seconds)
+        if lifetime <= 0:
+            return
+        limit = self._setting(self._entries_setting)
+        with self._lock:
+            self._values[key] = (time.monotonic() + lifetime, value)
+            self._values.move_to_end(key)
+            while len(self._values) > limit:
+                self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)
