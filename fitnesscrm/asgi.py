@@ -9,6 +9,7 @@ response back. bench/api_latency.py measured the bare view going from about 290 
 requests a second on 2 cores with the same middleware.
 """
 
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fitnesscrm.settings.local")
@@ -35,3 +36,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything loaded so far (Django, the apps, their modules) lives as long as the process: out
+# of the collector's sight, a full collection does not walk it again and again under load.
+# bench/api_latency.py: p99 of the bare view about 100 ms -> 45 ms, of the client list
+# about 130 ms -> 75 ms.
+gc.collect()
+gc.freeze()

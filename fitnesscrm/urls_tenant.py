@@ -38,6 +38,9 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    # First: Django tries patterns in order, and the API (apps, most requests) resolves
+    # without walking every page's patterns. No other prefix starts with it.
+    path("api/v1/", include(api_patterns)),
     path("", include(dashboard_patterns)),
     path("clients/import/", include("apps.imports.urls")),
     path("clients/export.csv", imports_views.client_export, name="client_export"),
@@ -65,5 +68,4 @@ urlpatterns = [
     # also crash (500) on an anonymous DELETE, which the cross-gym matrix test found.
     re_path(r"^_allauth/(?:app|browser)/v1/account/phone(?:/.*)?$", no_such_endpoint),
     path("_allauth/", include("allauth.headless.urls")),
-    path("api/v1/", include(api_patterns)),
 ]

@@ -106,8 +106,10 @@ AUTH_CACHE_ENTRIES = env.int("AUTH_CACHE_ENTRIES", default=1024)
 AUTH_CACHE_SECONDS = env.int("AUTH_CACHE_SECONDS", default=60)
 
 # Threads per web process that run requests (fitnesscrm/asgi.py). Each holds at most one
-# database connection at a time, so the production pool is at least this big.
-WEB_THREADS = env.int("WEB_THREADS", default=8)
+# database connection at a time, so the production pool is at least this big. More threads
+# wait out slow calls (a provider's API) side by side but take turns at the interpreter lock:
+# bench/api_latency.py served the most at 1 to 4 threads, clearly less at 8.
+WEB_THREADS = env.int("WEB_THREADS", default=4)
 
 ROOT_URLCONF = "fitnesscrm.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "fitnesscrm.urls_public"
