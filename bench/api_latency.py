@@ -152,6 +152,8 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
+        # As the Procfile: each worker its own listening socket.
+        "--reuse-port",
         "--log-level",
         "warning",
     ]
