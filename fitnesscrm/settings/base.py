@@ -28,11 +28,14 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
     DATABASES = {"default": embedded_database_settings(DATA_DIR)}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, checking pooled connections at most every DB_POOL_CHECK_SECONDS
+# (apps/core/db/base.py).
+DATABASES["default"]["ENGINE"] = "apps.core.db"
 # 0 by default: under ASGI each request may run in another thread, so persistent connections
 # would pile up rather than be reused (Django's docs advise the same).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DB_POOL_CHECK_SECONDS = env.float("DB_POOL_CHECK_SECONDS", default=1.0)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

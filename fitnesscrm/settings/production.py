@@ -37,6 +37,9 @@ if env.bool("DB_POOL", default=True):
         "default": {
             **_default,
             "CONN_MAX_AGE": 0,
+            # The pool's own check of every connection it hands out is off: apps/core/db
+            # checks one only if it was not checked in the last DB_POOL_CHECK_SECONDS.
+            "CONN_HEALTH_CHECKS": False,
             "OPTIONS": {**_default.get("OPTIONS", {}), "pool": _pool},
         },
     }

@@ -1,0 +1,1 @@
+"""The project's database backend (apps/core/db/base.py)."""
