@@ -41,12 +41,27 @@ BRAVO = GymSpec("Bravo Barbell", "bravo", "owner@bravo.example")
 BROWSER = GymSpec("Charlie Conditioning", "charlie", "owner@charlie.example")
 
 
+# The database the settings name, before any test database replaces it.
+CONFIGURED_DB_NAME = connection.settings_dict["NAME"]
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
     """Migrate once (pytest-django), then create the two gyms every test can use."""
+    from django.test.utils import setup_databases, teardown_databases
+
     from apps.tenants.services import gym_create
 
+    own_setup = None
     with django_db_blocker.unblock():
+        if connection.settings_dict["NAME"] == CONFIGURED_DB_NAME:
+            # pytest-django sets up a test database only for the tests it knows use one; a run
+            # of browser tests alone (our own live server) would otherwise write to the
+            # developer's database.
+            keepdb = django_db_keepdb and not django_db_createdb
+            own_setup = setup_databases(
+                verbosity=0, interactive=False, keepdb=keepdb, aliases={"default"}
+            )
         for spec in (ALPHA, BRAVO, BROWSER):
             if not Gym.objects.filter(subdomain=spec.subdomain).exists():
                 gym_create(
@@ -56,6 +71,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
                     owner_password=PASSWORD,
                 )
         connection.set_schema_to_public()
+    yield
+    with django_db_blocker.unblock():
+        # A live server's request thread that a browser kept a connection to may still hold a
+        # database session; dropping the test database would fail on it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        if own_setup is not None:
+            teardown_databases(own_setup, verbosity=0, keepdb=keepdb)
 
 
 @pytest.fixture(autouse=True)
