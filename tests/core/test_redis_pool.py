@@ -31,7 +31,7 @@ def test_requests_in_their_own_contexts_share_the_pool(settings):
         cache.set("pool-probe", 1)
         return cache, cache._cache._get_connection_pool(True)
 
-    # Each request runs in a copy of the server's context, as a2wsgi runs it: Django makes it
+    # Each request runs in a copy of the server's context, as WsgiBridge runs it: Django makes it
     # a cache backend of its own, which must not mean a connection of its own.
     first_cache, first_pool = contextvars.copy_context().run(pool_of_this_request)
     second_cache, second_pool = contextvars.copy_context().run(pool_of_this_request)
