@@ -27,8 +27,9 @@ from collections.abc import Hashable
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
+import psycopg
 from django.core.signals import request_finished, request_started
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 AUTH = "auth"
 CRM_LIST = "crm_list"
@@ -96,18 +97,58 @@ request_finished.connect(_finish, dispatch_uid="core_versions_finish")
 
 
 def _read(schema: str) -> dict[str, int]:
-    # Qualified by schema, so no `SET search_path` first: on a cursor of Django's (counted by
-    # assertNumQueries like any other) without django-tenants' step that issues it. The next
-    # ordinary cursor still sets the path, as the tenant's schema has not been set on this
-    # connection yet.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = connection._prepare_cursor(connection.create_cursor())
-    with cursor:
-        table = f"{connection.ops.quote_name(schema)}.core_dataversion"
-        cursor.execute(f"SELECT name, sum(version) FROM {table} GROUP BY name")  # noqa: S608
-        return {name: int(total) for name, total in cursor.fetchall()}
+    # Qualified by schema, so no `SET search_path` first: without django-tenants' step that
+    # issues it. The next ordinary cursor still sets the path, as the tenant's schema has not
+    # been set on this connection yet.
+    db = connections[DEFAULT_DB_ALIAS]
+    table = f"{db.ops.quote_name(schema)}.core_dataversion"
+    sql = f"SELECT name, sum(version)::bigint FROM {table} GROUP BY name"  # noqa: S608
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    if db.queries_logged or db.execute_wrappers:
+        # Through a cursor of Django's, so assertNumQueries, DEBUG's query log and execute
+        # wrappers see it like any other.
+        with db.wrap_database_errors:
+            cursor = db._prepare_cursor(db.create_cursor())
+        with cursor:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+    else:
+        with db.wrap_database_errors:
+            rows = fetch_prepared(db.connection, sql)
+    return dict(rows)
+
+
+# Django turns psycopg's automatic preparing off (prepare_threshold None), and its own
+# cursors (client-side binding) never prepare. A threshold no statement reaches lets
+# fetch_prepared's statements, and only them, be prepared.
+_EXPLICIT_ONLY = 2**31
+
+
+def fetch_prepared(raw: psycopg.Connection, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (no parameters) as a statement prepared on the server, on the driver's
+    connection itself.
+
+    Every signed-in request reads its schema's versions, so this is the one statement worth
+    preparing: PostgreSQL then neither parses nor plans it again (about 50 rather than 90
+    microseconds of its CPU), and Django's cursor layers, which cost more than the round trip's
+    own work in this process, are skipped.
+
+    A migration that changes a column the statement returns makes PostgreSQL refuse the
+    prepared plan ("cached plan must not change result type"): the connection then forgets
+    what it prepared and runs the statement afresh; inside a transaction, which that error
+    has ended, it is raised and handled the same way next time.
+    """
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _EXPLICIT_ONLY
+    try:
+        return psycopg.Cursor(raw).execute(sql, prepare=True).fetchall()
+    except psycopg.errors.FeatureNotSupported:
+        if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise
+        # psycopg clears its own record of prepared statements when it sees this command.
+        raw.execute("DEALLOCATE ALL")
+        return psycopg.Cursor(raw).execute(sql, prepare=True).fetchall()
 
 
 def current(name: str) -> int:

@@ -202,3 +202,20 @@ def test_memory_keeps_so_many_for_so_long(settings, monkeypatch):
     assert memory.get(("long",)) == b"1"
     now[0] += 8
     assert memory.get(("long",)) is None
+
+
+def test_the_session_hash_is_djangos_for_the_password_and_secret_of_the_moment(settings):
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    user = User(email="hash@example.com")
+    user.set_password("first pass phrase")
+    made = user.get_session_auth_hash()
+    assert made == AbstractBaseUser.get_session_auth_hash(user)
+    assert user.get_session_auth_hash() == made
+    user.set_password("second pass phrase")
+    assert user.get_session_auth_hash() != made
+    assert user.get_session_auth_hash() == AbstractBaseUser.get_session_auth_hash(user)
+    before_rotation = user.get_session_auth_hash()
+    settings.SECRET_KEY = "another secret key " * 3
+    assert user.get_session_auth_hash() != before_rotation
+    assert user.get_session_auth_hash() == AbstractBaseUser.get_session_auth_hash(user)
