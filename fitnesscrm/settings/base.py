@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "apps.core.security.SecurityHeadersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "apps.core.security.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "apps.tenants.middleware.GymTenantMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
@@ -241,6 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.api.negotiation.RememberedContentNegotiation",
     # Counters in the cache (apps/core/api/throttling.py); a 429 carries Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
         "apps.core.api.throttling.AnonRateThrottle",
