@@ -36,6 +36,8 @@ DATABASES["default"]["ENGINE"] = "apps.core.db"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DB_POOL_CHECK_SECONDS = env.float("DB_POOL_CHECK_SECONDS", default=1.0)
+# How long a thread keeps a pooled connection across requests before giving it back.
+DB_POOL_HOLD_SECONDS = env.float("DB_POOL_HOLD_SECONDS", default=1.0)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -226,7 +228,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "apps.core.api.authentication.SessionAuthentication",
         # Mobile apps: the session token allauth headless gives an app client at login.
         "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
     ],

@@ -86,3 +86,50 @@ def test_without_a_pool_nothing_changes(checks):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     assert checks == []
+
+
+def in_pool(wrapper: DatabaseWrapper) -> int:
+    return wrapper.pool.get_stats()["pool_available"]
+
+
+def test_a_thread_holds_its_connection_across_requests_for_a_while(settings, pooled):
+    settings.DB_POOL_HOLD_SECONDS = 60
+    first = backend_pid(pooled)
+    for _ in range(3):
+        # Django's own step at each request's start and end (close_old_connections).
+        pooled.close_if_unusable_or_obsolete()
+        assert pooled.connection is not None
+        assert in_pool(pooled) == 0
+        assert backend_pid(pooled) == first
+
+
+def test_once_the_hold_is_over_it_goes_back_to_the_pool(settings, pooled):
+    settings.DB_POOL_HOLD_SECONDS = 0
+    backend_pid(pooled)
+    pooled.close_if_unusable_or_obsolete()
+    assert pooled.connection is None
+    assert in_pool(pooled) == 1
+
+
+def test_a_connection_left_in_a_transaction_goes_back_at_once(settings, pooled):
+    settings.DB_POOL_HOLD_SECONDS = 60
+    backend_pid(pooled)
+    pooled.set_autocommit(False)
+    pooled.close_if_unusable_or_obsolete()
+    assert pooled.connection is None
+    assert in_pool(pooled) == 1
+
+
+def test_a_held_connection_gets_each_requests_gym(settings, pooled):
+    settings.DB_POOL_HOLD_SECONDS = 60
+
+    def search_path() -> str:
+        with pooled.cursor() as cursor:
+            cursor.execute("SHOW search_path")
+            return cursor.fetchone()[0]
+
+    pooled.set_schema("gym_a_schema_that_is_not_there")
+    assert "gym_a_schema_that_is_not_there" in search_path()
+    pooled.close_if_unusable_or_obsolete()
+    pooled.set_schema_to_public()
+    assert "gym_a_schema_that_is_not_there" not in search_path()

@@ -1,0 +1,31 @@
+"""DRF's session authentication hands on the user itself (apps/core/api/authentication.py)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils.functional import SimpleLazyObject
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from apps.accounts.models import User
+from apps.core.api.authentication import SessionAuthentication
+
+
+def drf_request(user) -> Request:  # type: ignore[no-untyped-def]
+    django_request = APIRequestFactory().get("/api/v1/clients/")
+    django_request.user = SimpleLazyObject(lambda: user)
+    return Request(django_request, authenticators=[SessionAuthentication()])
+
+
+def test_the_signed_in_user_itself_is_handed_on():
+    user = User(email="someone@example.com", is_active=True)
+    request = drf_request(user)
+    assert request.user is user
+    # DRF sets it back on Django's request too.
+    assert request._request.user is user
+
+
+def test_anonymous_and_inactive_users_are_not_authenticated():
+    for user in (AnonymousUser(), User(email="gone@example.com", is_active=False)):
+        request = drf_request(user)
+        assert not request.user.is_authenticated
