@@ -7,7 +7,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -26,14 +26,24 @@ _MASKED_FIELD = re.compile(
 )
 
 
-@dataclass(frozen=True)
 class RequestContext:
-    """Where the current request comes from; set by AuditContextMiddleware."""
+    """Where the current request comes from; set by AuditContextMiddleware. Each part is
+    worked out from the request when an event first needs it: most requests write none."""
 
-    ip: str | None
-    user_agent: str
-    request_id: str
-    request: HttpRequest | None = None
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    @cached_property
+    def ip(self) -> str | None:
+        return client_ip(self.request)
+
+    @cached_property
+    def user_agent(self) -> str:
+        return self.request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
+
+    @cached_property
+    def request_id(self) -> str:
+        return getattr(self.request, "request_id", "") or ""
 
     @property
     def user(self) -> Any:
@@ -67,12 +77,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def request_context_from(request: HttpRequest) -> RequestContext:
-    return RequestContext(
-        ip=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
-        request_id=getattr(request, "request_id", "") or "",
-        request=request,
-    )
+    return RequestContext(request)
 
 
 def is_masked_field(name: str) -> bool:
