@@ -50,12 +50,13 @@ class WsgiBridge:
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive, send)
-        if body is None:
+        read = await _read_body(receive, send)
+        if read is None:
             return
+        body, size = read
         try:
             loop = asyncio.get_running_loop()
-            environ = wsgi_environ(scope, body)
+            environ = wsgi_environ(scope, body, size)
             # The request runs in a copy of this context, as Django's ASGI handler runs it.
             context = contextvars.copy_context()
             whole = await loop.run_in_executor(
@@ -115,38 +116,35 @@ def _start_message(status: str, headers: list[tuple[str, str]], *, length: int |
     return {"type": "http.response.start", "status": code, "headers": encoded}
 
 
-async def _read_body(receive: Receive, send: Send) -> Any:
-    """The request's whole body as a file at its start; None when the client left or the body
-    was too large (answered here with 413)."""
-    message = await receive()
-    if message["type"] == "http.disconnect":
-        return None
-    chunk = message.get("body", b"")
-    if not message.get("more_body", False):
-        # One message, as every request without a large body: no spooling.
-        if len(chunk) > settings.REQUEST_MAX_BYTES:
-            await _too_large(send)
-            return None
-        return io.BytesIO(chunk)
-    # Closed by the caller once the request is done, or below when it is not handed on.
-    body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
+async def _read_body(receive: Receive, send: Send) -> tuple[Any, int] | None:
+    """The request's whole body as a file at its start, and its size; None when the client
+    left or the body was too large (answered here with 413)."""
+    body: Any = None
     size = 0
     while True:
-        size += len(chunk)
-        if size > settings.REQUEST_MAX_BYTES:
-            body.close()
-            await _too_large(send)
-            return None
-        body.write(chunk)
-        if not message.get("more_body", False):
-            break
         message = await receive()
         if message["type"] == "http.disconnect":
-            body.close()
+            if body is not None:
+                body.close()
             return None
         chunk = message.get("body", b"")
-    body.seek(0)
-    return body
+        size += len(chunk)
+        if size > settings.REQUEST_MAX_BYTES:
+            if body is not None:
+                body.close()
+            await _too_large(send)
+            return None
+        more = message.get("more_body", False)
+        if body is None:
+            if not more:
+                # One message, as every request without a large body: no spooling.
+                return io.BytesIO(chunk), size
+            # Closed by the caller once the request is done, or above when it is not.
+            body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
+        body.write(chunk)
+        if not more:
+            body.seek(0)
+            return body, size
 
 
 # Header names as WSGI spells them (HTTP_X_FORWARDED_FOR), worked out once per name.
@@ -156,9 +154,10 @@ _ENVIRON_NAMES: dict[bytes, str] = {
 }
 
 
-def wsgi_environ(scope: Scope, body: Any) -> dict[str, Any]:
-    """PEP 3333's environ for an ASGI HTTP scope, with `body` as wsgi.input. Repeated headers
-    are joined with commas; a body that came without Content-Length (chunked) gets one."""
+def wsgi_environ(scope: Scope, body: Any, size: int) -> dict[str, Any]:
+    """PEP 3333's environ for an ASGI HTTP scope, with `body` (`size` bytes) as wsgi.input.
+    Repeated headers are joined with commas; a body that came without Content-Length
+    (chunked) gets one."""
     root_path = scope.get("root_path", "")
     path = scope["path"]
     if root_path and path.startswith(root_path):
@@ -194,11 +193,8 @@ def wsgi_environ(scope: Scope, body: Any) -> dict[str, Any]:
         if name in environ:
             value = f"{environ[name]},{value}"
         environ[name] = value
-    if "CONTENT_LENGTH" not in environ:
-        size = body.seek(0, io.SEEK_END)
-        body.seek(0)
-        if size:
-            environ["CONTENT_LENGTH"] = str(size)
+    if size and "CONTENT_LENGTH" not in environ:
+        environ["CONTENT_LENGTH"] = str(size)
     return environ
 
 
