@@ -9,12 +9,15 @@ import io
 import json
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext
+
+from apps.core import versions
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,6 +53,7 @@ class WsgiBridge:
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        arrived = time.monotonic()
         read = await _read_body(receive, send)
         if read is None:
             return
@@ -57,6 +61,7 @@ class WsgiBridge:
         try:
             loop = asyncio.get_running_loop()
             environ = wsgi_environ(scope, body, size)
+            environ[versions.ARRIVED] = arrived
             # The request runs in a copy of this context, as Django's ASGI handler runs it.
             context = contextvars.copy_context()
             whole = await loop.run_in_executor(

@@ -16,6 +16,14 @@ versions in one query. During a request it reads them once and remembers them un
 request ends, so checking the session, the user and a list page costs one round trip; that is
 right for what a request reads before it writes (its session and user, a GET's list page).
 Outside requests (tasks, commands, consumers) every call reads afresh.
+
+A request may also take the versions another thread of this process read, when that read
+began after the request arrived (`ARRIVED`, which the ASGI bridge stamps when the request
+reaches the process; otherwise when Django starts it). Such a read sees every write committed
+before the request arrived, and so every write its client can know of, whichever process made
+it: read-after-write holds as if the request had read them itself. Only reads made outside a
+transaction are shared, as one inside a transaction may see that transaction's own writes.
+Under load, when requests wait their turn for a thread, most of them then need no round trip.
 """
 
 from __future__ import annotations
@@ -78,14 +86,34 @@ def register_sql(name: str, tables: tuple[str, ...]) -> tuple[str, str]:
     return forwards, backwards
 
 
-# The versions read during the current request, by schema; None outside requests.
-_request_versions: ContextVar[dict[str, dict[str, int]] | None] = ContextVar(
+# The WSGI environ's key for when the request reached this process (time.monotonic()).
+ARRIVED = "fitnesscrm.arrived"
+
+
+class _RequestVersions:
+    """The versions read during one request, by schema, and when the request arrived."""
+
+    __slots__ = ("arrived", "by_schema")
+
+    def __init__(self, arrived: float) -> None:
+        self.arrived = arrived
+        self.by_schema: dict[str, dict[str, int]] = {}
+
+
+# The current request's; None outside requests.
+_request_versions: ContextVar[_RequestVersions | None] = ContextVar(
     "request_versions", default=None
 )
 
+# The latest versions read in this process outside a transaction, by schema, with when that
+# read began: (began, versions). Replaced whole, so threads need no lock to read it.
+_shared: dict[str, tuple[float, dict[str, int]]] = {}
+
 
 def _start(**kwargs: Any) -> None:
-    _request_versions.set({})
+    environ = kwargs.get("environ")
+    arrived = environ.get(ARRIVED) if environ is not None else None
+    _request_versions.set(_RequestVersions(time.monotonic() if arrived is None else arrived))
 
 
 def _finish(**kwargs: Any) -> None:
@@ -105,6 +133,10 @@ def _read(schema: str) -> dict[str, int]:
     sql = f"SELECT name, sum(version)::bigint FROM {table} GROUP BY name"  # noqa: S608
     db.close_if_health_check_failed()
     db.ensure_connection()
+    began = time.monotonic()
+    # Outside a transaction the statement is one of its own (or the first of one), so it sees
+    # only what was committed, and all of that, as of some moment after `began`.
+    shareable = db.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     if db.queries_logged or db.execute_wrappers:
         # Through a cursor of Django's, so assertNumQueries, DEBUG's query log and execute
         # wrappers see it like any other.
@@ -116,7 +148,12 @@ def _read(schema: str) -> dict[str, int]:
     else:
         with db.wrap_database_errors:
             rows = fetch_prepared(db.connection, sql)
-    return dict(rows)
+    versions = dict(rows)
+    if shareable:
+        latest = _shared.get(schema)
+        if latest is None or latest[0] < began:
+            _shared[schema] = (began, versions)
+    return versions
 
 
 # Django turns psycopg's automatic preparing off (prepare_threshold None), and its own
@@ -154,12 +191,17 @@ def fetch_prepared(raw: psycopg.Connection, sql: str) -> list[tuple[Any, ...]]:
 def current(name: str) -> int:
     """The current schema's version `name` (as of the request's first read, in a request)."""
     schema = connection.schema_name
-    remembered = _request_versions.get()
-    if remembered is None:
+    request = _request_versions.get()
+    if request is None:
         return _read(schema)[name]
-    versions = remembered.get(schema)
+    versions = request.by_schema.get(schema)
     if versions is None:
-        versions = remembered[schema] = _read(schema)
+        latest = _shared.get(schema)
+        if latest is not None and latest[0] >= request.arrived:
+            versions = latest[1]
+        else:
+            versions = _read(schema)
+        request.by_schema[schema] = versions
     return versions[name]
 
 

@@ -31,8 +31,10 @@ else:
 # django-tenants' backend, checking pooled connections at most every DB_POOL_CHECK_SECONDS
 # (apps/core/db/base.py).
 DATABASES["default"]["ENGINE"] = "apps.core.db"
-# 0 by default: under ASGI each request may run in another thread, so persistent connections
-# would pile up rather than be reused (Django's docs advise the same).
+# 0 by default: Channels runs consumers' database work in threads that come and go, where
+# persistent connections would pile up rather than be reused (Django's docs advise the same).
+# Production pools connections instead (settings/production.py), and its request threads, a
+# fixed set, keep theirs for DB_POOL_HOLD_SECONDS.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DB_POOL_CHECK_SECONDS = env.float("DB_POOL_CHECK_SECONDS", default=1.0)

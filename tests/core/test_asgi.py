@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from channels.testing import HttpCommunicator
 
+from apps.core import versions
 from apps.core.asgi import WsgiBridge
 from fitnesscrm.asgi import application
 
@@ -156,6 +158,20 @@ def test_the_environ_carries_the_request():
     assert environ["CONTENT_TYPE"] == "application/json"
     assert environ["HTTP_X_FORWARDED_FOR"] == "1.2.3.4,5.6.7.8"
     assert environ["HTTP_ACCEPT_LANGUAGE"] == "fr"
+
+
+def test_the_environ_says_when_the_request_reached_the_process():
+    seen: list[tuple[float, float]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append((environ[versions.ARRIVED], time.monotonic()))
+        start_response("200 OK", [])
+        return [b""]
+
+    before = time.monotonic()
+    run(app, one_message(b"x"))
+    arrived, handled = seen[0]
+    assert before <= arrived <= handled
 
 
 def test_a_path_below_the_root_path_is_relative_to_it():
