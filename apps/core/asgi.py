@@ -42,6 +42,9 @@ class WsgiBridge:
     whitenoise's files) is sent from the thread a chunk at a time, each send waiting for the
     event loop, so a slow reader holds that thread rather than the whole file in memory.
 
+    The environ says when the request reached the process (versions.ARRIVED), before its
+    body was read: a request may take the data versions another thread read after that.
+
     a2wsgi, which this replaces, crossed between the thread and the event loop for the status
     line and for every chunk, the empty last one included, each time blocking the thread:
     bench/api_latency.py measured the bare view going from about 2,200 to about 3,000

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Hashable
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
@@ -38,6 +37,8 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+from apps.core.lru import LRU
 
 AUTH = "auth"
 CRM_LIST = "crm_list"
@@ -221,7 +222,7 @@ class Memory(Generic[V]):
         self.version = version
         self._entries_setting = entries
         self._seconds_setting = seconds
-        self._values: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._values: LRU[Hashable, tuple[float, V]] = LRU()
         self._lock = threading.Lock()
 
     def _setting(self, name: str) -> int:
@@ -240,13 +241,12 @@ class Memory(Generic[V]):
     def get(self, key: tuple[Hashable, ...]) -> V | None:
         now = time.monotonic()
         with self._lock:
-            found = self._values.get(key)
+            found = self._values.use(key)
             if found is None:
                 return None
             if found[0] <= now:
                 del self._values[key]
                 return None
-            self._values.move_to_end(key)
             return found[1]
 
     def put(self, key: tuple[Hashable, ...], value: V, *, seconds: float | None = None) -> None:
@@ -257,10 +257,7 @@ class Memory(Generic[V]):
             return
         limit = self._setting(self._entries_setting)
         with self._lock:
-            self._values[key] = (time.monotonic() + lifetime, value)
-            self._values.move_to_end(key)
-            while len(self._values) > limit:
-                self._values.popitem(last=False)
+            self._values.keep(key, (time.monotonic() + lifetime, value), limit)
 
     def clear(self) -> None:
         with self._lock:

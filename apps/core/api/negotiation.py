@@ -10,15 +10,16 @@ microseconds less per API request.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
+from apps.core.lru import LRU
+
 NEGOTIATIONS_KEPT = 256
 
-_chosen: OrderedDict[tuple[Any, ...], tuple[int, str]] = OrderedDict()
+_chosen: LRU[tuple[Any, ...], tuple[int, str]] = LRU()
 _lock = threading.Lock()
 
 
@@ -33,9 +34,7 @@ class RememberedContentNegotiation(DefaultContentNegotiation):
             tuple(type(renderer) for renderer in renderers),
         )
         with _lock:
-            known = _chosen.get(key)
-            if known is not None:
-                _chosen.move_to_end(key)
+            known = _chosen.use(key)
         if known is not None:
             index, media_type = known
             return renderers[index], media_type
@@ -43,9 +42,7 @@ class RememberedContentNegotiation(DefaultContentNegotiation):
         renderer, media_type = super().select_renderer(request, renderers, format_suffix)
         index = next(i for i, candidate in enumerate(renderers) if candidate is renderer)
         with _lock:
-            _chosen[key] = (index, media_type)
-            while len(_chosen) > NEGOTIATIONS_KEPT:
-                _chosen.popitem(last=False)
+            _chosen.keep(key, (index, media_type), NEGOTIATIONS_KEPT)
         return renderer, media_type
 
 

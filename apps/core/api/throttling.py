@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +26,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import throttling
 from rest_framework.throttling import SimpleRateThrottle
+
+from apps.core.lru import LRU
 
 AUTH_SCOPE = "auth"
 
@@ -81,7 +82,7 @@ class _Lease:
         self.window, self.next, self.last, self.previous = window, next_, last, previous
 
 
-_leases: OrderedDict[tuple[str, str], _Lease] = OrderedDict()
+_leases: LRU[tuple[str, str], _Lease] = LRU()
 _leases_lock = threading.Lock()
 # Counters with a lease kept at once (least recently used first out); a lease dropped early
 # only leaves its unused counts counted.
@@ -103,9 +104,8 @@ def take_count(key: str, window: int, *, ttl: int, limit: int, covered: float) -
     """
     lease_key = (connection.schema_name, key)
     with _leases_lock:
-        lease = _leases.get(lease_key)
+        lease = _leases.use(lease_key)
         if lease is not None and lease.window == window:
-            _leases.move_to_end(lease_key)
             if lease.next <= lease.last:
                 lease.next += 1
                 return lease.next - 1, lease.previous
@@ -117,10 +117,7 @@ def take_count(key: str, window: int, *, ttl: int, limit: int, covered: float) -
     size = max(1, min(settings.THROTTLE_LEASE_MAX, size))
     count, previous = count_hit(f"{key}:{window}", f"{key}:{window - 1}", ttl=ttl, by=size)
     with _leases_lock:
-        _leases[lease_key] = _Lease(window, count - size + 2, count, previous)
-        _leases.move_to_end(lease_key)
-        while len(_leases) > LEASES_KEPT:
-            _leases.popitem(last=False)
+        _leases.keep(lease_key, _Lease(window, count - size + 2, count, previous), LEASES_KEPT)
     return count - size + 1, previous
 
 
