@@ -371,8 +371,11 @@ def _trainer_or_404(viewer: User, pk: int) -> Trainer:
 @role_required(*STAFF)
 @require_http_methods(["GET"])
 def trainer_list(request: HttpRequest) -> HttpResponse:
-    trainers = selectors.trainer_list(viewer=request.user).annotate(
-        client_count=Count("assignments", filter=Q(assignments__ends_on__isnull=True))
+    # Counting groups the rows, and Django then leaves Meta.ordering out: pages need it.
+    trainers = (
+        selectors.trainer_list(viewer=request.user)
+        .annotate(client_count=Count("assignments", filter=Q(assignments__ends_on__isnull=True)))
+        .order_by(*Trainer._meta.ordering)
     )
     page = Paginator(trainers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

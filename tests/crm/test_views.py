@@ -281,6 +281,19 @@ def test_lead_and_trainer_lists_queries_do_not_grow_with_rows(crm, client_a):
     assert _queries(client, "/trainers/") == few_trainers
 
 
+def test_trainer_list_pages_are_in_name_order(crm, client_a):
+    owner = crm["owner"]
+    for first in ("Zoe", "Amy", "Mia"):
+        services.trainer_create(
+            actor=owner, email=f"{first.lower()}@alpha.example", first_name=first
+        )
+    page = as_user(client_a, owner).get("/trainers/").context["page"]
+    # Counting clients groups the rows, and Django leaves Meta.ordering out of such queries.
+    assert page.paginator.object_list.ordered
+    names = [(t.user.first_name, t.user.last_name, t.pk) for t in page.object_list]
+    assert names == sorted(names)
+
+
 # --- Client profile --------------------------------------------------------------------------
 
 
