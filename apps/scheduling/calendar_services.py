@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,13 +16,8 @@ from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record
 from apps.scheduling.models import Appointment, AppointmentStatus
-from apps.scheduling.selectors import is_available, overlapping_appointments
-from apps.scheduling.services import SchedulingConflict
-
-CONSTRAINT_FIELDS = {
-    "scheduling_trainer_not_double_booked": "trainer",
-    "scheduling_room_not_double_booked": "room",
-}
+from apps.scheduling.selectors import is_available
+from apps.scheduling.services import check_no_clash, save_or_conflict
 
 
 def _check_may_move(*, actor: User, appointment: Appointment) -> None:
@@ -31,27 +26,6 @@ def _check_may_move(*, actor: User, appointment: Appointment) -> None:
     if has_role(actor, Role.TRAINER) and appointment.trainer.user_id == actor.pk:
         return
     raise PermissionDenied(_("You cannot move this appointment."))
-
-
-def _first_clash(appointment: Appointment) -> SchedulingConflict | None:
-    """The appointment (other than this one) holding the trainer's, then the room's, time."""
-    window = {"starts_at": appointment.starts_at, "ends_at": appointment.ends_at}
-    other = (
-        overlapping_appointments(**window, trainer=appointment.trainer)
-        .exclude(pk=appointment.pk)
-        .first()
-    )
-    if other is not None:
-        return SchedulingConflict(field="trainer", other=other)
-    if appointment.room_id is not None:
-        other = (
-            overlapping_appointments(**window, room=appointment.room)
-            .exclude(pk=appointment.pk)
-            .first()
-        )
-        if other is not None:
-            return SchedulingConflict(field="room", other=other)
-    return None
 
 
 @transaction.atomic
@@ -92,18 +66,8 @@ def appointment_reschedule(
         )
     old_start, old_end = appointment.starts_at, appointment.ends_at
     appointment.starts_at, appointment.ends_at = starts_at, ends_at
-    clash = _first_clash(appointment)
-    if clash is not None:
-        raise clash
-    try:
-        with transaction.atomic():
-            appointment.save(update_fields=["starts_at", "ends_at", "updated_at"])
-    except IntegrityError as error:
-        # A booking that won a race since the pre-check: the constraint names the field.
-        field = next((f for name, f in CONSTRAINT_FIELDS.items() if name in str(error)), None)
-        if field is None:
-            raise
-        raise _first_clash(appointment) or SchedulingConflict(field=field, other=None) from error
+    check_no_clash(appointment)
+    save_or_conflict(appointment, update_fields=["starts_at", "ends_at", "updated_at"])
     audit_record(
         action="appointment.rescheduled",
         actor=actor,

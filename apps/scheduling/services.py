@@ -84,44 +84,45 @@ def _check_may_book(*, actor: User, trainer: Trainer, client: Client) -> None:
     raise PermissionDenied(_("Your role cannot book this appointment."))
 
 
-def _raise_conflict(appointment: Appointment, exclude_pk: int | None = None) -> None:
-    """Name the first appointment that holds the trainer's or the room's time."""
-    trainer_clash = overlapping_appointments(
-        starts_at=appointment.starts_at, ends_at=appointment.ends_at, trainer=appointment.trainer
-    ).exclude(pk=exclude_pk)
-    other = trainer_clash.first()
-    if other is not None:
-        raise SchedulingConflict(field="trainer", other=other)
+# The exclusion constraints that refuse a double booking, and the field each names.
+CONSTRAINT_FIELDS = {
+    "scheduling_trainer_not_double_booked": "trainer",
+    "scheduling_room_not_double_booked": "room",
+}
+
+
+def first_clash(appointment: Appointment) -> SchedulingConflict | None:
+    """The conflict naming the appointment (other than this one) that holds the trainer's,
+    then the room's, time; None when there is none."""
+    window = {"starts_at": appointment.starts_at, "ends_at": appointment.ends_at}
+    others = [overlapping_appointments(**window, trainer=appointment.trainer)]
     if appointment.room_id is not None:
-        other = (
-            overlapping_appointments(
-                starts_at=appointment.starts_at,
-                ends_at=appointment.ends_at,
-                room=appointment.room,
-            )
-            .exclude(pk=exclude_pk)
-            .first()
-        )
+        others.append(overlapping_appointments(**window, room=appointment.room))
+    for field, overlapping in zip(("trainer", "room"), others, strict=False):
+        other = overlapping.exclude(pk=appointment.pk).first()
         if other is not None:
-            raise SchedulingConflict(field="room", other=other)
+            return SchedulingConflict(field=field, other=other)
+    return None
 
 
-def _save_or_conflict(appointment: Appointment) -> None:
+def check_no_clash(appointment: Appointment) -> None:
+    """Raise SchedulingConflict naming the appointment in the way, if any."""
+    clash = first_clash(appointment)
+    if clash is not None:
+        raise clash
+
+
+def save_or_conflict(appointment: Appointment, *, update_fields: list[str] | None = None) -> None:
     """Save; a concurrent booking that won the race shows up as the exclusion constraint's
     IntegrityError, which becomes a SchedulingConflict too."""
     try:
         with transaction.atomic():
-            appointment.save()
+            appointment.save(update_fields=update_fields)
     except IntegrityError as error:
-        text = str(error)
-        if "scheduling_trainer_not_double_booked" in text:
-            field = "trainer"
-        elif "scheduling_room_not_double_booked" in text:
-            field = "room"
-        else:
+        field = next((f for name, f in CONSTRAINT_FIELDS.items() if name in str(error)), None)
+        if field is None:
             raise
-        _raise_conflict(appointment, exclude_pk=appointment.pk)
-        raise SchedulingConflict(field=field, other=None) from error
+        raise first_clash(appointment) or SchedulingConflict(field=field, other=None) from error
 
 
 @transaction.atomic
@@ -171,8 +172,8 @@ def appointment_book(
         ends_at=ends_at,
         created_by=actor,
     )
-    _raise_conflict(appointment)
-    _save_or_conflict(appointment)
+    check_no_clash(appointment)
+    save_or_conflict(appointment)
     audit_record(
         action="appointment.booked",
         actor=actor,
@@ -249,8 +250,8 @@ def appointment_set_status(
         return appointment
     appointment.status = status
     if status in BLOCKING_STATUSES and old not in BLOCKING_STATUSES:
-        _raise_conflict(appointment, exclude_pk=appointment.pk)
-    _save_or_conflict(appointment)
+        check_no_clash(appointment)
+    save_or_conflict(appointment)
     audit_record(
         action="appointment.status_set",
         actor=actor,
@@ -311,7 +312,7 @@ def appointment_check_in(
     old = appointment.status
     appointment.status = AppointmentStatus.COMPLETED
     appointment.checked_in_at = now
-    _save_or_conflict(appointment)
+    save_or_conflict(appointment)
     audit_record(
         action="appointment.checked_in",
         actor=actor,

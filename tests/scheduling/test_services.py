@@ -152,7 +152,7 @@ class TestConflicts:
                 trainer=sched_a.tina, client=sched_a.bob, starts_at=at(10), ends_at=at(11)
             )
             with pytest.raises(SchedulingConflict) as error:
-                services._save_or_conflict(late)
+                services.save_or_conflict(late)
             assert error.value.other == other
 
 
