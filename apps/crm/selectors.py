@@ -13,7 +13,18 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.lookups import Contains
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -199,6 +210,16 @@ def trainer_list(*, viewer: User) -> QuerySet[Trainer]:
             assignments__client__user=viewer, assignments__ends_on__isnull=True
         ).distinct()
     return trainers.none()
+
+
+def trainer_list_with_client_counts(*, viewer: User) -> QuerySet[Trainer]:
+    """trainer_list with each trainer's current clients counted (`client_count`), in name
+    order: counting groups the rows, and Django leaves Meta.ordering out of grouped queries."""
+    return (
+        trainer_list(viewer=viewer)
+        .annotate(client_count=Count("assignments", filter=Q(assignments__ends_on__isnull=True)))
+        .order_by(*Trainer._meta.ordering)
+    )
 
 
 def assignment_list(*, viewer: User) -> QuerySet[Assignment]:

@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -371,12 +370,7 @@ def _trainer_or_404(viewer: User, pk: int) -> Trainer:
 @role_required(*STAFF)
 @require_http_methods(["GET"])
 def trainer_list(request: HttpRequest) -> HttpResponse:
-    # Counting groups the rows, and Django then leaves Meta.ordering out: pages need it.
-    trainers = (
-        selectors.trainer_list(viewer=request.user)
-        .annotate(client_count=Count("assignments", filter=Q(assignments__ends_on__isnull=True)))
-        .order_by(*Trainer._meta.ordering)
-    )
+    trainers = selectors.trainer_list_with_client_counts(viewer=request.user)
     page = Paginator(trainers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

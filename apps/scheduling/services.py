@@ -95,10 +95,10 @@ def first_clash(appointment: Appointment) -> SchedulingConflict | None:
     """The conflict naming the appointment (other than this one) that holds the trainer's,
     then the room's, time; None when there is none."""
     window = {"starts_at": appointment.starts_at, "ends_at": appointment.ends_at}
-    others = [overlapping_appointments(**window, trainer=appointment.trainer)]
+    checks = [("trainer", overlapping_appointments(**window, trainer=appointment.trainer))]
     if appointment.room_id is not None:
-        others.append(overlapping_appointments(**window, room=appointment.room))
-    for field, overlapping in zip(("trainer", "room"), others, strict=False):
+        checks.append(("room", overlapping_appointments(**window, room=appointment.room)))
+    for field, overlapping in checks:
         other = overlapping.exclude(pk=appointment.pk).first()
         if other is not None:
             return SchedulingConflict(field=field, other=other)
