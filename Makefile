@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+DATA_DIR ?= .data
 export DJANGO_SETTINGS_MODULE ?= fitnesscrm.settings.local
 
-.PHONY: help install run serve migrate seed test test-fast lint format check bench clean
+.PHONY: help install run serve stop-db migrate seed test test-fast lint format check bench clean chromium messages
 
 help:
 	@echo "make run      install, migrate, seed the demo gym, serve on http://localhost:$(PORT)"
@@ -14,6 +15,8 @@ help:
 	@echo "make migrate  migrate public, the gym template and every gym (in parallel)"
 	@echo "make lint     ruff check + format check, makemigrations --check, check --deploy"
 	@echo "make bench    run the benchmarks under bench/"
+	@echo "make stop-db  stop the embedded PostgreSQL (only used with no DATABASE_URL)"
+	@echo "make clean    stop the embedded PostgreSQL, remove .venv and .data"
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +34,16 @@ seed: migrate
 
 run: seed serve
 
+# The embedded PostgreSQL (no DATABASE_URL) outlives each command so migrate, seed and the
+# server's reloads share it; it stops when the server does (Ctrl-C).
 serve: install
+	@trap '$(BIN)/python -m fitnesscrm.embedded_db stop' EXIT; \
 	$(BIN)/uvicorn fitnesscrm.asgi:application --host 0.0.0.0 --port $(PORT) --reload \
 		--reload-dir apps --reload-dir fitnesscrm --reload-dir templates
+
+# Stops the embedded PostgreSQL servers (make run's and the test suite's) if they are running.
+stop-db:
+	@[ ! -x $(BIN)/python ] || $(BIN)/python -m fitnesscrm.embedded_db stop $(DATA_DIR)/pg $(DATA_DIR)/pg-test
 
 # Debian's Chromium drives the browser tests; install it when it is missing.
 chromium:
@@ -69,5 +79,5 @@ bench: install
 messages: install
 	$(BIN)/python manage.py makemessages --all --ignore '.venv/*' --ignore '.data/*'
 
-clean:
+clean: stop-db
 	rm -rf $(VENV) .data

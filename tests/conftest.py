@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -82,6 +83,15 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django
             )
         if own_setup is not None:
             teardown_databases(own_setup, verbosity=0, keepdb=keepdb)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """With no DATABASE_URL the suite ran on an embedded server of its own: stop it, so a run
+    leaves nothing behind (pytest-django has closed every connection by now)."""
+    if not os.environ.get("DATABASE_URL") and os.environ.get("EMBEDDED_DB_DIR"):
+        from fitnesscrm import embedded_db
+
+        embedded_db.stop(Path(os.environ["EMBEDDED_DB_DIR"]))
 
 
 @pytest.fixture(autouse=True)

@@ -103,8 +103,9 @@ def _calendar_context(
         "rooms": list(selectors.calendar_rooms()),
         "locations": list(selectors.calendar_locations()),
         "trainer_value": str(filters.trainer.pk) if filters.trainer else ALL,
-        "prev_url": _calendar_url(filters, date=filters.anchor - filters.step),
-        "next_url": _calendar_url(filters, date=filters.anchor + filters.step),
+        # From the first day shown: a week's links name its Monday, whatever day was asked for.
+        "prev_url": _calendar_url(filters, date=filters.days[0] - filters.step),
+        "next_url": _calendar_url(filters, date=filters.days[0] + filters.step),
         "today_url": _calendar_url(filters, date=today),
         "day_url": _calendar_url(filters, view=DAY),
         "week_url": _calendar_url(filters, view=WEEK),

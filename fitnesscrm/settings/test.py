@@ -1,6 +1,7 @@
 """Test run: real PostgreSQL (DATABASE_URL or the embedded server), fast hashing."""
 
 import os
+from pathlib import Path
 
 from fitnesscrm.settings import dotenv
 
@@ -9,6 +10,10 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-insecure-key")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 # Tests only: a fixed, public Fernet key (rotation tests override the setting).
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWluc2VjdXJlLWZlcm5ldC1rZXktMzI=")
+# With no DATABASE_URL the suite starts an embedded server of its own, apart from `make run`'s,
+# and stops it when the run ends (tests/conftest.py).
+_data_dir = os.environ.get("DATA_DIR") or str(Path(__file__).resolve().parents[2] / ".data")
+os.environ.setdefault("EMBEDDED_DB_DIR", str(Path(_data_dir) / "pg-test"))
 
 from .base import *  # noqa: E402
 

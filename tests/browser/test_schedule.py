@@ -177,7 +177,7 @@ def desk_sees_the_booking_on_the_calendar(page: Page, story: ScheduledClass) -> 
         == 0
     ):
         page.get_by_test_id("calendar-next").click()
-        page.wait_for_url(f"*date={monday.isoformat()}*")
+        page.wait_for_url(lambda url: f"date={monday.isoformat()}" in url)
     cell = page.locator(
         f'td.cal-cell[data-date="{story.local_day.isoformat()}"][data-time="10:00"]'
     )

@@ -20,7 +20,7 @@ URL = "/api/v1/appointments/"
 
 
 def at(hour: int, day: int = 1) -> str:
-    return datetime(2026, 12, day, hour, tzinfo=LONDON).isoformat()
+    return datetime(2037, 12, day, hour, tzinfo=LONDON).isoformat()
 
 
 def payload(crm: CrmGym, **fields: object) -> dict:
@@ -52,7 +52,7 @@ def test_book_then_conflict_is_409_naming_the_trainer(
     body = clash.json()
     assert body["status"] == 409
     assert "trainer" in body["errors"]
-    assert "2026-12-01T10:00:00+00:00" in body["detail"]
+    assert "2037-12-01T10:00:00+00:00" in body["detail"]
 
 
 def test_room_conflict_is_409_naming_the_room(
@@ -194,18 +194,18 @@ def test_free_slots_endpoint(sched_a: CrmGym, api_as: Callable[..., APIClient]) 
     desk.post(URL, payload(sched_a), format="json")
     response = desk.get(
         "/api/v1/free-slots/",
-        {"trainer": sched_a.tina.pk, "from": "2026-12-01", "to": "2026-12-01"},
+        {"trainer": sched_a.tina.pk, "from": "2037-12-01", "to": "2037-12-01"},
     )
     assert response.status_code == 200
     starts = [slot["starts_at"] for slot in response.json()]
-    assert "2026-12-01T09:00:00Z" in starts
-    assert "2026-12-01T10:00:00Z" not in starts
-    assert response.json()[0]["ends_at"] == "2026-12-01T10:00:00Z"
+    assert "2037-12-01T09:00:00Z" in starts
+    assert "2037-12-01T10:00:00Z" not in starts
+    assert response.json()[0]["ends_at"] == "2037-12-01T10:00:00Z"
     # A client sees only their own trainers.
     cara = api_as("cara")
     hidden = cara.get(
         "/api/v1/free-slots/",
-        {"trainer": sched_a.tina.pk, "from": "2026-12-01", "to": "2026-12-01"},
+        {"trainer": sched_a.tina.pk, "from": "2037-12-01", "to": "2037-12-01"},
     )
     assert hidden.status_code == 400
     assert "trainer" in hidden.json()["errors"]
@@ -220,7 +220,7 @@ def test_free_slots_bad_input_names_the_field(
     assert {"from", "to"} <= set(response.json()["errors"])
     backwards = desk.get(
         "/api/v1/free-slots/",
-        {"trainer": sched_a.tina.pk, "from": date(2026, 12, 2), "to": date(2026, 12, 1)},
+        {"trainer": sched_a.tina.pk, "from": date(2037, 12, 2), "to": date(2037, 12, 1)},
     )
     assert backwards.status_code == 400
     assert "to" in backwards.json()["errors"]

@@ -23,8 +23,9 @@ from apps.scheduling.services import SchedulingConflict
 from tests.crm.conftest import CrmGym
 
 LONDON = ZoneInfo("Europe/London")
-# Tuesday 1 December 2026: London is on GMT, so local and UTC hours agree.
-TUE = date(2026, 12, 1)
+# Tuesday 1 December 2037, in the future so clients may book it; London is on GMT then, so
+# local and UTC hours agree.
+TUE = date(2037, 12, 1)
 
 
 def at(hour: int, minute: int = 0, day: date = TUE) -> datetime:
