@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext
+
+from apps.core.client_address import client_address
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -9,3 +13,12 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's rate limits and sessions read the address by the rule every other counter
+        # uses; allauth's own reading raises ImproperlyConfigured (a 500) on a short
+        # X-Forwarded-For.
+        address = client_address(request)
+        if address is None:
+            raise PermissionDenied(gettext("Unable to determine the client's address."))
+        return address

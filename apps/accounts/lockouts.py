@@ -1,7 +1,10 @@
 """Login lockouts (django-axes): who is locked out of this gym, and unlocking them.
 
-Axes keeps its AccessAttempt rows in each gym's schema, so everything here is per gym. A lockout
-is per (email, IP): AXES_FAILURE_LIMIT failures within AXES_COOLOFF_TIME of the last one.
+Axes keeps its AccessAttempt rows in each gym's schema, so everything here is per gym. Failed
+logins within AXES_COOLOFF_TIME of the last one are counted three ways (AXES_LOCKOUT_PARAMETERS),
+each with its own limit: AXES_FAILURE_LIMIT per (email, IP), AXES_ACCOUNT_FAILURE_LIMIT per
+email from any IP (guesses spread over many addresses), AXES_ADDRESS_FAILURE_LIMIT per IP over
+any emails (one address trying many accounts). The IP is apps.core.client_address's.
 """
 
 from __future__ import annotations
@@ -11,9 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from axes.helpers import get_cool_off, get_failure_limit
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import (
+    get_client_username,
+    get_cool_off,
+    get_failure_limit,
+    get_lockout_parameters,
+)
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max, Sum
@@ -54,6 +64,44 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
             if isinstance(value, str) and value.strip():
                 return value.strip().lower()
     return None
+
+
+def _parameter_limit(parameter: str | list[str], base: int) -> int:
+    if parameter in ("username", ["username"]):
+        return settings.AXES_ACCOUNT_FAILURE_LIMIT
+    if parameter in ("ip_address", ["ip_address"]):
+        return settings.AXES_ADDRESS_FAILURE_LIMIT
+    return base
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """AXES_HANDLER: axes' database handler with a limit per lockout parameter.
+
+    Axes compares one number, get_failures, with one limit, AXES_FAILURE_LIMIT, wherever it
+    decides on a lockout. Each parameter's count is scaled here so that it reaches that limit
+    exactly when it reaches its own: count * base // own >= base if and only if count >= own.
+    """
+
+    def get_failures(self, request: Any, credentials: dict | None = None) -> int:
+        base = get_failure_limit(request, credentials)
+        parameters = get_lockout_parameters(request, credentials)
+        scaled = 0
+        for parameter, attempts in zip(
+            parameters, self.get_user_attempts(request, credentials), strict=True
+        ):
+            failures = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+            scaled = max(scaled, failures * base // _parameter_limit(parameter, base))
+        return scaled
+
+    def reset_user_attempts(self, request: Any, credentials: dict | None = None) -> int:
+        """After a successful login (AXES_RESET_ON_SUCCESS): the failures of the account that
+        logged in, from every address. Axes would also clear every failure of the IP, so one
+        login to an account of one's own would wipe the count of guesses at everybody else's."""
+        username = get_client_username(request, credentials)
+        if not username:
+            return 0
+        removed, _ = AccessAttempt.objects.filter(username=username).delete()
+        return removed
 
 
 def _require_management(user: User) -> None:

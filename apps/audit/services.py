@@ -3,19 +3,18 @@ exists exactly when the change it describes was committed."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import cached_property
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, models
 from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.audit.models import USER_AGENT_MAX_LENGTH, AuditEvent
+from apps.core.client_address import client_address
 
 MASK = "***"
 # Field names whose values never enter the log: credentials, and health data (the audit log is
@@ -35,7 +34,7 @@ class RequestContext:
 
     @cached_property
     def ip(self) -> str | None:
-        return client_ip(self.request)
+        return client_address(self.request)
 
     @cached_property
     def user_agent(self) -> str:
@@ -55,25 +54,6 @@ class RequestContext:
 current_request_context: ContextVar[RequestContext | None] = ContextVar(
     "audit_request_context", default=None
 )
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR; with AUDIT_TRUST_X_FORWARDED_FOR, the X-Forwarded-For entry that the first
-    of our TRUSTED_PROXY_COUNT proxies appended (entries before it are whatever the client
-    sent, so they are never read)."""
-    candidate = request.META.get("REMOTE_ADDR", "")
-    if getattr(settings, "AUDIT_TRUST_X_FORWARDED_FOR", False):
-        forwarded = [
-            entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        ]
-        forwarded = [entry for entry in forwarded if entry]
-        if forwarded:
-            proxies = max(int(getattr(settings, "TRUSTED_PROXY_COUNT", 1) or 1), 1)
-            candidate = forwarded[-min(proxies, len(forwarded))]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None
 
 
 def request_context_from(request: HttpRequest) -> RequestContext:

@@ -164,8 +164,8 @@ _ENVIRON_NAMES: dict[bytes, str] = {
 
 def wsgi_environ(scope: Scope, body: Any, size: int) -> dict[str, Any]:
     """PEP 3333's environ for an ASGI HTTP scope, with `body` (`size` bytes) as wsgi.input.
-    Repeated headers are joined with commas; a body that came without Content-Length
-    (chunked) gets one."""
+    Repeated headers are joined with commas; a header whose name has an underscore is left
+    out; a body that came without Content-Length (chunked) gets one."""
     root_path = scope.get("root_path", "")
     path = scope["path"]
     if root_path and path.startswith(root_path):
@@ -192,6 +192,10 @@ def wsgi_environ(scope: Scope, body: Any, size: int) -> dict[str, Any]:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
     for raw_name, raw_value in scope.get("headers", ()):
+        if b"_" in raw_name:
+            # `X_Forwarded_For` would become HTTP_X_FORWARDED_FOR like `X-Forwarded-For` and
+            # pass for the header our proxy wrote; dropped, as Django's runserver and nginx do.
+            continue
         name = _ENVIRON_NAMES.get(raw_name)
         if name is None:
             name = "HTTP_" + raw_name.decode("latin-1").upper().replace("-", "_")

@@ -48,7 +48,9 @@ ACCOUNT_RATE_LIMITS = {
     # Re-sending the verification email.
     "confirm_email": "1/3m/key",
 }
-# The same client IP rule as DRF (NUM_PROXIES) and axes (below).
+# allauth reads the client address through the adapter's get_client_ip, which applies the one
+# rule of apps.core.client_address; this count is the same TRUSTED_PROXY_COUNT in case any
+# allauth code reads X-Forwarded-For on its own.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -57,16 +59,23 @@ HEADLESS_CLIENTS = ("app", "browser")
 # mobile app). The sessions page still lists each session with where and when it started.
 USERSESSIONS_TRACK_ACTIVITY = env.bool("USERSESSIONS_TRACK_ACTIVITY", default=False)
 
+# Failed logins within the cool-off are counted per (email, IP), per email from any IP and per
+# IP over any emails, each against its own limit (apps.accounts.lockouts.LockoutHandler): the
+# first two stop guesses at one account from one or from many addresses, the third one address
+# trying many accounts. The wider two are higher so that a member's own typos, or a gym's
+# members behind one address, rarely reach them.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ACCOUNT_FAILURE_LIMIT = env.int("AXES_ACCOUNT_FAILURE_LIMIT", default=2 * AXES_FAILURE_LIMIT)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=4 * AXES_FAILURE_LIMIT)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_RESET_ON_SUCCESS = True
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "apps.accounts.lockouts.LockoutHandler"
 # allauth authenticates with `email`, not AXES_USERNAME_FORM_FIELD: without this axes would
 # lock out (no username, IP), i.e. everybody behind that IP.
 AXES_USERNAME_CALLABLE = "apps.accounts.lockouts.lockout_username"
-AXES_CLIENT_IP_CALLABLE = "apps.core.api.throttling.client_ip"
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_address.client_address"
 # 429 with Retry-After: a page on the web, JSON on the headless and REST APIs.
 AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout_views.lockout_response"
 # allauth counts failed logins too. Its per-account limit stays above AXES_FAILURE_LIMIT so that

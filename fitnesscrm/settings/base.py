@@ -231,7 +231,8 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- REST API -----------------------------------------------------------------------------
-# Reverse proxies in front of the app that append to X-Forwarded-For (1 behind a load balancer).
+# Reverse proxies of our own in front of the app, each appending to X-Forwarded-For (1 behind
+# a load balancer): how far apps.core.client_address reads that header. 0: REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -264,8 +265,8 @@ REST_FRAMEWORK = {
         # The public join form of a gym (apps.crm.views.join), per client IP.
         "join": env.str("THROTTLE_RATE_JOIN", default="10/hour"),
     },
-    # The client IP is the X-Forwarded-For entry our own proxies added, never one a client
-    # sent (DRF trusts the whole header when this is None). Same count as allauth and axes.
+    # Our throttles take the address from apps.core.client_address; any DRF code reading the
+    # header itself trusts as many proxies (DRF trusts the whole header when this is None).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 # Throttle counts a web process takes from the cache in one round trip while a client is far
