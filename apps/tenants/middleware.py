@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from apps.tenants.models import Domain, Gym
+from apps.tenants.selectors import gym_is_served
 
 # hostname -> (monotonic expiry, gym). Per process; read and written under the GIL.
 _gyms_by_host: dict[str, tuple[float, Gym]] = {}
@@ -25,6 +26,7 @@ class GymTenantMiddleware(TenantMainMiddleware):
 
     An unknown subdomain of BASE_DOMAIN is a 404 (a mistyped gym address must not look like the
     platform); any other host (BASE_DOMAIN itself, an IP a health probe uses) is the public site.
+    Every host of a deactivated gym is a 404 too, on every path.
 
     A process remembers the gym behind a host for TENANT_CACHE_SECONDS, so a request usually
     needs no query to find its gym. A change to a gym or a domain clears the memory of the
@@ -33,6 +35,13 @@ class GymTenantMiddleware(TenantMainMiddleware):
     """
 
     def get_tenant(self, domain_model: type[Domain], hostname: str) -> Gym:
+        gym = self._get_tenant(domain_model, hostname)
+        if not gym_is_served(gym):
+            # A deactivated gym answers as a host with no gym would, whatever the host.
+            raise Http404(f"No gym at {hostname}")
+        return gym
+
+    def _get_tenant(self, domain_model: type[Domain], hostname: str) -> Gym:
         seconds = settings.TENANT_CACHE_SECONDS
         if seconds <= 0:
             return super().get_tenant(domain_model, hostname)

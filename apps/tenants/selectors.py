@@ -21,6 +21,31 @@ def gym_list() -> QuerySet[Gym]:
     )
 
 
+def active_gym_list() -> QuerySet[Gym]:
+    """Every real gym that is not deactivated: the ones periodic work is done for."""
+    return gym_list().filter(is_active=True)
+
+
+def gym_is_served(gym: Gym) -> bool:
+    """Whether a gym's hosts answer at all. A deactivated gym answers nothing (pages, API,
+    health, WebSockets), exactly as a host with no gym; its schema and data stay."""
+    return gym.is_active
+
+
+def served_gym_for_host(host: str) -> Gym | None:
+    """The gym a host serves (pages, API, WebSockets), or None: no gym there, the public
+    schema or the template, or a deactivated gym."""
+    domain = (
+        Domain.objects.select_related("tenant")
+        .filter(domain=host)
+        .exclude(tenant__schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
+        .first()
+    )
+    if domain is None or not gym_is_served(domain.tenant):
+        return None
+    return domain.tenant
+
+
 def subdomain_is_taken(*, subdomain: str) -> bool:
     host = f"{subdomain}.{settings.BASE_DOMAIN}"
     return (
