@@ -117,27 +117,40 @@ def _cool_off() -> timedelta:
 
 
 def lockout_list(*, viewer: User) -> list[Lockout]:
-    """Current lockouts in this gym, newest first. Owners and managers only."""
+    """Current lockouts in this gym, newest first. Owners and managers only.
+
+    An account locked from one IP is listed with that IP; an account locked by failures from
+    many IPs (AXES_ACCOUNT_FAILURE_LIMIT) is listed once with no IP.
+    """
     _require_management(viewer)
     cool_off = _cool_off()
     limit = get_failure_limit(None, None)  # type: ignore[arg-type]
-    rows = (
-        AccessAttempt.objects.filter(attempt_time__gte=timezone.now() - cool_off)
-        .values("username", "ip_address")
-        .annotate(failures=Sum("failures_since_start"), last_failure=Max("attempt_time"))
-        .filter(failures__gte=limit, username__isnull=False)
-        .order_by("-last_failure", "username")
+    recent = AccessAttempt.objects.filter(
+        attempt_time__gte=timezone.now() - cool_off, username__isnull=False
     )
-    return [
+    totals = {"failures": Sum("failures_since_start"), "last_failure": Max("attempt_time")}
+    pairs = recent.values("username", "ip_address").annotate(**totals).filter(failures__gte=limit)
+    accounts = (
+        recent.values("username")
+        .annotate(**totals)
+        .filter(failures__gte=settings.AXES_ACCOUNT_FAILURE_LIMIT)
+    )
+    lockouts = [
         Lockout(
             username=row["username"],
-            ip_address=row["ip_address"],
+            ip_address=row.get("ip_address"),
             failures=row["failures"],
             last_failure=row["last_failure"],
             locked_until=row["last_failure"] + cool_off,
         )
-        for row in rows
+        for row in [*pairs, *accounts]
     ]
+    # An account already listed with an IP is not listed again without one.
+    with_ip = {lock.username for lock in lockouts if lock.ip_address is not None}
+    lockouts = [
+        lock for lock in lockouts if lock.ip_address is not None or lock.username not in with_ip
+    ]
+    return sorted(lockouts, key=lambda lock: (-lock.last_failure.timestamp(), lock.username))
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first so a locked-out account is refused before the password is checked.
     "axes.backends.AxesStandaloneBackend",
-    # Django's and allauth's, remembering signed-in users in memory (apps/accounts/backends.py).
+    # Django's and allauth's (apps/accounts/backends.py).
     "apps.accounts.backends.ModelBackend",
     "apps.accounts.backends.AuthenticationBackend",
 ]
@@ -78,10 +78,10 @@ AXES_USERNAME_CALLABLE = "apps.accounts.lockouts.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "apps.core.client_address.client_address"
 # 429 with Retry-After: a page on the web, JSON on the headless and REST APIs.
 AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout_views.lockout_response"
-# allauth counts failed logins too. Its per-account limit stays above AXES_FAILURE_LIMIT so that
-# axes (logged, answered with the lockout page, unlockable by a manager) locks first; allauth's
-# limit is what remains against guesses spread over many IPs.
-ACCOUNT_RATE_LIMITS["login_failed"] = f"10/m/ip,{4 * AXES_FAILURE_LIMIT}/15m/key"
+# allauth counts failed logins too. Its per-account limit stays above AXES_ACCOUNT_FAILURE_LIMIT
+# so that axes (logged, answered with the lockout page, unlockable by a manager) locks first;
+# its per-IP limit is a brake on bursts, by the minute.
+ACCOUNT_RATE_LIMITS["login_failed"] = f"10/m/ip,{2 * AXES_ACCOUNT_FAILURE_LIMIT}/15m/key"
 
 # Owners and managers need two-factor authentication before these (billing and exports join
 # with their own views through apps.accounts.decorators.mfa_required).

@@ -123,3 +123,18 @@ def test_a_login_to_ones_own_account_does_not_clear_the_addresss_count(
         make({"REMOTE_ADDR": "203.0.113.9"})(f"guess{n}@alpha.example", WRONG)
     assert make({"REMOTE_ADDR": "203.0.113.9"})(OTHER, PASSWORD).status_code == success
     assert is_lockout(make({"REMOTE_ADDR": "203.0.113.9"})("guess99@alpha.example", WRONG))
+
+
+def test_an_account_locked_across_addresses_is_listed_and_cleared(people, settings, gym_a):
+    from apps.accounts.lockouts import lockout_clear, lockout_list
+
+    attempt = LOGINS["web"][0]
+    for n in range(settings.AXES_ACCOUNT_FAILURE_LIMIT):
+        attempt({"REMOTE_ADDR": f"198.51.100.{n}"})(VICTIM, WRONG)
+    with tenant_context(gym_a):
+        manager = make_user(Role.MANAGER, "manager@alpha.example")
+        lockouts = lockout_list(viewer=manager)
+        assert [(lock.username, lock.ip_address) for lock in lockouts] == [(VICTIM, None)]
+        assert lockouts[0].failures == settings.AXES_ACCOUNT_FAILURE_LIMIT
+        lockout_clear(actor=manager, username=VICTIM)
+    assert attempt({"REMOTE_ADDR": "192.0.2.200"})(VICTIM, PASSWORD).status_code == 302

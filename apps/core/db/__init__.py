@@ -1,1 +1,0 @@
-"""The project's database backend (apps/core/db/base.py)."""
