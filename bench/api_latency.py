@@ -37,10 +37,10 @@ django.setup()
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import User
-from apps.accounts.sessions import SessionStore
 from apps.crm.models import Assignment, Client, ClientStatus, Trainer
 from apps.tenants.models import Gym
 from apps.tenants.services import gym_create

@@ -8,9 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.auth.models import BaseUserManager as DjangoBaseUserManager
-from django.core.signals import setting_changed
 from django.db import models
-from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -31,17 +29,6 @@ class UnitSystem(models.TextChoices):
 
 
 STAFF_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK})
-
-
-# Session auth hashes by password hash (User.get_session_auth_hash).
-SESSION_AUTH_HASHES_KEPT = 4096
-_session_auth_hashes: dict[str, str] = {}
-
-
-@receiver(setting_changed)
-def _forget_session_auth_hashes(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
-        _session_auth_hashes.clear()
 
 
 class UserManager(DjangoBaseUserManager["User"]):
@@ -105,19 +92,6 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="user_role_is_known",
             ),
         ]
-
-    def get_session_auth_hash(self) -> str:
-        # Every signed-in request checks its session against this HMAC of the password hash:
-        # made once per password and secret in a process (the secret is fixed while it runs;
-        # _forget_session_auth_hashes covers tests that change it).
-        password = self.password
-        known = _session_auth_hashes.get(password)
-        if known is None:
-            known = super().get_session_auth_hash()
-            if len(_session_auth_hashes) >= SESSION_AUTH_HASHES_KEPT:
-                _session_auth_hashes.clear()
-            _session_auth_hashes[password] = known
-        return known
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email

@@ -6,7 +6,4 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from apps.core import (
-            checks,  # noqa: F401  (registers the system checks)
-            versions,  # noqa: F401  (connects the request signals)
-        )
+        from apps.core import checks  # noqa: F401  (registers the system checks)

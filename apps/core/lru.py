@@ -1,8 +1,7 @@
 """A map kept to a number of entries, the least recently used dropped first.
 
-What a process keeps in memory (data-versioned values, throttle leases, content negotiation)
-keeps it in one of these, behind the caller's own lock: a caller often reads and changes an
-entry as one step.
+The throttles' leases (apps/core/api/throttling.py) are kept in one, behind the caller's own
+lock: a caller often reads and changes an entry as one step.
 """
 
 from __future__ import annotations

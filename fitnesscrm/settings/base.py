@@ -33,18 +33,14 @@ else:
             Path(env.str("EMBEDDED_DB_DIR", default=str(DATA_DIR / "pg")))
         )
     }
-# django-tenants' backend, checking pooled connections at most every DB_POOL_CHECK_SECONDS
-# (apps/core/db/base.py).
-DATABASES["default"]["ENGINE"] = "apps.core.db"
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 # 0 by default: Channels runs consumers' database work in threads that come and go, where
 # persistent connections would pile up rather than be reused (Django's docs advise the same).
-# Production pools connections instead (settings/production.py), and its request threads, a
-# fixed set, keep theirs for DB_POOL_HOLD_SECONDS.
+# Production pools connections instead (settings/production.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A connection the server dropped is replaced before a request uses it (with a pool, the pool
+# checks each connection it hands out).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DB_POOL_CHECK_SECONDS = env.float("DB_POOL_CHECK_SECONDS", default=1.0)
-# How long a thread keeps a pooled connection across requests before giving it back.
-DB_POOL_HOLD_SECONDS = env.float("DB_POOL_HOLD_SECONDS", default=1.0)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -85,7 +81,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "apps.core.security.SecurityHeadersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "apps.core.security.CSPMiddleware",
+    "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "apps.tenants.middleware.GymTenantMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
@@ -107,15 +103,6 @@ MIDDLEWARE = [
 # The largest request body the web process reads (apps/core/asgi.py); more is a 413. Room for
 # a progress photo or a CSV import with the form around it.
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=50 * 1024 * 1024)
-
-# Pages of the client list API a web process keeps in memory while nothing on them changes
-# (apps/crm/listcache.py). 0 entries turns it off.
-CRM_LIST_CACHE_ENTRIES = env.int("CRM_LIST_CACHE_ENTRIES", default=256)
-CRM_LIST_CACHE_SECONDS = env.int("CRM_LIST_CACHE_SECONDS", default=60)
-# Sessions and signed-in users a web process keeps in memory (apps/accounts/sessions.py and
-# backends.py), checked against the database's `auth` data version on every request.
-AUTH_CACHE_ENTRIES = env.int("AUTH_CACHE_ENTRIES", default=1024)
-AUTH_CACHE_SECONDS = env.int("AUTH_CACHE_SECONDS", default=60)
 
 # Threads per web process that run requests (fitnesscrm/asgi.py). Each holds at most one
 # database connection at a time, so the production pool is at least this big. More threads
@@ -177,11 +164,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
-# Read from the cache (Redis in production), written through to the database, and kept in the
-# process's memory while no session or user changes (apps/accounts/sessions.py). Cache keys carry
+# Read from the cache (Redis in production), written through to the database. Cache keys carry
 # the gym's schema (django_tenants.cache.make_key), so a session key means nothing on another
 # gym's host.
-SESSION_ENGINE = "apps.accounts.sessions"
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Readable by JavaScript on purpose: the allauth headless browser client and HTMX requests send
@@ -251,7 +237,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.api.negotiation.RememberedContentNegotiation",
     # Counters in the cache (apps/core/api/throttling.py); a 429 carries Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
         "apps.core.api.throttling.AnonRateThrottle",

@@ -36,10 +36,9 @@ if env.bool("DB_POOL", default=True):
         **DATABASES,
         "default": {
             **_default,
+            # A pool needs 0; CONN_HEALTH_CHECKS (base.py) has the pool check each connection
+            # it hands out.
             "CONN_MAX_AGE": 0,
-            # The pool's own check of every connection it hands out is off: apps/core/db
-            # checks one only if it was not checked in the last DB_POOL_CHECK_SECONDS.
-            "CONN_HEALTH_CHECKS": False,
             "OPTIONS": {**_default.get("OPTIONS", {}), "pool": _pool},
         },
     }

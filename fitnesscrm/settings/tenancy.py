@@ -61,8 +61,6 @@ TENANT_MODEL = "tenants.Gym"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 # Set search_path only when the tenant changes: avoids one SET per query.
 TENANT_LIMIT_SET_CALLS = True
-# How long a web process remembers which gym a host belongs to (apps/tenants/middleware.py).
-TENANT_CACHE_SECONDS = int(os.environ.get("TENANT_CACHE_SECONDS", "10"))
 # New gyms are cloned from this schema, which `manage.py migrate` keeps current.
 TENANT_BASE_SCHEMA = "gym_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True

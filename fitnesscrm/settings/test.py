@@ -30,10 +30,3 @@ AXES_ENABLED = True
 CELERY_TASK_ALWAYS_EAGER = True
 # No spare schemas while the test database is built; tests/tenants/test_spares.py fills some.
 TENANT_SPARE_SCHEMAS = 0
-# Each test makes and drops its gyms: no host is remembered across them (tests that check the
-# memory turn it on).
-TENANT_CACHE_SECONDS = 0
-# A rolled-back test leaves the list version where it was: pages would outlive their data.
-CRM_LIST_CACHE_ENTRIES = 0
-# The same for sessions and users kept in memory (tests that check the memory turn it on).
-AUTH_CACHE_ENTRIES = 0

@@ -1,5 +1,4 @@
-"""The client list API through the remembered content negotiation
-(apps/core/api/negotiation.py)."""
+"""The client list API's content negotiation (DRF's own)."""
 
 from __future__ import annotations
 

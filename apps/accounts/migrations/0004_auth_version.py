@@ -1,12 +1,20 @@
-"""The `auth` data version: bumped by every write to users or sessions, so what a web process
-remembers of a session or a signed-in user (apps/accounts/sessions.py, backends.py) is dropped
-the moment a user is changed or deactivated, or a session changes or ends."""
+"""The `auth` data version: triggers on users and sessions that bump it. Nothing reads it:
+core 0002 drops the triggers."""
 
 from django.db import migrations
 
-from apps.core.versions import AUTH, register_sql
+TABLES = ("accounts_user", "django_session")
 
-FORWARDS, BACKWARDS = register_sql(AUTH, ("accounts_user", "django_session"))
+FORWARDS = "INSERT INTO core_dataversion (name, slot) SELECT 'auth', generate_series(0, 15);" + (
+    "".join(
+        f"CREATE TRIGGER {table}_auth_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION core_bump_version('auth');"
+        for table in TABLES
+    )
+)
+BACKWARDS = "".join(
+    f"DROP TRIGGER IF EXISTS {table}_auth_version ON {table};" for table in TABLES
+) + ("DELETE FROM core_dataversion WHERE name = 'auth';")
 
 
 class Migration(migrations.Migration):

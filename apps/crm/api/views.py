@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -20,13 +20,12 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.models import Role
 from apps.accounts.permissions import HasRole
-from apps.crm import listcache, selectors, services
+from apps.crm import selectors, services
 from apps.crm.api.filters import (
     AssignmentFilter,
     ClientFilter,
@@ -209,29 +208,6 @@ class ClientViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
         if self.action in ("create", "update", "partial_update"):
             return ClientWriteSerializer
         return ClientSerializer
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        # Authentication, permissions and throttles have run. A page this viewer has seen
-        # since nothing on it changed comes from listcache, as the same JSON.
-        renderer = request.accepted_renderer
-        if not listcache.enabled() or type(renderer) is not JSONRenderer:
-            return super().list(request, *args, **kwargs)
-        user = request.user
-        key = (request.scheme, request.get_host(), user.pk, user.role, request.accepted_media_type)
-        refused: list[Response] = []
-
-        def build() -> bytes | None:
-            response = super(ClientViewSet, self).list(request, *args, **kwargs)
-            if response.status_code != status.HTTP_200_OK:
-                refused.append(response)
-                return None
-            context = self.get_renderer_context()
-            return renderer.render(response.data, request.accepted_media_type, context)
-
-        content = listcache.page((*key, request.get_full_path()), build)
-        if content is None:
-            return refused[0]
-        return HttpResponse(content, content_type=renderer.media_type)
 
     def _represent(self, client: Client) -> dict[str, Any]:
         # Read back through the selector: the response shows the trainers (a trainer who adds

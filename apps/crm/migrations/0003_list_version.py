@@ -2,7 +2,7 @@
 
 Every statement that writes clients, trainers, assignments or users (through the ORM, a bulk
 update, an import or raw SQL alike) bumps it in its own transaction, so a reader that sees the
-version also sees the writes behind it. apps/crm/listcache.py keys cached list pages on it.
+version also sees the writes behind it. crm 0004 moves it to core's table of data versions.
 
 The number is a sum over 16 rows: a transaction bumps the row its transaction id picks, so
 writers in different transactions seldom wait on each other and never deadlock over it.

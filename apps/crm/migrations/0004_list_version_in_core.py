@@ -1,15 +1,24 @@
-"""The client list's version moves to core's table of data versions (apps/core/versions.py),
-beside the `auth` version, so one query reads both."""
+"""The client list's version moves to core's table of data versions: triggers on clients,
+trainers, assignments and users that bump `crm_list`. Nothing reads it: core 0002 drops the
+triggers."""
 
 from importlib import import_module
 
 from django.db import migrations
 
-from apps.core.versions import CRM_LIST, register_sql
-
 TABLES = ("crm_client", "crm_trainer", "crm_assignment", "accounts_user")
 
-FORWARDS, BACKWARDS = register_sql(CRM_LIST, TABLES)
+FORWARDS = (
+    "INSERT INTO core_dataversion (name, slot) SELECT 'crm_list', generate_series(0, 15);"
+    + "".join(
+        f"CREATE TRIGGER {table}_crm_list_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION core_bump_version('crm_list');"
+        for table in TABLES
+    )
+)
+BACKWARDS = "".join(
+    f"DROP TRIGGER IF EXISTS {table}_crm_list_version ON {table};" for table in TABLES
+) + ("DELETE FROM core_dataversion WHERE name = 'crm_list';")
 
 DROP_OLD = "".join(
     f"DROP TRIGGER IF EXISTS {table}_list_version ON {table};" for table in TABLES
