@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from apps.accounts.models import User
 from apps.core.fanout import fan_out
 from apps.tenants.models import Domain, Gym
+from apps.tenants.selectors import active_gym_list, gym_list
 from fitnesscrm.celery import app
 from tests.conftest import ALPHA, BRAVO, PASSWORD, login
 from tests.core.test_websockets import connect
@@ -73,6 +74,10 @@ def test_other_gyms_and_the_deactivated_gyms_data_are_untouched(gym_a):
     with tenant_context(gym_a):
         assert User.objects.filter(email=ALPHA.owner_email).exists()
     assert Domain.objects.filter(tenant=gym_a).exists()
+
+    # Still migrated with every other gym; only periodic work skips it.
+    assert gym_list().filter(pk=gym_a.pk).exists()
+    assert not active_gym_list().filter(pk=gym_a.pk).exists()
 
     gym_a.is_active = True
     gym_a.save(update_fields=["is_active"])
