@@ -1,6 +1,5 @@
 """URLs of the public host: the platform itself."""
 
-from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -16,8 +15,5 @@ urlpatterns = [
     path("api/v1/gyms/", GymCreateApi.as_view(), name="api-gym-create"),
     path("api/v1/schema/", SpectacularAPIView.as_view(urlconf=__name__), name="api-schema"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No /media/ here, even in development: every upload is a gym's private file, served only on
+# that gym's host by a view that checks who asks (progress photos, imports).

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import dates
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -17,8 +19,12 @@ class AuditEventFilterForm(forms.Form):
     actor = forms.CharField(label=_("Actor email contains"), required=False, max_length=254)
     object_type = forms.CharField(label=_("Object type"), required=False, max_length=100)
     object_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    date_from = forms.DateField(
+        validators=[dates.validate_date_in_range], label=_("From"), required=False, widget=DateInput
+    )
+    date_to = forms.DateField(
+        validators=[dates.validate_date_in_range], label=_("To"), required=False, widget=DateInput
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -6,13 +6,13 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
 
 from apps.accounts.models import Role
 from apps.accounts.roles import has_role, is_management
 from apps.crm import selectors as crm_selectors
 from apps.crm.models import LeadStatus
 from apps.crm.views import certification_dates
+from apps.tenants.selectors import gym_today
 from apps.workouts.selectors import needs_attention_list
 
 PORTAL_URL = "/portal/"
@@ -28,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(PORTAL_URL)
     context: dict[str, Any] = {**certification_dates()}
     if is_management(user):
-        today = timezone.localdate()
+        today = gym_today()
         week_start = today - timedelta(days=today.weekday())
         context["counts"] = crm_selectors.client_counts(viewer=user)
         context["new_leads_this_week"] = (

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.dates import validate_birth_date
 from apps.core.fields import EncryptedTextField
 
 HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a7f5a."))
@@ -112,7 +113,9 @@ class Client(models.Model):
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
-    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    date_of_birth = models.DateField(
+        _("date of birth"), null=True, blank=True, validators=[validate_birth_date]
+    )
     emergency_contact_name = models.CharField(_("emergency contact"), max_length=150, blank=True)
     emergency_contact_phone = models.CharField(
         _("emergency contact phone"), max_length=32, blank=True
@@ -289,13 +292,15 @@ class Lead(models.Model):
         _("status"), max_length=10, choices=LeadStatus.choices, default=LeadStatus.NEW
     )
     marketing_consent = models.BooleanField(_("agreed to marketing"), default=False)
-    client = models.OneToOneField(
+    # Not one-to-one: someone who enquires twice (two join forms with one email) becomes one
+    # client, and each of their leads points to it.
+    client = models.ForeignKey(
         Client,
         verbose_name=_("client"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="lead",
+        related_name="leads",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     converted_at = models.DateTimeField(null=True, blank=True)

@@ -26,7 +26,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.lookups import Contains
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role, User
@@ -42,6 +41,7 @@ from apps.crm.models import (
     Trainer,
 )
 from apps.crm.phones import phone_search_digits
+from apps.tenants.selectors import gym_today
 
 CERTIFICATION_WARNING_DAYS = 30
 
@@ -243,7 +243,7 @@ def certifications_expiring(
     *, within_days: int = CERTIFICATION_WARNING_DAYS, trainer: Trainer | None = None
 ) -> QuerySet[Certification]:
     """Certifications expiring in the next `within_days` days (or already expired)."""
-    today: date = timezone.localdate()
+    today: date = gym_today()
     certifications = Certification.objects.filter(
         expires_on__isnull=False,
         expires_on__lte=today + timedelta(days=within_days),

@@ -29,6 +29,7 @@ from apps.crm.models import (
 from apps.crm.parq import parq_answers_clean
 from apps.crm.phones import normalise_phone, normalise_phone_fields
 from apps.crm.selectors import can_edit_client, can_see_health_data, note_kinds_for
+from apps.tenants.selectors import gym_today
 
 CLIENT_CONTACT_FIELDS = (
     "first_name",
@@ -128,7 +129,7 @@ def client_create(*, actor: User, request: Any = None, **fields: Any) -> Client:
     _check_client_email_free(fields.get("email", ""))
     client = Client(**fields)
     if client.status == ClientStatus.CHURNED and client.churned_on is None:
-        client.churned_on = timezone.localdate()
+        client.churned_on = gym_today()
     _clean_and_save(client, exclude=["user"])
     audit_record(
         action="client.created",
@@ -170,7 +171,7 @@ def client_update(*, actor: User, client: Client, request: Any = None, **fields:
         setattr(client, field, value)
     if "status" in fields:
         if client.status == ClientStatus.CHURNED and client.churned_on is None:
-            client.churned_on = timezone.localdate()
+            client.churned_on = gym_today()
         elif client.status != ClientStatus.CHURNED and "churned_on" not in fields:
             client.churned_on = None
     _clean_and_save(client, exclude=["user"])
@@ -370,7 +371,7 @@ def assignment_create(
         client=client,
         trainer=trainer,
         is_primary=is_primary,
-        starts_on=starts_on or timezone.localdate(),
+        starts_on=starts_on or gym_today(),
     )
     assignment.full_clean()
     assignment.save()
@@ -398,7 +399,7 @@ def assignment_end(
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.ends_on is not None:
         return assignment
-    assignment.ends_on = ends_on or timezone.localdate()
+    assignment.ends_on = ends_on or gym_today()
     if assignment.ends_on < assignment.starts_on:
         raise ValidationError({"ends_on": [_("The end cannot be before the start.")]})
     was_primary = assignment.is_primary

@@ -17,7 +17,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -41,6 +40,7 @@ from apps.crm.forms import (
 )
 from apps.crm.models import Client, ClientStatus, Lead, LeadStatus, NoteKind, Trainer
 from apps.crm.parq import parq_rows
+from apps.tenants.selectors import gym_today
 
 PAGE_SIZE = 25
 TIMELINE_LENGTH = 20
@@ -78,7 +78,7 @@ def _query_without_page(request: HttpRequest) -> str:
 
 def certification_dates() -> dict[str, Any]:
     """What templates compare expiry dates with to flag certifications."""
-    today = timezone.localdate()
+    today = gym_today()
     return {
         "today": today,
         "warn_until": today + timedelta(days=selectors.CERTIFICATION_WARNING_DAYS),

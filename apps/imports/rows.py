@@ -14,7 +14,6 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,6 +23,7 @@ from apps.accounts.roles import HEALTH_DATA_ROLES, has_role
 from apps.crm.models import Client, ClientStatus
 from apps.crm.phones import PHONE_FIELDS, normalise_phone, phone_key
 from apps.imports.models import DateOrder
+from apps.tenants.selectors import gym_today
 
 FULL_NAME = "full_name"
 DATE_FIELDS = ("date_of_birth", "joined_on")
@@ -235,7 +235,7 @@ def _split_date(text: str, order: str) -> tuple[int, int, int] | None:
             # Two-digit years: the most recent year that is not in the future (born '85 is
             # 1985, joined '21 is 2021).
             full_year += 2000
-            if full_year > timezone.localdate().year:
+            if full_year > gym_today().year:
                 full_year -= 100
         if order == DateOrder.MONTH_FIRST:
             return full_year, first, second
@@ -419,9 +419,5 @@ def _model_validate(row: ParsedRow) -> None:
     # The database's crm_client_churned_after_joined, checked without a query per row: a
     # churned client gets today as churned date, so cannot have joined later.
     joined = row.fields.get("joined_on")
-    if (
-        row.fields.get("status") == ClientStatus.CHURNED
-        and joined
-        and joined > timezone.localdate()
-    ):
+    if row.fields.get("status") == ClientStatus.CHURNED and joined and joined > gym_today():
         row.add_error("joined_on", _("A churned client cannot have joined in the future."))

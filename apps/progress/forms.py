@@ -11,8 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import UnitSystem
+from apps.core import dates
 from apps.progress.models import CONVERTIBLE_FIELDS, PLAIN_FIELDS, BodyMeasurement, Pose
 from apps.progress.units import to_metric, unit_name
+from apps.tenants.selectors import gym_today
 
 LABELS = {
     "weight": _("Weight"),
@@ -30,6 +32,7 @@ class MeasurementForm(forms.Form):
     """A measurement typed in the viewer's units; `metric_values()` gives what is stored."""
 
     measured_at = forms.DateTimeField(
+        validators=[dates.validate_date_in_range],
         label=_("Measured at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
@@ -81,12 +84,13 @@ class PhotoForm(forms.Form):
     )
     pose = forms.ChoiceField(label=_("Pose"), choices=Pose.choices)
     taken_on = forms.DateField(
+        validators=[dates.validate_date_in_range],
         label=_("Taken on"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"taken_on": timezone.localdate(), "pose": Pose.FRONT})
+        kwargs.setdefault("initial", {"taken_on": gym_today(), "pose": Pose.FRONT})
         super().__init__(*args, **kwargs)
 
 

@@ -31,6 +31,7 @@ from apps.crm.models import Client, ConsentKind
 from apps.progress import selectors
 from apps.progress.images import process_photo
 from apps.progress.models import VALUE_FIELDS, BodyMeasurement, Pose, ProgressPhoto
+from apps.tenants.selectors import gym_today
 
 PHOTO_FOLDER = "progress"
 # Clocks of phones and servers differ a little.
@@ -239,8 +240,8 @@ def photo_upload(
         )
     if pose not in Pose.values:
         raise ValidationError({"pose": [_("Choose front, side or back.")]})
-    taken_on = taken_on or timezone.localdate()
-    if taken_on > timezone.localdate():
+    taken_on = taken_on or gym_today()
+    if taken_on > gym_today():
         raise ValidationError({"taken_on": [_("A photo cannot be taken in the future.")]})
     processed = process_photo(image, size=size)
     file_name = default_storage.save(

@@ -15,7 +15,6 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms.models import construct_instance
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -41,6 +40,7 @@ from apps.scheduling.models import (
     Room,
     Strike,
 )
+from apps.tenants.selectors import gym_today
 
 GENERATE_WEEKS = 8
 
@@ -359,7 +359,7 @@ class ClassSeriesAdmin(GymAdmin):
         % {"weeks": GENERATE_WEEKS}
     )
     def generate(self, request: HttpRequest, queryset: QuerySet[ClassSeries]) -> None:
-        until = timezone.localdate() + timedelta(weeks=GENERATE_WEEKS)
+        until = gym_today() + timedelta(weeks=GENERATE_WEEKS)
 
         def run() -> str:
             created = 0

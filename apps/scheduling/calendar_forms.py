@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import dates
 from apps.crm.forms import add_service_errors
 from apps.crm.models import Client, Trainer
 from apps.scheduling.models import Room
@@ -27,7 +28,11 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
 class MoveForm(forms.Form):
     """Where to move an appointment: a local day and start time. Its length stays."""
 
-    new_date = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    new_date = forms.DateField(
+        validators=[dates.validate_date_in_range],
+        label=_("Day"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     new_time = forms.TimeField(
         label=_("Start"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
@@ -40,7 +45,11 @@ class AppointmentForm(forms.Form):
     room = forms.ModelChoiceField(
         label=_("Room"), queryset=Room.objects.none(), required=False, empty_label=_("No room")
     )
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(
+        validators=[dates.validate_date_in_range],
+        label=_("Day"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     start = forms.TimeField(
         label=_("Start"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )

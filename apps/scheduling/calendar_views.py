@@ -8,7 +8,7 @@ appointment_list), writes through the services. An appointment the viewer may no
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
+from apps.core import dates
 from apps.crm.models import Trainer
 from apps.crm.selectors import client_list, trainer_for_user
 from apps.scheduling import calendar_selectors as selectors
@@ -57,10 +58,7 @@ def _filters(viewer: User, params: QueryDict, zone: ZoneInfo) -> CalendarFilters
     """The calendar's state from the query (or the move form's copy of it). A trainer who
     names no trainer sees their own calendar; "all" (or empty) shows everyone's."""
     view = params.get("view") if params.get("view") in VIEWS else WEEK
-    try:
-        anchor = date.fromisoformat(params.get("date", ""))
-    except ValueError:
-        anchor = timezone.localdate(timezone=zone)
+    anchor = dates.parse_day(params.get("date")) or timezone.localdate(timezone=zone)
     if "trainer" not in params and has_role(viewer, Role.TRAINER):
         trainer = trainer_for_user(viewer)
     else:
@@ -232,10 +230,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
     zone = gym_zone()
     trainers = _booking_trainers(viewer)
     initial: dict[str, Any] = {"duration_minutes": 60}
-    try:
-        initial["day"] = date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        initial["day"] = timezone.localdate(timezone=zone)
+    initial["day"] = dates.parse_day(request.GET.get("date")) or timezone.localdate(timezone=zone)
     if request.GET.get("time"):
         initial["start"] = request.GET["time"]
     own: Trainer | None = trainer_for_user(viewer) if has_role(viewer, Role.TRAINER) else None

@@ -13,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
@@ -34,6 +33,7 @@ from apps.scheduling.models import (
     ClassType,
     Strike,
     StrikeKind,
+    parse_recurrence,
 )
 from apps.scheduling.policy_selectors import blocked_client_ids
 from apps.scheduling.policy_services import (
@@ -72,7 +72,7 @@ def series_generate_occurrences(
     if last < series.starts_on:
         return []
     start = datetime.combine(series.starts_on, series.local_start_time)
-    rule = rrulestr(series.rrule, dtstart=start)
+    rule = parse_recurrence(series.rrule, dtstart=start)
     days = [
         moment.date() for moment in rule.between(start, datetime.combine(last, time.max), inc=True)
     ]

@@ -7,8 +7,12 @@ racing for the same slot cannot both win, whatever the application checks first.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from dateutil.rrule import rrule, rruleset, rrulestr
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Func, Q
@@ -255,6 +259,31 @@ class ClassType(models.Model):
         return self.name
 
 
+def parse_recurrence(rule: str, *, dtstart: datetime) -> rrule | rruleset:
+    """An RFC 5545 rule read by dateutil; a ValidationError naming `rrule` when it cannot be."""
+    try:
+        return rrulestr(rule, dtstart=dtstart)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as error:
+        # dateutil's parser reports bad rules with any of these (an unknown name, a missing
+        # "=", a value out of range).
+        raise ValidationError(
+            {
+                "rrule": _(
+                    "Not a recurrence rule. Write it as in a calendar, for example "
+                    "FREQ=WEEKLY;BYDAY=MO,WE for every Monday and Wednesday."
+                )
+            },
+            code="invalid_rrule",
+        ) from error
+
+
+def validate_recurrence(rule: str) -> None:
+    try:
+        parse_recurrence(rule, dtstart=datetime(2000, 1, 1))  # noqa: DTZ001 - local wall time
+    except ValidationError as error:
+        raise ValidationError(error.message_dict["rrule"], code="invalid_rrule") from error
+
+
 class ClassSeries(models.Model):
     """A recurring class: an RFC 5545 rule (e.g. "FREQ=WEEKLY;BYDAY=MO,WE") at a local wall
     time of the gym, from `starts_on` to `ends_on` (open-ended when null)."""
@@ -269,7 +298,7 @@ class ClassSeries(models.Model):
     capacity = models.PositiveIntegerField(_("capacity"))
     local_start_time = models.TimeField(_("start time (local)"))
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"))
-    rrule = models.CharField(_("recurrence rule"), max_length=255)
+    rrule = models.CharField(_("recurrence rule"), max_length=255, validators=[validate_recurrence])
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

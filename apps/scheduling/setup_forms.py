@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import dates
 from apps.scheduling.models import ExceptionKind
 from apps.tenants.models import TIME_ZONE_CHOICES
 
@@ -62,7 +63,9 @@ class SpecialDayForm(_RangeForm):
     range_fields = ("opens_at", "closes_at")
 
     date = forms.DateField(
-        label=_("Date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        validators=[dates.validate_date_in_range],
+        label=_("Date"),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     name = forms.CharField(label=_("Name"), max_length=120, required=False)
     opens_at = forms.TimeField(
@@ -108,8 +111,12 @@ class AvailabilityExceptionForm(_RangeForm):
     range_fields = ("starts_at", "ends_at")
 
     kind = forms.ChoiceField(label=_("Kind"), choices=ExceptionKind.choices)
-    starts_at = forms.DateTimeField(label=_("From"), widget=_datetime_input())
-    ends_at = forms.DateTimeField(label=_("To"), widget=_datetime_input())
+    starts_at = forms.DateTimeField(
+        validators=[dates.validate_date_in_range], label=_("From"), widget=_datetime_input()
+    )
+    ends_at = forms.DateTimeField(
+        validators=[dates.validate_date_in_range], label=_("To"), widget=_datetime_input()
+    )
 
     def __init__(self, *args: Any, zone: ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core import dates
 from apps.tenants.selectors import current_gym, gym_opening_hours, special_day_list
 
 
@@ -29,7 +30,7 @@ class WeekdayHoursSerializer(serializers.Serializer):
 
 
 class SpecialDaySerializer(serializers.Serializer):
-    date = serializers.DateField()
+    date = dates.DateField()
     name = serializers.CharField()
     closed = serializers.BooleanField(source="is_closed")
     opens_at = serializers.TimeField(format="%H:%M", allow_null=True)

@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import dates
 from apps.crm.models import Client
 from apps.training.models import (
     Exercise,
@@ -154,7 +155,9 @@ class ItemForm(forms.Form):
 class AssignForm(forms.Form):
     template = forms.ModelChoiceField(label=_("Plan"), queryset=WorkoutPlan.objects.none())
     client = forms.ModelChoiceField(label=_("Client"), queryset=Client.objects.none())
-    start_date = forms.DateField(label=_("Start date"), widget=_date_input())
+    start_date = forms.DateField(
+        validators=[dates.validate_date_in_range], label=_("Start date"), widget=_date_input()
+    )
 
     def __init__(
         self,

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: its 400 page is drawn like any other page.
+    "apps.core.middleware.NulCharacterMiddleware",
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -237,6 +239,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three, with a JSON parser that answers deep nesting and NUL characters with a 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Counters in the cache (apps/core/api/throttling.py); a 429 carries Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
         "apps.core.api.throttling.AnonRateThrottle",
@@ -300,8 +308,10 @@ PROGRESS_PHOTO_MAX_PIXELS = env.int("PROGRESS_PHOTO_MAX_PIXELS", default=50_000_
 # Region (ISO 3166 code) of phone numbers written without a country code: "07700 900123" is
 # read as a GB number and stored as +447700900123 (apps.crm.phones).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="GB").upper()
-# Minutes after which an import still queued or running is taken as lost (its Celery message
-# or worker died) and marked failed by apps.imports.tasks.fail_stuck_import_jobs.
+# Minutes after which an import still queued or running is taken as lost and marked failed by
+# apps.imports.tasks.fail_stuck_import_jobs (beat). A task whose worker died is first delivered
+# again after CELERY_VISIBILITY_TIMEOUT (and resumes: nothing of it was committed), so this
+# is a backstop for a lost message, longer than that timeout.
 IMPORT_JOB_TIMEOUT_MINUTES = env.int("IMPORT_JOB_TIMEOUT_MINUTES", default=30)
 
 # --- Stripe (dj-stripe): the platform's account in public, each gym's in its own schema ---

@@ -18,8 +18,13 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Longer than any countdown or retry backoff we use, so Redis never redelivers early.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 60 * 60}
+# How long Redis waits for a taken task to be acknowledged (acks_late: when it has finished)
+# before it hands the task to another worker: a task whose whole worker died (killed, the
+# machine gone) runs again after this. Longer than any task runs and than any countdown or
+# retry backoff we use (a countdown longer than this would be delivered twice); a job that
+# may be longer goes through the database and beat, not a countdown.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=10 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static schedule, synced into django-celery-beat's tables by its database scheduler.
 CELERY_BEAT_SCHEDULE = {

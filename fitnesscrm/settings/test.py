@@ -3,13 +3,13 @@
 import os
 from pathlib import Path
 
-from fitnesscrm.settings import dotenv
+from fitnesscrm.settings import dotenv, insecure
 
 dotenv.load()
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-insecure-key")
+os.environ.setdefault("DJANGO_SECRET_KEY", insecure.TEST_SECRET_KEY)
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 # Tests only: a fixed, public Fernet key (rotation tests override the setting).
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWluc2VjdXJlLWZlcm5ldC1rZXktMzI=")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", insecure.TEST_FIELD_KEY)
 # With no DATABASE_URL the suite starts an embedded server of its own, apart from `make run`'s,
 # and stops it when the run ends (tests/conftest.py).
 _data_dir = os.environ.get("DATA_DIR") or str(Path(__file__).resolve().parents[2] / ".data")

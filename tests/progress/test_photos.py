@@ -387,3 +387,22 @@ def test_staff_need_the_clients_photo_consent_but_the_client_does_not(crm_a: Crm
             actor=crm_a.cara_user, client=crm_a.cara, pose="front", image=io.BytesIO(jpeg_bytes())
         )
         assert own.client_id == crm_a.cara.pk
+
+
+def test_the_public_host_serves_no_media_even_in_development(settings, caras_photo) -> None:
+    """Development settings (DEBUG on) once served MEDIA_ROOT, every gym's files, on the public
+    host without a login."""
+    import importlib
+
+    from django.urls import Resolver404, resolve
+
+    import fitnesscrm.urls_public
+
+    settings.DEBUG = True
+    try:
+        urls = importlib.reload(fitnesscrm.urls_public)
+        with pytest.raises(Resolver404):
+            resolve(f"/media/{caras_photo.file_name}", urlconf=urls)
+    finally:
+        settings.DEBUG = False
+        importlib.reload(fitnesscrm.urls_public)

@@ -94,3 +94,25 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if response.status_code == status.HTTP_400_BAD_REQUEST:
         response["Content-Language"] = getattr(request, "LANGUAGE_CODE", "en")
     return response
+
+
+def field_problem_response(*, request: Any, field: str, message: str) -> Response:
+    """A 400 problem document naming one field, for input refused before a view runs."""
+    from rest_framework.renderers import JSONRenderer
+
+    response = Response(
+        {
+            "type": "https://fitnesscrm.dev/problems/invalid",
+            "title": _("Some fields are not valid."),
+            "status": status.HTTP_400_BAD_REQUEST,
+            "detail": f"{field}: {message}",
+            "errors": {field: [message]},
+            "instance": request.get_full_path(),
+        },
+        status=status.HTTP_400_BAD_REQUEST,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+    response.accepted_renderer = JSONRenderer()
+    response.accepted_media_type = PROBLEM_CONTENT_TYPE
+    response.renderer_context = {}
+    return response.render()

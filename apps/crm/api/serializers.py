@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import User
+from apps.core import dates
 from apps.crm import selectors
 from apps.crm.models import (
     HEX_COLOUR,
@@ -110,7 +111,7 @@ def _check_date_order(
 # --- Trainers -------------------------------------------------------------------------------
 
 
-class CertificationSerializer(serializers.ModelSerializer):
+class CertificationSerializer(dates.ModelSerializer):
     class Meta:
         model = Certification
         fields = ("id", "name", "issuer", "issued_on", "expires_on")
@@ -306,7 +307,7 @@ class ClientSerializer(serializers.ModelSerializer):
         return data
 
 
-class ClientWriteSerializer(serializers.ModelSerializer):
+class ClientWriteSerializer(dates.ModelSerializer):
     """What a request may send about a client. Which of these fields a viewer may set (health
     fields, a client's own profile) is client_create's and client_update's rule."""
 
@@ -336,7 +337,7 @@ class ClientWriteSerializer(serializers.ModelSerializer):
 # --- Assignments ----------------------------------------------------------------------------
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(dates.ModelSerializer):
     client = VisibleRelatedField(selector=selectors.client_list, queryset=Client.objects.all())
     trainer = VisibleRelatedField(selector=selectors.trainer_list, queryset=Trainer.objects.all())
     client_name = serializers.CharField(source="client.full_name", read_only=True)
@@ -361,7 +362,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 
 class AssignmentEndSerializer(serializers.Serializer):
-    ends_on = serializers.DateField(
+    ends_on = dates.DateField(
         required=False, help_text=_("The last day of the assignment; today when left out.")
     )
 

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import UnitSystem
+from apps.core import dates
 from apps.crm.models import Client
 from apps.progress import selectors
 from apps.progress.models import (
@@ -139,7 +140,7 @@ class MeasurementWriteSerializer(serializers.Serializer):
         required=False,
         help_text=_("Staff: the client measured (required). Clients: leave out (themselves)."),
     )
-    measured_at = serializers.DateTimeField(required=False)
+    measured_at = dates.DateTimeField(required=False)
     weight = _value_field()
     body_fat_percent = serializers.DecimalField(
         max_digits=4,
@@ -227,13 +228,13 @@ class PhotoUploadSerializer(serializers.Serializer):
         help_text=_("JPEG, PNG, WebP or HEIC; checked by content. EXIF (GPS too) is removed.")
     )
     pose = serializers.ChoiceField(choices=Pose.choices)
-    taken_on = serializers.DateField(required=False)
+    taken_on = dates.DateField(required=False)
 
 
 class MeasurementQuerySerializer(serializers.Serializer):
     client = serializers.IntegerField(required=False, min_value=1)
-    measured_from = serializers.DateField(required=False)
-    measured_to = serializers.DateField(required=False)
+    measured_from = dates.DateField(required=False)
+    measured_to = dates.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         first, last = attrs.get("measured_from"), attrs.get("measured_to")

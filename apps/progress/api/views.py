@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from apps.accounts.models import Role, User
 from apps.accounts.permissions import HasRole
 from apps.accounts.roles import HEALTH_DATA_ROLES, has_role
+from apps.core.api.parsers import JSONParser
 from apps.crm.api.serializers import ProblemSerializer
 from apps.crm.models import Client
 from apps.crm.selectors import client_for_user

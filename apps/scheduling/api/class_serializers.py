@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core import dates
 from apps.crm import selectors as crm_selectors
 from apps.scheduling.api.serializers import _ViewerQuerysetField
 from apps.scheduling.models import ClassBooking, ClassOccurrence, ClassType
@@ -53,8 +54,8 @@ class OccurrenceSerializer(serializers.ModelSerializer):
 
 
 class OccurrenceQuerySerializer(serializers.Serializer):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = dates.DateField(required=False)
+    date_to = dates.DateField(required=False)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         mapped = {

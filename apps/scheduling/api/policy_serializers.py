@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core import dates
 from apps.crm import selectors as crm_selectors
 from apps.scheduling.api.serializers import _ViewerQuerysetField
 from apps.scheduling.models import Strike
@@ -50,7 +51,7 @@ class BlockStateSerializer(serializers.Serializer):
     active_strikes = serializers.IntegerField()
     strike_limit = serializers.IntegerField()
     is_blocked = serializers.BooleanField()
-    blocked_until = serializers.DateTimeField(allow_null=True)
+    blocked_until = dates.DateTimeField(allow_null=True)
 
 
 class StrikeWaiveSerializer(serializers.Serializer):

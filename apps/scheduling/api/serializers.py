@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core import dates
 from apps.crm import selectors as crm_selectors
 from apps.scheduling.models import Appointment, Room
 
@@ -51,8 +52,8 @@ class AppointmentBookSerializer(serializers.Serializer):
     room = serializers.PrimaryKeyRelatedField(
         queryset=Room.objects.all(), required=False, allow_null=True
     )
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = dates.DateTimeField()
+    ends_at = dates.DateTimeField()
     video_link = serializers.URLField(required=False, allow_blank=True, default="")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     override_availability = serializers.BooleanField(required=False, default=False)
@@ -67,8 +68,8 @@ class FreeSlotsQuerySerializer(serializers.Serializer):
 
     trainer = _ViewerQuerysetField(crm_selectors.trainer_list)
     # `from` is a Python keyword: the query parameter is mapped onto date_from.
-    date_from = serializers.DateField()
-    date_to = serializers.DateField()
+    date_from = dates.DateField()
+    date_to = dates.DateField()
     slot_minutes = serializers.IntegerField(required=False, default=60, min_value=5, max_value=480)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -99,5 +100,5 @@ class FreeSlotsQuerySerializer(serializers.Serializer):
 
 
 class FreeSlotSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = dates.DateTimeField()
+    ends_at = dates.DateTimeField()

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from apps.accounts.models import User
 from apps.accounts.roles import is_management
+from apps.core import dates
 from apps.crm.api.serializers import VisibleRelatedField
 from apps.training import selectors
 from apps.training.models import (
@@ -263,7 +264,7 @@ class PlanAssignSerializer(serializers.Serializer):
         selector=lambda viewer: selectors.assignable_clients(viewer=viewer),
         help_text=_("A client the user may assign plans to (a trainer: their own clients)."),
     )
-    start_date = serializers.DateField()
+    start_date = dates.DateField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
@@ -356,8 +357,8 @@ class ScheduledWorkoutSerializer(serializers.ModelSerializer):
 class ScheduledWorkoutQuerySerializer(serializers.Serializer):
     client = serializers.IntegerField(required=False, help_text=_("Client id."))
     plan = serializers.IntegerField(required=False, help_text=_("Plan id."))
-    date_from = serializers.DateField(required=False, help_text=_("On or after (YYYY-MM-DD)."))
-    date_to = serializers.DateField(required=False, help_text=_("On or before (YYYY-MM-DD)."))
+    date_from = dates.DateField(required=False, help_text=_("On or after (YYYY-MM-DD)."))
+    date_to = dates.DateField(required=False, help_text=_("On or before (YYYY-MM-DD)."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         first, last = attrs.get("date_from"), attrs.get("date_to")

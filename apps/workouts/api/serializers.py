@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from apps.core import dates
 from apps.crm.api.serializers import VisibleRelatedField
 from apps.crm.models import Client
 from apps.training.models import Exercise, PlanItem, ScheduledWorkout
@@ -194,7 +195,7 @@ class WorkoutLogCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    performed_on = serializers.DateField(required=False)
+    performed_on = dates.DateField(required=False)
     client_uuid = serializers.UUIDField(required=False, allow_null=True)
 
 
@@ -203,7 +204,7 @@ class WorkoutLogUpdateSerializer(serializers.Serializer):
     perceived_effort = serializers.IntegerField(
         min_value=1, max_value=10, required=False, allow_null=True
     )
-    performed_on = serializers.DateField(required=False)
+    performed_on = dates.DateField(required=False)
 
 
 class WorkoutCompleteSerializer(serializers.Serializer):
@@ -230,7 +231,7 @@ class AdherenceSerializer(serializers.Serializer):
 
 class RecordSerializer(serializers.Serializer):
     value = serializers.DecimalField(max_digits=12, decimal_places=2)
-    on = serializers.DateField()
+    on = dates.DateField()
     reps = serializers.IntegerField(allow_null=True)
     load_kg = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
 
@@ -251,13 +252,13 @@ class MuscleGroupVolumeSerializer(serializers.Serializer):
 
 
 class WeeklyVolumeSerializer(serializers.Serializer):
-    week = serializers.DateField(help_text=_("The Monday of the week."))
+    week = dates.DateField(help_text=_("The Monday of the week."))
     groups = MuscleGroupVolumeSerializer(many=True)
 
 
 class TrainingStatsSerializer(serializers.Serializer):
     client = serializers.IntegerField()
-    today = serializers.DateField(help_text=_("Today in the gym's time zone."))
+    today = dates.DateField(help_text=_("Today in the gym's time zone."))
     adherence = AdherenceSerializer(many=True)
     weekly_target = serializers.IntegerField(min_value=1, max_value=MAX_WEEKLY_TARGET)
     streak_weeks = serializers.IntegerField()
