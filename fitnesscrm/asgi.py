@@ -31,6 +31,8 @@ from fitnesscrm.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": WsgiBridge(django_wsgi_app, threads=settings.WEB_THREADS),
+        # An Origin under ALLOWED_HOSTS first; then TenantAuthMiddleware requires the gym's own
+        # origin (apps/core/channels.py), as every gym's host is under ALLOWED_HOSTS.
         "websocket": AllowedHostsOriginValidator(
             TenantAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
