@@ -26,6 +26,7 @@ from apps.accounts.decorators import role_required
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.core.api.throttling import rate_limit
+from apps.core.htmx import is_partial
 from apps.crm import selectors, services
 from apps.crm.api.filters import ClientFilter
 from apps.crm.forms import (
@@ -60,14 +61,6 @@ TIMELINE_LABELS = {
     "note.created": gettext_lazy("Note added"),
     "note.updated": gettext_lazy("Note edited"),
 }
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    """A partial update from HTMX (a history restore wants the whole page)."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -114,7 +107,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
         "has_filters": any(request.GET.get(name) for name in CLIENT_FILTERS),
         "can_import": has_role(request.user, *MANAGEMENT),
     }
-    template = "crm/_client_table.html" if is_htmx(request) else "crm/client_list.html"
+    template = "crm/_client_table.html" if is_partial(request) else "crm/client_list.html"
     response = render(request, template, context)
     # The same URL answers with a page or a fragment: caches must keep them apart.
     patch_vary_headers(response, ["HX-Request"])
@@ -296,12 +289,12 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            if is_htmx(request):
+            if is_partial(request):
                 notes = render(request, "crm/_notes.html", _notes_context(request, client))
                 return _with_activity(request, client, notes)
             messages.success(request, _("Note added."))
             return HttpResponseRedirect(reverse("crm:client_detail", args=[client.pk]))
-    if is_htmx(request):
+    if is_partial(request):
         return render(request, "crm/_notes.html", _notes_context(request, client, form))
     return render(
         request, "crm/client_detail.html", _profile_context(request, client, note_form=form)
@@ -311,7 +304,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
 def _trainers_response(
     request: HttpRequest, client: Client, form: AssignForm | None = None
 ) -> HttpResponse:
-    if is_htmx(request):
+    if is_partial(request):
         fragment = render(request, "crm/_trainers.html", _trainers_context(request, client, form))
         return fragment if form is not None else _with_activity(request, client, fragment)
     if form is not None:
@@ -504,11 +497,11 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         # The lead's details do not make a valid client (a bad email, say): say why.
         error = " ".join(exc.messages)
-        if is_htmx(request):
+        if is_partial(request):
             return _lead_row(request, lead, error)
         messages.error(request, error)
         return HttpResponseRedirect(reverse("crm:lead_list"))
-    if is_htmx(request):
+    if is_partial(request):
         lead.refresh_from_db()
         return _lead_row(request, lead)
     messages.success(request, _("%(name)s is now a client.") % {"name": client.full_name})
@@ -525,7 +518,7 @@ def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
     services.lead_update_status(
         actor=request.user, lead=lead, status=form.cleaned_data["status"], request=request
     )
-    if is_htmx(request):
+    if is_partial(request):
         return _lead_row(request, lead)
     return HttpResponseRedirect(reverse("crm:lead_list"))
 

@@ -27,6 +27,7 @@ from apps.accounts.decorators import role_required
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.core import dates
+from apps.core.htmx import is_partial
 from apps.crm.models import Trainer
 from apps.crm.selectors import client_list, trainer_for_user
 from apps.scheduling import calendar_selectors as selectors
@@ -39,13 +40,6 @@ from apps.scheduling.services import SchedulingConflict, appointment_book
 
 STAFF = (Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK)
 ALL = "all"
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def _pick(queryset: Any, value: str | None) -> Any:
@@ -115,7 +109,7 @@ def _calendar_context(
 def _render_calendar(
     request: HttpRequest, filters: CalendarFilters, zone: ZoneInfo, **extra: Any
 ) -> HttpResponse:
-    template = "scheduling/_calendar.html" if is_htmx(request) else "scheduling/calendar.html"
+    template = "scheduling/_calendar.html" if is_partial(request) else "scheduling/calendar.html"
     # Templates print datetimes in the active zone: the gym's, whatever the server's.
     with timezone.override(zone):
         response = render(request, template, _calendar_context(request, filters, zone, **extra))
@@ -191,13 +185,13 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
                 "client": appointment.client.full_name,
                 "when": f"{local:%Y-%m-%d %H:%M}",
             }
-            if is_htmx(request):
+            if is_partial(request):
                 return _render_calendar(request, filters, zone, notice=notice)
             messages.success(request, notice)
             return HttpResponseRedirect(_calendar_url(filters, date=local.date()))
     elif form.is_bound:
         error = _("Choose a day and a start time.")
-    if is_htmx(request):
+    if is_partial(request):
         return _render_calendar(request, filters, zone, error=error)
     with timezone.override(zone):
         return render(

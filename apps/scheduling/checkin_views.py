@@ -23,8 +23,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
 from apps.core.api.throttling import client_ip, rate_limit
+from apps.core.htmx import is_partial
 from apps.crm.forms import add_service_errors
-from apps.crm.views import is_htmx
 from apps.scheduling import class_services, policy_selectors, policy_services, selectors, services
 from apps.scheduling.checkin_forms import CheckinSearchForm, KioskForm, PolicyForm, WaiveForm
 from apps.scheduling.models import Appointment, ClassBooking, Strike
@@ -62,7 +62,7 @@ def checkin(request: HttpRequest) -> HttpResponse:
     form = CheckinSearchForm(request.GET)
     search = form.cleaned_data["search"].strip() if form.is_valid() else ""
     context = {"form": form, **_checkin_context(request, search)}
-    template = "scheduling/_checkin_list.html" if is_htmx(request) else "scheduling/checkin.html"
+    template = "scheduling/_checkin_list.html" if is_partial(request) else "scheduling/checkin.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -70,7 +70,7 @@ def checkin(request: HttpRequest) -> HttpResponse:
 
 def _checked_in(request: HttpRequest, row: dict[str, Any], error: str = "") -> HttpResponse:
     """The updated row for HTMX, else back to the list with a message."""
-    if is_htmx(request):
+    if is_partial(request):
         return render(request, "scheduling/_checkin_row.html", {**row, "error": error})
     if error:
         messages.error(request, error)

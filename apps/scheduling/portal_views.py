@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import User
+from apps.core.htmx import is_partial
 from apps.crm.models import Client
 from apps.crm.services import profile_ensure_for_role
 from apps.portal.views import client_required
 from apps.scheduling import calendar_selectors as selectors
-from apps.scheduling.calendar_views import is_htmx
 from apps.scheduling.class_services import class_book, class_cancel
 from apps.scheduling.models import ClassBookingStatus
 from apps.scheduling.selectors import gym_zone
@@ -77,7 +77,7 @@ def _schedule_context(request: HttpRequest, client: Client, **extra: Any) -> dic
 def _render(request: HttpRequest, client: Client, status: int = 200, **extra: Any) -> HttpResponse:
     template = (
         "scheduling/portal/_schedule.html"
-        if is_htmx(request)
+        if is_partial(request)
         else "scheduling/portal/schedule.html"
     )
     # Templates print datetimes in the active zone: the gym's.
@@ -94,7 +94,7 @@ def _outcome(
 ) -> HttpResponse:
     """HTMX: the schedule with the outcome on top. A plain post: back to the page after a
     success (so a reload does not post again), the page with the error otherwise."""
-    if is_htmx(request):
+    if is_partial(request):
         return _render(request, client, notice=notice, error=error)
     if error:
         return _render(request, client, status=400, error=error)

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
 from apps.accounts.roles import is_management
+from apps.core.htmx import is_partial
 from apps.crm.forms import add_service_errors
 from apps.crm.models import Trainer
 from apps.scheduling import setup_selectors as selectors
@@ -51,13 +52,6 @@ MANAGEMENT = (Role.OWNER, Role.MANAGER)
 AVAILABILITY_EDITORS = (Role.OWNER, Role.MANAGER, Role.TRAINER)
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
-
-
 def _get_or_404(getter: Any, **kwargs: Any) -> Any:
     try:
         return getter(**kwargs)
@@ -73,7 +67,7 @@ def _section(
     request: HttpRequest, *, page: str, partial: str, context: dict[str, Any]
 ) -> HttpResponse:
     """The page, or only its section when HTMX asks (the same URL: caches keep them apart)."""
-    response = render(request, partial if is_htmx(request) else page, context)
+    response = render(request, partial if is_partial(request) else page, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -144,7 +138,7 @@ def _hours_response(request: HttpRequest, gym: Gym, **forms: Any) -> HttpRespons
 
 def _after_write(request: HttpRequest, url_name: str, *args: Any) -> HttpResponse | None:
     """Without HTMX, a write redirects (post/redirect/get); with HTMX the caller renders."""
-    if is_htmx(request):
+    if is_partial(request):
         return None
     messages.success(request, _("Changes saved."))
     return HttpResponseRedirect(reverse(url_name, args=args))
@@ -267,7 +261,7 @@ def location_delete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.location_delete(actor=request.user, location=location, request=request)
     except ValidationError as exc:
-        if is_htmx(request):
+        if is_partial(request):
             return _locations_response(request, error=" ".join(exc.messages))
         messages.error(request, " ".join(exc.messages))
         return HttpResponseRedirect(reverse("gym_settings:location_list"))
@@ -325,7 +319,7 @@ def room_delete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.room_delete(actor=request.user, room=room, request=request)
     except ValidationError as exc:
-        if is_htmx(request):
+        if is_partial(request):
             return _locations_response(request, error=" ".join(exc.messages))
         messages.error(request, " ".join(exc.messages))
         return HttpResponseRedirect(reverse("gym_settings:location_list"))

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import User
+from apps.core.htmx import is_partial
 from apps.crm.forms import add_service_errors
-from apps.crm.views import is_htmx
 from apps.training import selectors, services
 from apps.training.forms import (
     AssignForm,
@@ -89,7 +89,7 @@ def exercise_list(request: HttpRequest) -> HttpResponse:
         "can_add": selectors.can_add_exercise(viewer=request.user),
     }
     template = (
-        "training/_exercise_table.html" if is_htmx(request) else "training/exercise_list.html"
+        "training/_exercise_table.html" if is_partial(request) else "training/exercise_list.html"
     )
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
@@ -204,7 +204,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         plans = plans.order_by("client__last_name", "client__first_name", "-start_date")
     page = Paginator(plans, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "kind": kind, "search": search, "query": _query_without_page(request)}
-    template = "training/_plan_table.html" if is_htmx(request) else "training/plan_list.html"
+    template = "training/_plan_table.html" if is_partial(request) else "training/plan_list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -294,10 +294,10 @@ def _error_lines(error: ValidationError) -> list[str]:
 def _builder_answer(request: HttpRequest, plan_pk: int, error: ValidationError | None) -> Any:
     """After a builder action: the builder part (HTMX) or the page again."""
     errors = _error_lines(error) if error is not None else None
-    if errors and not is_htmx(request):
+    if errors and not is_partial(request):
         for message in errors:
             messages.error(request, message)
-    if not is_htmx(request):
+    if not is_partial(request):
         return HttpResponseRedirect(reverse("training:plan_detail", args=[plan_pk]))
     plan = _plan_or_404(request.user, plan_pk)
     return render(request, "training/_builder.html", _builder_context(request, plan, errors=errors))
@@ -434,7 +434,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
     initial = {name: getattr(item, name) for name in ItemForm.base_fields}
     form = ItemForm(initial=initial, exercises=exercises, auto_id=f"item{item.pk}_%s")
-    template = "training/_item_edit.html" if is_htmx(request) else "training/item_edit.html"
+    template = "training/_item_edit.html" if is_partial(request) else "training/item_edit.html"
     return render(request, template, {"item": item, "form": form, "plan": plan})
 
 

@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # request.htmx (apps/core/htmx.py).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: its 400 page is drawn like any other page.
@@ -236,7 +238,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Read-only model fields documented as the model allows (blank, null).
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's three, with a JSON parser that answers deep nesting and NUL characters with a 400.
@@ -279,6 +282,11 @@ SPECTACULAR_SETTINGS = {
         "ClientStatusEnum": "apps.crm.models.ClientStatus",
         "LeadStatusEnum": "apps.crm.models.LeadStatus",
     },
+    # drf-spectacular's own, then the errors every operation can answer with, documented once.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.document_error_responses",
+    ],
 }
 
 # --- Encryption at rest (apps.core.fields.EncryptedTextField) -----------------------------
