@@ -7,4 +7,9 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM"
 
     def ready(self) -> None:
-        from apps.crm import personal_data  # noqa: F401  (registers the CRM's personal data)
+        from apps.crm import (
+            personal_data,  # noqa: F401  (registers the CRM's personal data)
+            signals,
+        )
+
+        signals.connect()

@@ -14,8 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import get_template, render_to_string
 from django.templatetags.static import static
@@ -28,8 +27,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
 from apps.crm.models import Client
-from apps.crm.selectors import client_for_user, client_list
-from apps.crm.services import client_update, profile_ensure_for_role
+from apps.crm.selectors import client_for_user
+from apps.crm.services import client_update
 from apps.portal.forms import ClientProfileForm
 
 View = Callable[..., HttpResponse]
@@ -57,12 +56,10 @@ def client_required(view: View) -> View:
 
 
 def _own_client(user: User) -> Client:
+    """Made when the client was invited or signed in (apps/crm/signals.py); only read here."""
     client = client_for_user(user)
     if client is None:
-        # A client login made before the CRM existed, or outside the invitation flow.
-        with transaction.atomic():
-            profile_ensure_for_role(user=user)
-        client = client_list(viewer=user).get()
+        raise Http404
     return client
 
 

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,7 +25,6 @@ from apps.accounts.models import Role, User
 from apps.crm.forms import add_service_errors
 from apps.crm.models import Client
 from apps.crm.selectors import client_for_user
-from apps.crm.services import profile_ensure_for_role
 from apps.portal.views import client_required
 from apps.progress import selectors, services
 from apps.progress.forms import (
@@ -56,13 +54,9 @@ def _client_or_404(viewer: User, pk: int) -> Client:
 
 
 def _own_client(user: User) -> Client:
-    """The portal user's own record (made on first visit, as the portal's home page does)."""
+    """Made when the client was invited or signed in (apps/crm/signals.py); only read here."""
     client = client_for_user(user)
     if client is None:
-        with transaction.atomic():
-            profile_ensure_for_role(user=user)
-        client = client_for_user(user)
-    if client is None:  # pragma: no cover - profile_ensure_for_role made it
         raise Http404
     return client
 

@@ -273,13 +273,6 @@ def calendar_grid(*, viewer: User, filters: CalendarFilters) -> CalendarGrid:
 # --- The client's own schedule (portal) ------------------------------------------------------
 
 
-def own_client(*, viewer: User) -> Client | None:
-    """The signed-in client's own record (None for staff)."""
-    if not has_role(viewer, Role.CLIENT):
-        return None
-    return Client.objects.filter(user=viewer).first()
-
-
 def client_upcoming_class_bookings(*, client: Client) -> list[ClassBooking]:
     """The client's booked and waitlisted classes that have not ended, soonest first."""
     return list(

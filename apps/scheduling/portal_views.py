@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.accounts.models import User
 from apps.core.htmx import is_partial
 from apps.crm.models import Client
-from apps.crm.services import profile_ensure_for_role
+from apps.crm.selectors import client_for_user
 from apps.portal.views import client_required
 from apps.scheduling import calendar_selectors as selectors
 from apps.scheduling.class_services import class_book, class_cancel
@@ -34,14 +33,10 @@ CONFIRM_LATE = "late"
 
 
 def _own_client(user: User) -> Client:
-    client = selectors.own_client(viewer=user)
+    """Made when the client was invited or signed in (apps/crm/signals.py); only read here."""
+    client = client_for_user(user)
     if client is None:
-        # A client login made outside the invitation flow has no record yet.
-        with transaction.atomic():
-            profile_ensure_for_role(user=user)
-        client = selectors.own_client(viewer=user)
-        if client is None:
-            raise Http404
+        raise Http404
     return client
 
 
