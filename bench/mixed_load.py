@@ -41,9 +41,11 @@ What it does, in one run:
    Between runs the writes of the load are undone (bookings cancelled through the service and
    removed, sets and notes made by the load deleted), so every run starts from the same data.
 
-Printed: a table per request type (requests, errors, RPS, p50, p95, p99 in ms, queries), the
-overall line, the bare view, and the targets of issue 16 with met / not met: 0 errors, overall
-p95 under 100 ms, queries of every request type the same at both sizes.
+Printed: a table per request type (requests, errors, RPS, p50, p95, p99 in ms, "alone": the ms
+one such request takes with nothing else running, and queries), the overall line, the bare
+view, and the targets of issue 16 with met / not met: 0 errors, overall p95 under 100 ms,
+queries of every request type the same at both sizes. The load average before the run is
+printed too: other work on the machine shows in every figure.
 
     .venv/bin/python bench/mixed_load.py                   # 50 x 2,000 + 10,000 clients, 30 s
     .venv/bin/python bench/mixed_load.py --gyms 2 --clients 200 --big-clients 1000 --seconds 5
@@ -492,11 +494,16 @@ def _pick(rng: random.Random, items: list) -> object:
     return items[rng.randrange(len(items))]
 
 
-def _reads(kind: str, data: GymData, rng: random.Random, today: date) -> Request:
-    """One read of `kind` by a user of the gym allowed to make it."""
+def _reads(
+    kind: str, data: GymData, rng: random.Random, today: date, owner: bool = False
+) -> Request:
+    """One read of `kind` by a user of the gym allowed to make it (staff pages: by its owner
+    when `owner`, so that two gyms are compared with the same role)."""
     staff = [u for role in (Role.OWNER, Role.MANAGER) for u in data.staff.get(role, [])]
     trainers = [u for u in data.staff.get(Role.TRAINER, []) if data.trainer_clients.get(u)]
     desk = data.staff.get(Role.FRONT_DESK, [])
+    if owner:
+        staff, trainers, desk = data.staff[Role.OWNER][:1], [], []
     everyone = staff + trainers + desk
     user = None
     path = "/"
@@ -530,9 +537,10 @@ def _reads(kind: str, data: GymData, rng: random.Random, today: date) -> Request
     return Request(kind=kind, host=data.host, session=data.sessions[user], path=path)
 
 
-# A booking's cancellation comes this many requests later in its thread's list: twenty times
-# the connections a thread has, so the booking has been answered by then.
-CANCEL_AFTER = 160
+# A booking's cancellation comes this many requests later in its thread's list: eight times
+# the connections a thread has, so the booking has long been answered by then (a cancellation
+# sent too early would be a 404, counted as an error).
+CANCEL_AFTER = 64
 RICH_ONLY = ("page: calendar week", "portal:", "api: classes", "api: workout", "write:")
 
 
@@ -559,7 +567,9 @@ def build_lists(gyms: list[GymData], length: int, seed: int = 16) -> list[list[R
         mine = pairs[thread * books_per_list : (thread + 1) * books_per_list]
         step = (length - CANCEL_AFTER - 2 * books_per_list) // books_per_list
         for index, (data, user, _client, occ) in enumerate(mine):
-            at = index * step
+            # Not at 0: wrk calls request() once before the run to check the script (the first
+            # request of the first thread is made and never sent).
+            at = 1 + index * step
             session = data.sessions[user]
             slots[at] = Request(
                 "write: book class", data.host, session, "POST", f"/api/v1/occurrences/{occ}/book/"
@@ -616,15 +626,22 @@ def build_lists(gyms: list[GymData], length: int, seed: int = 16) -> list[list[R
 # --- Query counts ------------------------------------------------------------------------
 
 
-def count_queries(gyms: list[GymData], lists: list[list[Request]]) -> dict[str, str]:
+def count_queries(
+    gyms: list[GymData], lists: list[list[Request]]
+) -> tuple[dict[str, str], dict[str, float]]:
     """Queries one request of each read type runs: in a standard gym / in the big gym, and for
-    the API lists at page_size 10 / 100 as well. Writes: book, cancel, log set, add note once
-    each (then undone with the rest of the load's writes)."""
+    the API lists at page_size 10 / 100 as well; staff requests by the owner. Writes: book,
+    cancel, log set, add note once each (then undone with the rest of the load's writes).
+    And the time one request takes alone, in this process with nothing else running (reads:
+    the median of three more in the standard gym): what the server spends on it when it has
+    a core to itself."""
     big, standard = gyms[0], next((g for g in gyms[1:] if g.rich), gyms[-1])
     rng = random.Random(5)
     today = timezone.localdate()
     counts: dict[str, str] = {}
+    alone: dict[str, float] = {}
     failures: list[str] = []
+    timings: list[float] = []
 
     def run(request: Request, path: str | None = None) -> int:
         client = HttpClient(HTTP_HOST=request.host)
@@ -632,6 +649,7 @@ def count_queries(gyms: list[GymData], lists: list[list[Request]]) -> dict[str, 
         # From the public schema, as a server thread's connection may be: the tenant
         # middleware sets the gym's.
         connection.set_schema_to_public()
+        started = time.perf_counter()
         with CaptureQueriesContext(connection) as queries:
             if request.method == "POST":
                 response = client.post(
@@ -639,6 +657,7 @@ def count_queries(gyms: list[GymData], lists: list[list[Request]]) -> dict[str, 
                 )
             else:
                 response = client.get(path or request.path)
+        timings.append((time.perf_counter() - started) * 1000)
         if response.status_code >= 400:
             failures.append(f"{response.status_code} {request.method} {request.path}")
         return len(queries)
@@ -646,10 +665,14 @@ def count_queries(gyms: list[GymData], lists: list[list[Request]]) -> dict[str, 
     for kind in MIX:
         if kind.startswith("write:"):
             continue
-        sizes = [run(_reads(kind, data, rng, today)) for data in (standard, big)]
+        sizes = [run(_reads(kind, data, rng, today, owner=True)) for data in (standard, big)]
+        timings.clear()
+        for _ in range(3):
+            run(_reads(kind, standard, rng, today, owner=True))
+        alone[kind] = sorted(timings)[1]
         text = f"{sizes[0]}/{sizes[1]}"
         if kind.startswith("api: "):
-            request = _reads(kind, standard, rng, today)
+            request = _reads(kind, standard, rng, today, owner=True)
             base = re.sub(r"[?&]page_size=\d+", "", request.path)
             joiner = "&" if "?" in base else "?"
             pages = [run(request, f"{base}{joiner}page_size={size}") for size in (10, 100)]
@@ -660,6 +683,7 @@ def count_queries(gyms: list[GymData], lists: list[list[Request]]) -> dict[str, 
         if request.kind.startswith("write:") and request.kind not in seen:
             seen.add(request.kind)
             counts[request.kind] = str(run(request))
+            alone[request.kind] = timings[-1]
             if request.kind == "write: book class":
                 cancel = request.path.replace("/book/", "/cancel/")
                 counts["write: cancel booking"] = str(
@@ -668,10 +692,11 @@ def count_queries(gyms: list[GymData], lists: list[list[Request]]) -> dict[str, 
                         cancel,
                     )
                 )
+                alone["write: cancel booking"] = timings[-1]
                 seen.add("write: cancel booking")
     for line in failures[:5]:
         print(f"  query count request failed: {line}")
-    return counts
+    return counts, alone
 
 
 # --- Server and load -------------------------------------------------------------------------
@@ -685,7 +710,15 @@ def procfile(process: str) -> str:
 
 
 def process_env(port: int) -> dict[str, str]:
-    return {**os.environ, **SERVER_ENV, "PORT": str(port), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    return {
+        **os.environ,
+        **SERVER_ENV,
+        "PORT": str(port),
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        # gunicorn.conf.py binds 0.0.0.0:$PORT; the bench listens on loopback only (gunicorn
+        # takes GUNICORN_CMD_ARGS over its config file).
+        "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port}",
+    }
 
 
 def release() -> None:
@@ -802,33 +835,56 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def row(label: str, values: list[float], errors: int, seconds: float, queries: str = "") -> str:
+def row(
+    label: str,
+    values: list[float],
+    errors: int,
+    seconds: float,
+    queries: str = "",
+    alone: float | None = None,
+) -> str:
     return (
         f"{label:<26} {len(values):>8} {errors:>6} {len(values) / seconds:>7.1f} "
         f"{percentile(values, 50):>7.1f} {percentile(values, 95):>7.1f} "
-        f"{percentile(values, 99):>7.1f}  {queries}"
+        f"{percentile(values, 99):>7.1f} {'' if alone is None else f'{alone:.1f}':>7}  {queries}"
     )
 
 
 def report(
-    args: argparse.Namespace, mixed: Result, bare: Result, counts: dict[str, str], seeding: float
+    args: argparse.Namespace,
+    mixed: Result,
+    bare: Result,
+    counts: dict[str, str],
+    alone: dict[str, float],
+    seeding: float,
+    load_average: float,
 ) -> None:
     print()
     print(
         f"{args.gyms} gyms x {args.clients} clients + 1 x {args.big_clients}; "
         f"concurrency {args.concurrency}, {args.seconds} s; {os.cpu_count()} cores; "
-        f"seeding {seeding:.1f} s"
+        f"seeding {seeding:.1f} s; load average before the run {load_average:.1f}"
     )
     print(f"web: {procfile('web')}")
     header = (
         f"{'request type':<26} {'requests':>8} {'errors':>6} {'RPS':>7} "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  queries (std/big gym, page size 10/100)"
+        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'alone':>7}  "
+        "queries (std/big gym, page size 10/100)"
     )
     print(header)
     print("-" * len(header))
     for kind in MIX:
         values = mixed.latencies.get(kind, [])
-        print(row(kind, values, mixed.errors.get(kind, 0), mixed.seconds, counts.get(kind, "")))
+        print(
+            row(
+                kind,
+                values,
+                mixed.errors.get(kind, 0),
+                mixed.seconds,
+                counts.get(kind, ""),
+                alone.get(kind),
+            )
+        )
     everything = [v for values in mixed.latencies.values() for v in values]
     total_errors = sum(mixed.errors.values()) + mixed.socket_errors + mixed.unmatched
     print("-" * len(header))
@@ -883,7 +939,7 @@ def main() -> None:
         load_users(data)
     lists = build_lists(gyms, args.list_length)
     undo_writes(gyms)  # of a run that was interrupted
-    counts = count_queries(gyms, lists)
+    counts, alone = count_queries(gyms, lists)
     undo_writes(gyms)
     csrf = secrets.token_hex(16)
     lines = [[request.line(csrf) for request in rows] for rows in lists]
@@ -900,6 +956,7 @@ def main() -> None:
             time.sleep(1)
             undo_writes(gyms)
             run_wrk(wrk, port, bare_lines, warm, args.concurrency, work)
+            load_average = os.getloadavg()[0]
             mixed = run_wrk(wrk, port, lines, args.seconds, args.concurrency, work)
             bare = run_wrk(wrk, port, bare_lines, args.seconds, args.concurrency, work)
         finally:
@@ -911,7 +968,7 @@ def main() -> None:
                 print("\n".join(log.strip().splitlines()[-15:]))
         time.sleep(1)
         undo_writes(gyms)
-    report(args, mixed, bare, counts, seeding)
+    report(args, mixed, bare, counts, alone, seeding, load_average)
 
 
 if __name__ == "__main__":
