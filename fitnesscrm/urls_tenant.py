@@ -18,6 +18,9 @@ def no_such_endpoint(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
+# A problem document under /api/, the 404 page elsewhere.
+handler404 = "apps.core.api.not_found.page_not_found"
+
 dashboard_patterns = ([path("", core_views.home, name="home")], "dashboard")
 
 # Redoc styles itself at run time and parses in a blob worker: only this page relaxes the CSP.

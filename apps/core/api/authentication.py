@@ -26,6 +26,13 @@ class SessionAuthentication(authentication.SessionAuthentication):
             user = user._wrapped
         return user, auth
 
+    def authenticate_header(self, request: Any) -> str:
+        # DRF answers a request without credentials with 401 only when the first
+        # authenticator names a scheme for WWW-Authenticate (else 403, which means "signed in
+        # but not allowed"). The realm is the API; a client signs in through allauth
+        # (session cookie) or sends an app session token in X-Session-Token.
+        return 'Session realm="api"'
+
 
 class SessionAuthenticationScheme(SessionScheme):
     """The OpenAPI schema describes it as drf-spectacular describes DRF's own (a session

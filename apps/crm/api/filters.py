@@ -12,6 +12,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.filters import OrderingFilter
 
+from apps.core.api.filters import StrictBooleanFilter
 from apps.crm import selectors
 from apps.crm.models import (
     Assignment,
@@ -41,30 +42,6 @@ class StableOrderingFilter(OrderingFilter):
 )
 class TrainerIdFilter(filters.ModelChoiceFilter):
     """A trainer's id, among the trainers the requesting user may see."""
-
-
-class StrictBooleanField(forms.NullBooleanField):
-    """true/false (or 1/0); anything else is an error rather than "no filter", so a typo in
-    `?current=ture` does not silently return everything."""
-
-    def to_python(self, value: Any) -> bool | None:
-        if value in (None, ""):
-            return None
-        lowered = str(value).strip().lower()
-        if lowered in ("true", "1"):
-            return True
-        if lowered in ("false", "0"):
-            return False
-        raise forms.ValidationError(_("Use true or false."), code="invalid")
-
-
-class StrictBooleanFilter(filters.BooleanFilter):
-    field_class = StrictBooleanField
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The stock widget reads an unknown value as "not given": pass the raw text through.
-        kwargs["widget"] = forms.TextInput
-        super().__init__(*args, **kwargs)
 
 
 @extend_schema_field(

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Role
 from apps.accounts.roles import has_role
+from apps.core.api.filters import StrictBooleanFilter
 from apps.crm.api.filters import StableOrderingFilter
 from apps.crm.api.views import (
     PROBLEM_400,
@@ -53,7 +54,7 @@ class WorkoutLogFilter(filters.FilterSet):
     client = filters.NumberFilter(field_name="client_id")
     performed_after = filters.DateFilter(field_name="performed_on", lookup_expr="gte")
     performed_before = filters.DateFilter(field_name="performed_on", lookup_expr="lte")
-    completed = filters.BooleanFilter(field_name="completed_at", lookup_expr="isnull", exclude=True)
+    completed = StrictBooleanFilter(field_name="completed_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = WorkoutLog
