@@ -74,7 +74,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/tenant_provisioning.py
-	$(BIN)/python bench/api_latency.py
+	$(BIN)/python bench/mixed_load.py
 
 messages: install
 	$(BIN)/python manage.py makemessages --all --ignore '.venv/*' --ignore '.data/*'
