@@ -34,12 +34,13 @@ seed: migrate
 
 run: seed serve
 
-# The embedded PostgreSQL (no DATABASE_URL) outlives each command so migrate, seed and the
-# server's reloads share it; it stops when the server does (Ctrl-C).
+# One stock process serves HTTP and WebSockets (fitnesscrm/asgi.py); production splits them
+# (Procfile). The embedded PostgreSQL (no DATABASE_URL) outlives each command so migrate, seed
+# and the server's reloads share it; it stops when the server does (Ctrl-C).
 serve: install
 	@trap '$(BIN)/python -m fitnesscrm.embedded_db stop' EXIT; \
-	$(BIN)/uvicorn fitnesscrm.asgi:application --host 0.0.0.0 --port $(PORT) --reload \
-		--reload-dir apps --reload-dir fitnesscrm --reload-dir templates
+	$(BIN)/uvicorn fitnesscrm.asgi:application --host 0.0.0.0 --port $(PORT) --no-proxy-headers \
+		--reload --reload-dir apps --reload-dir fitnesscrm --reload-dir templates
 
 # Stops the embedded PostgreSQL servers (make run's and the test suite's) if they are running.
 stop-db:

@@ -1,3 +1,5 @@
+"""The WSGI application: HTTP in production, under gunicorn with threads (the Procfile's `web`)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -6,9 +6,9 @@ our own stand in front of the app: each of them appends the address it was reach
 X-Forwarded-For, so the client is the entry our outermost proxy appended, counted from the
 right. Entries left of it are whatever the client sent and are never read.
 
-The web server does not rewrite the address itself (the Procfile and the image start gunicorn
-with `--forwarded-allow-ips=`, trusting no proxy), and the HTTP bridge (apps/core/asgi.py)
-drops header names with an underscore, so `X_Forwarded_For` never reaches us as
+The servers do not rewrite the address themselves (gunicorn.conf.py trusts no forwarding header;
+the realtime process runs uvicorn with --no-proxy-headers), and gunicorn drops header names
+with an underscore (header_map = "drop"), so `X_Forwarded_For` never reaches us as
 HTTP_X_FORWARDED_FOR.
 """
 

@@ -52,8 +52,6 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # Shared by every request of the process (apps/core/redis.py).
-            "OPTIONS": {"pool_class": "apps.core.redis.ProcessConnectionPool"},
             "KEY_FUNCTION": "django_tenants.cache.make_key",
             "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         }
@@ -104,14 +102,15 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# The largest request body the web process reads (apps/core/asgi.py); more is a 413. Room for
-# a progress photo or a CSV import with the form around it.
-REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=50 * 1024 * 1024)
+# Request bodies: Django refuses a form or JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE (file parts
+# do not count; a progress photo or CSV has its own size check) and spools uploads over
+# FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file. The proxy caps the whole body (50 MB in
+# docker/Caddyfile).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
-# Threads per web process that run requests (fitnesscrm/asgi.py). Each holds at most one
-# database connection at a time, so the production pool is at least this big. More threads
-# wait out slow calls (a provider's API) side by side but take turns at the interpreter lock:
-# bench/api_latency.py served the most at 1 to 4 threads, clearly less at 8.
+# Threads per web process that run requests (gunicorn.conf.py reads the same variable). Each
+# holds at most one database connection at a time, so the production pool is at least this big.
 WEB_THREADS = env.int("WEB_THREADS", default=4)
 
 ROOT_URLCONF = "fitnesscrm.urls_tenant"
@@ -266,9 +265,6 @@ REST_FRAMEWORK = {
     # header itself trusts as many proxies (DRF trusts the whole header when this is None).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
-# Throttle counts a web process takes from the cache in one round trip while a client is far
-# below its rate (apps.core.api.throttling.take_count); 1 counts every hit on its own.
-THROTTLE_LEASE_MAX = env.int("THROTTLE_LEASE_MAX", default=16)
 SPECTACULAR_SETTINGS = {
     "TITLE": "FitnessCRM API",
     "DESCRIPTION": "The REST API of a FitnessCRM gym. Every path is relative to the gym's host.",

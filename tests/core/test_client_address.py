@@ -1,10 +1,11 @@
 """One client address rule (apps.core.client_address) for throttles, lockouts, allauth and the
-audit log; the web server and the HTTP bridge leave the address to it."""
+audit log; the servers leave the address to it."""
 
 from __future__ import annotations
 
 import io
 import re
+import runpy
 import shlex
 from pathlib import Path
 
@@ -12,15 +13,14 @@ import pytest
 from django.core.handlers.wsgi import WSGIRequest
 from django.test import RequestFactory
 from gunicorn.config import Config as GunicornConfig
+from gunicorn.http import wsgi as gunicorn_wsgi
+from gunicorn.http.parser import RequestParser
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from apps.accounts.adapters import AccountAdapter
-from apps.core.asgi import wsgi_environ
 from apps.core.client_address import client_address
 from tests.conftest import ALPHA
-from tests.core.test_asgi import run_coroutine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,67 +113,61 @@ def scope(headers: list[tuple[bytes, bytes]]) -> dict:
     }
 
 
+def gunicorn_environ(raw_headers: bytes) -> dict:
+    """The WSGI environ gunicorn builds for a request with these header lines, configured by
+    our gunicorn.conf.py."""
+    config = GunicornConfig()
+    for name, value in runpy.run_path(str(ROOT / "gunicorn.conf.py")).items():
+        if name in config.settings:
+            config.set(name, value)
+    raw = b"GET / HTTP/1.1\r\nHost: alpha.localhost\r\n" + raw_headers + b"\r\n"
+    parsed = next(RequestParser(config, iter([raw]), ("192.0.2.10", 5000)))
+
+    class Socket:
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", 8000)
+
+    _, environ = gunicorn_wsgi.create(
+        parsed, Socket(), ("192.0.2.10", 5000), ("127.0.0.1", 8000), config
+    )
+    return environ
+
+
 def test_an_underscore_spelling_never_becomes_the_forwarding_header(settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    environ = wsgi_environ(
-        scope([(b"x-forwarded-for", b"198.51.100.7"), (b"x_forwarded_for", b"203.0.113.66")]),
-        io.BytesIO(),
-        0,
+    environ = gunicorn_environ(
+        b"X-Forwarded-For: 198.51.100.7\r\nX_Forwarded_For: 203.0.113.66\r\n"
     )
     assert environ["HTTP_X_FORWARDED_FOR"] == "198.51.100.7"
-    assert client_address(WSGIRequest(environ)) == "198.51.100.7"
+    assert client_address(WSGIRequest({**environ, "wsgi.input": io.BytesIO()})) == "198.51.100.7"
 
-    alone = wsgi_environ(scope([(b"x_forwarded_for", b"203.0.113.66")]), io.BytesIO(), 0)
+    alone = gunicorn_environ(b"X_Forwarded_For: 203.0.113.66\r\n")
     assert "HTTP_X_FORWARDED_FOR" not in alone
-    assert client_address(WSGIRequest(alone)) == "192.0.2.10"
+    assert client_address(WSGIRequest({**alone, "wsgi.input": io.BytesIO()})) == "192.0.2.10"
     # Any other header too: X_Session_Token must not pass for X-Session-Token.
-    token = wsgi_environ(scope([(b"x_session_token", b"abc")]), io.BytesIO(), 0)
-    assert "HTTP_X_SESSION_TOKEN" not in token
+    assert "HTTP_X_SESSION_TOKEN" not in gunicorn_environ(b"X_Session_Token: abc\r\n")
 
 
-# --- The web server -----------------------------------------------------------------------
+# --- The servers --------------------------------------------------------------------------
 
 
-def web_commands() -> list[str]:
-    procfile = (ROOT / "Procfile").read_text()
-    web = re.search(r"^web:\s*(.+)$", procfile, re.MULTILINE)
-    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
-    cmd = re.search(r'^CMD \[.*"exec (gunicorn [^"]+)"\]', dockerfile, re.MULTILINE)
-    assert web
-    assert cmd
-    return [web.group(1), cmd.group(1)]
-
-
-@pytest.mark.parametrize("command", web_commands())
-def test_the_web_server_never_rewrites_the_client_address(command):
-    """gunicorn's uvicorn worker hands forwarded_allow_ips to uvicorn, whose proxy-header
-    middleware would replace the peer with the X-Forwarded-For value of a trusted peer. Even
-    with FORWARDED_ALLOW_IPS="*" in the environment, the command line trusts no peer."""
+def test_gunicorn_trusts_no_forwarding_header():
+    """Even with FORWARDED_ALLOW_IPS="*" in the environment, gunicorn.conf.py trusts no peer, so
+    the peer's address stays REMOTE_ADDR."""
     config = GunicornConfig()
     config.set("forwarded_allow_ips", "*")  # what FORWARDED_ALLOW_IPS="*" would give
-    # As the shell expands it: ${NAME:-default} to the default, $PORT to a port.
-    expanded = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", command).replace("$PORT", "8000")
-    args = shlex.split(expanded)
-    parsed = config.parser().parse_args(args[1:])
-    for name, value in vars(parsed).items():
-        if value is not None and name in config.settings:
+    for name, value in runpy.run_path(str(ROOT / "gunicorn.conf.py")).items():
+        if name in config.settings:
             config.set(name, value)
+    assert config.forwarded_allow_ips == []
+    assert config.header_map == "drop"
+    environ = gunicorn_environ(b"X-Forwarded-For: 203.0.113.66\r\n")
+    assert environ["REMOTE_ADDR"] == "192.0.2.10"
 
-    seen: list[tuple] = []
 
-    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-        seen.append(scope["client"])
-
-    middleware = ProxyHeadersMiddleware(app, trusted_hosts=config.forwarded_allow_ips)
-    run_coroutine(
-        middleware(
-            {
-                "type": "http",
-                "client": ("127.0.0.1", 5000),
-                "headers": [(b"x-forwarded-for", b"203.0.113.66")],
-            },
-            None,  # type: ignore[arg-type]
-            None,  # type: ignore[arg-type]
-        )
-    )
-    assert seen == [("127.0.0.1", 5000)]
+def test_the_realtime_server_never_rewrites_the_client_address():
+    procfile = (ROOT / "Procfile").read_text()
+    realtime = re.search(r"^realtime:\s*(.+)$", procfile, re.MULTILINE)
+    assert realtime
+    assert realtime.group(1).startswith("uvicorn ")
+    assert "--no-proxy-headers" in shlex.split(realtime.group(1))

@@ -14,20 +14,16 @@ the period and read and write that whole list on each request (600 entries at 60
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import throttling
 from rest_framework.throttling import SimpleRateThrottle
 
 from apps.core.client_address import client_address
-from apps.core.lru import LRU
 
 AUTH_SCOPE = "auth"
 
@@ -61,55 +57,6 @@ def count_hit(key: str, previous_key: str, *, ttl: int, by: int = 1) -> tuple[in
     return count, int(cache.get(previous_key) or 0)
 
 
-class _Lease:
-    """Counts of one counter's window that this process took from the cache in one go and
-    hands out one by one: `next` to `last`, and the previous window's count."""
-
-    __slots__ = ("last", "next", "previous", "window")
-
-    def __init__(self, window: int, next_: int, last: int, previous: int) -> None:
-        self.window, self.next, self.last, self.previous = window, next_, last, previous
-
-
-_leases: LRU[tuple[str, str], _Lease] = LRU()
-_leases_lock = threading.Lock()
-# Counters with a lease kept at once (least recently used first out); a lease dropped early
-# only leaves its unused counts counted.
-LEASES_KEPT = 4096
-# A lease is at most 1/LEASE_SPREAD of the room left under the rate: near the rate every hit
-# is counted on its own, exactly.
-LEASE_SPREAD = 32
-
-
-def take_count(key: str, window: int, *, ttl: int, limit: int, covered: float) -> tuple[int, int]:
-    """Count one hit of counter `key` in `window`: its place in the window's count and the
-    previous window's count.
-
-    Counts are taken from the cache in leases of up to THROTTLE_LEASE_MAX when the rate
-    (`limit`, less the share `covered` of the previous window's count) leaves room, so most hits
-    cost no round trip. Every count is taken before it is handed out, so no more hits are
-    let through than the rate allows; what a process took and did not hand out before the
-    window ended counts against the client, at most a lease's worth per process.
-    """
-    lease_key = (connection.schema_name, key)
-    with _leases_lock:
-        lease = _leases.use(lease_key)
-        if lease is not None and lease.window == window:
-            if lease.next <= lease.last:
-                lease.next += 1
-                return lease.next - 1, lease.previous
-            # The count as last seen tells how much room is left for the next lease.
-            room = limit - lease.previous * covered - lease.last
-            size = int(room // LEASE_SPREAD)
-        else:
-            size = 1
-    size = max(1, min(settings.THROTTLE_LEASE_MAX, size))
-    count, previous = count_hit(f"{key}:{window}", f"{key}:{window - 1}", ttl=ttl, by=size)
-    with _leases_lock:
-        _leases.keep(lease_key, _Lease(window, count - size + 2, count, previous), LEASES_KEPT)
-    return count - size + 1, previous
-
-
 class SlidingWindowMixin:
     """allow_request and wait for a SimpleRateThrottle, by the sliding window counter. A
     refused request counts too: a client that keeps hammering stays refused."""
@@ -131,8 +78,8 @@ class SlidingWindowMixin:
         position = self.timer() / self.duration
         window = int(position)
         covered = 1 - (position - window)  # of the previous window, by the sliding period
-        count, previous = take_count(
-            self.key, window, ttl=2 * self.duration, limit=self.num_requests, covered=covered
+        count, previous = count_hit(
+            f"{self.key}:{window}", f"{self.key}:{window - 1}", ttl=2 * self.duration
         )
         if previous * covered + count <= self.num_requests:
             return True
