@@ -788,10 +788,50 @@ class Result:
     socket_errors: int
     unmatched: int
     wrk_p95: float
+    server_cpu: float = 0.0  # CPU seconds the web processes used during the run
+    database_cpu: float = 0.0  # and the PostgreSQL backends of the bench database
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system) each process has used so far."""
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone, or not ours to read
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def server_pids(pid: int) -> list[int]:
+    """The gunicorn master and its workers."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *map(int, children)]
+
+
+def database_pids() -> list[int]:
+    """The PostgreSQL backends serving the bench database (the web processes' pools)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [BENCH_DB],
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def run_wrk(
-    wrk: str, port: int, lists: list[list[str]], seconds: int, concurrency: int, work: Path
+    wrk: str,
+    port: int,
+    lists: list[list[str]],
+    seconds: int,
+    concurrency: int,
+    work: Path,
+    server: int = 0,
 ) -> Result:
     prefix = work / "requests"
     for number, lines in enumerate(lists, start=1):
@@ -809,7 +849,11 @@ def run_wrk(
         str(LUA),
         f"http://127.0.0.1:{port}",
     ]
+    web_before = cpu_seconds(server_pids(server)) if server else {}
+    database_before = cpu_seconds(database_pids()) if server else {}
     subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    web = cpu_used(web_before, cpu_seconds(server_pids(server))) if server else 0.0
+    database = cpu_used(database_before, cpu_seconds(database_pids())) if server else 0.0
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     error_lines: list[str] = []
@@ -829,7 +873,9 @@ def run_wrk(
             duration = int(fields[2]) / 1e6
             socket_errors = int(fields[3])
             wrk_p95 = int(fields[5]) / 1000
-    return Result(duration, latencies, errors, error_lines, socket_errors, unmatched, wrk_p95)
+    return Result(
+        duration, latencies, errors, error_lines, socket_errors, unmatched, wrk_p95, web, database
+    )
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -900,6 +946,16 @@ def report(
         f"(wrk's own overall p95: {mixed.wrk_p95:.1f} ms; socket errors {mixed.socket_errors}, "
         f"responses without a request id {mixed.unmatched})"
     )
+    for label, result, count in (
+        ("mixed", mixed, len(everything)),
+        ("bare view", bare, len(bare_values)),
+    ):
+        print(
+            f"CPU a request, {label}: web processes {result.server_cpu * 1000 / max(1, count):.1f}"
+            f" ms, PostgreSQL {result.database_cpu * 1000 / max(1, count):.1f} ms; cores busy: "
+            f"web {result.server_cpu / result.seconds:.2f}, PostgreSQL "
+            f"{result.database_cpu / result.seconds:.2f} (of {os.cpu_count()})"
+        )
     for line in (mixed.error_lines + bare.error_lines)[:8]:
         print(f"  error: {line}")
     p95 = percentile(everything, 95)
@@ -961,8 +1017,8 @@ def main() -> None:
             undo_writes(gyms)
             run_wrk(wrk, port, bare_lines, warm, args.concurrency, work)
             load_average = os.getloadavg()[0]
-            mixed = run_wrk(wrk, port, lines, args.seconds, args.concurrency, work)
-            bare = run_wrk(wrk, port, bare_lines, args.seconds, args.concurrency, work)
+            mixed = run_wrk(wrk, port, lines, args.seconds, args.concurrency, work, server.pid)
+            bare = run_wrk(wrk, port, bare_lines, args.seconds, args.concurrency, work, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
