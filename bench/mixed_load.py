@@ -15,7 +15,8 @@ What it does, in one run:
    DJANGO_SETTINGS_MODULE=fitnesscrm.settings.production, a random DJANGO_SECRET_KEY, the
    dataset's Fernet key, DATABASE_URL (the fitnesscrm_bench database only) and REDIS_URL (Redis
    db 9 only). Production's throttle rates are kept: the load is spread over enough users that
-   none reaches them. No worker or beat: no measured request queues a task.
+   none reaches them. No worker or beat (no measured request queues a task), and no realtime
+   process (no WebSockets in the mix).
 3. Users log in by sessions made directly (cached_db, as a login makes them); writes send the
    CSRF cookie and header. The request types:
    staff pages   dashboard, client list with a search, client profile, calendar week;
@@ -37,15 +38,18 @@ What it does, in one run:
    connections would need most of a core for 16 connections and take it from the server, which
    would make every figure worse than the server's own. wrk's Lua adds a few microseconds per
    request. Latency is closed-loop (each connection sends its next request when the last one is
-   answered), as wrk measures it.
+   answered) and the table gives it per response as measured; wrk's own overall percentiles,
+   printed next to it, add samples for coordinated omission (its stats_correct), so run higher.
    Between runs the writes of the load are undone (bookings cancelled through the service and
    removed, sets and notes made by the load deleted), so every run starts from the same data.
 
 Printed: a table per request type (requests, errors, RPS, p50, p95, p99 in ms, "alone": the ms
 one such request takes with nothing else running, and queries), the overall line, the bare
 view, and the targets of issue 16 with met / not met: 0 errors, overall p95 under 100 ms,
-queries of every request type the same at both sizes. The load average before the run is
-printed too: other work on the machine shows in every figure.
+queries of every request type the same at both sizes. Also printed: the CPU time a request
+took in the web processes and in the bench database's PostgreSQL backends (from /proc, over
+the run), how many cores each kept busy, and the load average before the run: other work on
+the machine shows in every figure, and the web processes can only use the cores it leaves.
 
     .venv/bin/python bench/mixed_load.py                   # 50 x 2,000 + 10,000 clients, 30 s
     .venv/bin/python bench/mixed_load.py --gyms 2 --clients 200 --big-clients 1000 --seconds 5
@@ -136,7 +140,7 @@ from django_tenants.utils import tenant_context
 from apps.accounts.models import Role, User
 from apps.crm.demo import FIRST_NAMES, GOALS, LAST_NAMES, SOURCES, STATUS_WEIGHTS, TAGS, _ascii
 from apps.crm.models import Assignment, Client, ClientStatus, Lead, Note, NoteKind, Trainer
-from apps.scheduling import class_services
+from apps.scheduling.classes import services as class_services
 from apps.scheduling.demo import seed_schedule
 from apps.scheduling.models import (
     ACTIVE_CLASS_STATUSES,
@@ -943,7 +947,8 @@ def report(
     bare_errors = sum(bare.errors.values()) + bare.socket_errors + bare.unmatched
     print(row("bare view /health/live", bare_values, bare_errors, bare.seconds))
     print(
-        f"(wrk's own overall p95: {mixed.wrk_p95:.1f} ms; socket errors {mixed.socket_errors}, "
+        f"(wrk's own overall p95, which adds samples to correct for coordinated omission: "
+        f"{mixed.wrk_p95:.1f} ms; socket errors {mixed.socket_errors}, "
         f"responses without a request id {mixed.unmatched})"
     )
     for label, result, count in (
