@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.constraints import field_error_for_constraint
 from apps.core.dates import validate_birth_date
 from apps.core.fields import EncryptedTextField
 
@@ -321,3 +322,10 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+field_error_for_constraint(
+    "crm_client_email_unique",
+    field="email",
+    message=_("A client with this email already exists."),
+)

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record, changes_between
+from apps.core.services import model_save, snapshot
 from apps.crm.models import (
     Assignment,
     Certification,
@@ -66,25 +67,6 @@ CLIENT_SELF_SERVICE_FIELDS = (
 TRAINER_FIELDS = ("bio", "specialties", "hourly_rate", "currency", "calendar_colour", "is_active")
 
 
-def _snapshot(instance: Any, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    return {field: getattr(instance, field) for field in fields}
-
-
-def _clean_and_save(instance: Any, *, exclude: list[str] | None = None) -> None:
-    """Model validation (field errors by name), then save; a unique clash becomes a field error
-    too, in case a concurrent write slipped past validation."""
-    instance.full_clean(exclude=exclude)
-    try:
-        with transaction.atomic():
-            instance.save()
-    except IntegrityError as exc:
-        if "crm_client_email_unique" in str(exc):
-            raise ValidationError(
-                {"email": [_("A client with this email already exists.")]}
-            ) from exc
-        raise
-
-
 def _normalise_client_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if fields.get("email"):
         fields["email"] = fields["email"].strip().lower()
@@ -130,12 +112,12 @@ def client_create(*, actor: User, request: Any = None, **fields: Any) -> Client:
     client = Client(**fields)
     if client.status == ClientStatus.CHURNED and client.churned_on is None:
         client.churned_on = gym_today()
-    _clean_and_save(client, exclude=["user"])
+    model_save(client, exclude=["user"])
     audit_record(
         action="client.created",
         actor=actor,
         obj=client,
-        changes=changes_between({}, _snapshot(client, list(fields))),
+        changes=changes_between({}, snapshot(client, list(fields))),
         request=request,
     )
     if has_role(actor, Role.TRAINER):
@@ -166,7 +148,7 @@ def client_update(*, actor: User, client: Client, request: Any = None, **fields:
     fields = _normalise_client_fields(dict(fields))
     if fields.get("email"):
         _check_client_email_free(fields["email"], exclude_pk=client.pk)
-    before = _snapshot(client, list(fields))
+    before = snapshot(client, list(fields))
     for field, value in fields.items():
         setattr(client, field, value)
     if "status" in fields:
@@ -174,8 +156,8 @@ def client_update(*, actor: User, client: Client, request: Any = None, **fields:
             client.churned_on = gym_today()
         elif client.status != ClientStatus.CHURNED and "churned_on" not in fields:
             client.churned_on = None
-    _clean_and_save(client, exclude=["user"])
-    changes = changes_between(before, _snapshot(client, list(fields)))
+    model_save(client, exclude=["user"])
+    changes = changes_between(before, snapshot(client, list(fields)))
     if changes:
         audit_record(
             action="client.updated", actor=actor, obj=client, changes=changes, request=request
@@ -255,7 +237,7 @@ def trainer_create(
     if Trainer.objects.filter(user=user).exists():
         raise ValidationError({"email": [_("This person is already a trainer.")]})
     trainer = Trainer(user=user, **profile)
-    _clean_and_save(trainer)
+    model_save(trainer)
     audit_record(
         action="trainer.created",
         actor=actor,
@@ -282,11 +264,11 @@ def trainer_update(*, actor: User, trainer: Trainer, request: Any = None, **fiel
     if unknown:
         raise ValidationError({field: [_("You cannot change this field.")] for field in unknown})
     trainer = Trainer.objects.select_for_update().get(pk=trainer.pk)
-    before = _snapshot(trainer, list(fields))
+    before = snapshot(trainer, list(fields))
     for field, value in fields.items():
         setattr(trainer, field, value)
-    _clean_and_save(trainer)
-    changes = changes_between(before, _snapshot(trainer, list(fields)))
+    model_save(trainer)
+    changes = changes_between(before, snapshot(trainer, list(fields)))
     if changes:
         audit_record(
             action="trainer.updated", actor=actor, obj=trainer, changes=changes, request=request

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.constraints import field_error_for_constraint
 from apps.training.vocabulary import Category, Equipment, Mechanics, Muscle, Tracking
 
 TEMPO = RegexValidator(
@@ -374,3 +375,10 @@ class ScheduledWorkout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.day}"
+
+
+field_error_for_constraint(
+    "exercise_name_unique_ci",
+    field="name",
+    message=_("An exercise with this name already exists."),
+)

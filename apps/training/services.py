@@ -28,6 +28,8 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.accounts.roles import has_role
 from apps.audit.services import audit_record, changes_between
+from apps.core.constraints import as_field_error
+from apps.core.services import snapshot
 from apps.crm.models import Client
 from apps.tenants.selectors import gym_today
 from apps.training import selectors
@@ -95,13 +97,6 @@ SUPERSET = re.compile(r"^[A-Z]{1,2}$")
 Direction = Literal["up", "down"]
 
 
-def _snapshot(instance: Model, fields: Iterable[str]) -> dict[str, Any]:
-    return {
-        field: getattr(instance, f"{field}_id" if field in ("exercise", "variation_of") else field)
-        for field in fields
-    }
-
-
 def _only(fields: dict[str, Any], allowed: Iterable[str]) -> None:
     unknown = set(fields) - set(allowed)
     if unknown:
@@ -152,11 +147,10 @@ def _save_exercise(exercise: Exercise) -> None:
         with transaction.atomic():
             exercise.save()
     except IntegrityError as exc:
-        if "exercise_name_unique_ci" in str(exc):
-            raise ValidationError(
-                {"name": [_("An exercise with this name already exists.")]}
-            ) from exc
-        raise
+        field_error = as_field_error(exc)
+        if field_error is None:
+            raise
+        raise field_error from exc
 
 
 @transaction.atomic
@@ -173,7 +167,7 @@ def exercise_create(*, actor: User, request: Any = None, **fields: Any) -> Exerc
         action="exercise.created",
         actor=actor,
         obj=exercise,
-        changes=changes_between({}, _snapshot(exercise, fields)),
+        changes=changes_between({}, snapshot(exercise, fields)),
         request=request,
     )
     return exercise
@@ -209,12 +203,12 @@ def exercise_update(
     if not selectors.can_edit_exercise(viewer=actor, exercise=exercise):
         raise PermissionDenied(_("Only managers and the trainer who added it can change it."))
     _only(fields, EXERCISE_FIELDS)
-    before = _snapshot(exercise, fields)
+    before = snapshot(exercise, fields)
     for field, value in fields.items():
         setattr(exercise, field, value)
     _check_exercise(exercise)
     _save_exercise(exercise)
-    changes = changes_between(before, _snapshot(exercise, fields))
+    changes = changes_between(before, snapshot(exercise, fields))
     if changes:
         audit_record(
             action="exercise.updated", actor=actor, obj=exercise, changes=changes, request=request
@@ -369,7 +363,7 @@ def plan_create(
         action="plan.created",
         actor=actor,
         obj=plan,
-        changes=changes_between({}, _snapshot(plan, PLAN_FIELDS)),
+        changes=changes_between({}, snapshot(plan, PLAN_FIELDS)),
         request=request,
     )
     return plan
@@ -388,14 +382,14 @@ def plan_update(
         raise ValidationError({"status": [_("Archive a plan with its archive action.")]})
     if plan.status == PlanStatus.ARCHIVED and set(fields) - {"status"}:
         raise ValidationError({"status": [_("This plan is archived: copy it to change it.")]})
-    before = _snapshot(plan, fields)
+    before = snapshot(plan, fields)
     for field, value in fields.items():
         setattr(plan, field, value.strip() if field == "name" else value)
     plan.full_clean(exclude=["created_by", "client", "source"])
     plan.save()
     if plan.status == PlanStatus.ACTIVE:
         _reschedule(plan)
-    changes = changes_between(before, _snapshot(plan, fields))
+    changes = changes_between(before, snapshot(plan, fields))
     if changes:
         audit_record(action="plan.updated", actor=actor, obj=plan, changes=changes, request=request)
     return plan

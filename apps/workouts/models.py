@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.constraints import field_error_for_constraint
+
 # RPE is logged in half points from 1 to 10 (6, 6.5, ... 10).
 RPE_VALUES = [Decimal(half) / 2 for half in range(2, 21)]
 MAX_HEART_RATE = 250
@@ -286,3 +288,10 @@ class WeeklyTarget(models.Model):
 
     def __str__(self) -> str:
         return str(self.workouts_per_week)
+
+
+field_error_for_constraint(
+    "set_log_number_unique",
+    field="set_number",
+    message=_("This set is already logged: change it instead."),
+)

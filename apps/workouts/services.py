@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record, changes_between
+from apps.core.constraints import as_field_error
+from apps.core.services import model_save, snapshot
 from apps.crm.models import Client
 from apps.training.models import (
     Exercise,
@@ -65,13 +67,8 @@ def _load_in_kg(load: Any, unit: str | None, actor: User) -> Decimal | None:
     return metrics.to_kg(value, unit)
 
 
-def _clean_and_save(instance: Any) -> None:
-    instance.full_clean(exclude=["client_uuid"] if instance.client_uuid is None else None)
-    instance.save()
-
-
-def _snapshot(instance: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(instance, name) for name in fields}
+def _save(instance: Any) -> None:
+    model_save(instance, exclude=["client_uuid"] if instance.client_uuid is None else None)
 
 
 # --- Workouts ---------------------------------------------------------------------------------
@@ -112,7 +109,7 @@ def workout_start(
         client_uuid=client_uuid,
         created_by=actor,
     )
-    _clean_and_save(log)
+    _save(log)
     audit_record(
         action="workout.started",
         actor=actor,
@@ -133,11 +130,11 @@ def workout_update(
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: [_("You cannot set this field.")] for name in unknown})
-    before = _snapshot(log, tuple(fields))
+    before = snapshot(log, tuple(fields))
     for name, value in fields.items():
         setattr(log, name, value)
-    _clean_and_save(log)
-    changes = changes_between(before, _snapshot(log, tuple(fields)))
+    _save(log)
+    changes = changes_between(before, snapshot(log, tuple(fields)))
     if changes:
         audit_record(
             action="workout.updated", actor=actor, obj=log, changes=changes, request=request
@@ -216,7 +213,7 @@ def workout_complete(
                 status=ScheduledWorkoutStatus.COMPLETED, updated_at=timezone.now()
             )
         log.completed_at = max(timezone.now(), log.started_at)
-    _clean_and_save(log)
+    _save(log)
     if first_time:
         audit_record(
             action="workout.completed",
@@ -309,11 +306,10 @@ def set_log_create(
         replay = _replay(SetLog, client_uuid, log)
         if replay is not None:  # the same request, sent twice at once
             return replay, False
-        if "set_log_number_unique" in str(exc):
-            raise ValidationError(
-                {"set_number": [_("This set is already logged: change it instead.")]}
-            ) from exc
-        raise
+        field_error = as_field_error(exc)
+        if field_error is None:
+            raise
+        raise field_error from exc
     return set_log, True
 
 
@@ -334,14 +330,14 @@ def set_log_update(
         raise ValidationError({name: [_("You cannot set this field.")] for name in unknown})
     if load is not None:
         fields["load_kg"] = _load_in_kg(load, load_unit, actor)
-    before = _snapshot(set_log, tuple(fields))
+    before = snapshot(set_log, tuple(fields))
     for name, value in fields.items():
         setattr(set_log, name, value)
     if not set_log.skipped and set_log.reps is None and set_log.duration_seconds is None:
         raise ValidationError({"reps": [_("Enter the reps you did, or skip the exercise.")]})
     set_log.full_clean(exclude=["log", "exercise", "plan_item", "client_uuid"])
     set_log.save()
-    changes = changes_between(before, _snapshot(set_log, tuple(fields)))
+    changes = changes_between(before, snapshot(set_log, tuple(fields)))
     if changes:
         audit_record(
             action="workout.set_updated", actor=actor, obj=set_log, changes=changes, request=request
@@ -440,7 +436,7 @@ def cardio_log_update(
     unknown = set(fields) - set(CARDIO_FIELDS)
     if unknown:
         raise ValidationError({name: [_("You cannot set this field.")] for name in unknown})
-    before = _snapshot(cardio, tuple(fields))
+    before = snapshot(cardio, tuple(fields))
     for name, value in fields.items():
         setattr(cardio, name, value)
     if not cardio.skipped and cardio.duration_seconds is None and cardio.distance_m is None:
@@ -449,7 +445,7 @@ def cardio_log_update(
         )
     cardio.full_clean(exclude=["log", "exercise", "plan_item", "client_uuid"])
     cardio.save()
-    changes = changes_between(before, _snapshot(cardio, tuple(fields)))
+    changes = changes_between(before, snapshot(cardio, tuple(fields)))
     if changes:
         audit_record(
             action="workout.cardio_updated",
