@@ -50,6 +50,8 @@ queries of every request type the same at both sizes. Also printed: the CPU time
 took in the web processes and in the bench database's PostgreSQL backends (from /proc, over
 the run), how many cores each kept busy, and the load average before the run: other work on
 the machine shows in every figure, and the web processes can only use the cores it leaves.
+From the CPU a request, a bound that other work cannot move: with 16 requests in flight on 2
+cores, the mean latency is at least 16 x CPU a request / 2.
 
     .venv/bin/python bench/mixed_load.py                   # 50 x 2,000 + 10,000 clients, 30 s
     .venv/bin/python bench/mixed_load.py --gyms 2 --clients 200 --big-clients 1000 --seconds 5
@@ -961,6 +963,17 @@ def report(
             f"web {result.server_cpu / result.seconds:.2f}, PostgreSQL "
             f"{result.database_cpu / result.seconds:.2f} (of {os.cpu_count()})"
         )
+    # Whatever else runs on the machine: with `concurrency` requests always in flight, a
+    # request waits for the CPU the others need, so the mean latency is at least this.
+    cores = os.cpu_count() or 1
+    cpu_each = (mixed.server_cpu + mixed.database_cpu) / max(1, len(everything))
+    budget = cores * 0.1 / args.concurrency
+    print(
+        f"Bound: {args.concurrency} in flight x {cpu_each * 1000:.1f} ms of CPU each / {cores} "
+        f"cores = mean latency of at least {args.concurrency * cpu_each / cores * 1000:.0f} ms "
+        f"on an idle machine; a p95 under 100 ms needs under {budget * 1000:.1f} ms of CPU a "
+        "request (web + PostgreSQL)"
+    )
     for line in (mixed.error_lines + bare.error_lines)[:8]:
         print(f"  error: {line}")
     p95 = percentile(everything, 95)
