@@ -914,6 +914,7 @@ def report(
     alone: dict[str, float],
     seeding: float,
     load_average: float,
+    spread: tuple[int, int],
 ) -> None:
     print()
     print(
@@ -921,7 +922,7 @@ def report(
         f"concurrency {args.concurrency}, {args.seconds} s; {os.cpu_count()} cores; "
         f"seeding {seeding:.1f} s; load average before the run {load_average:.1f}"
     )
-    print(f"web: {procfile('web')}")
+    print(f"web: {procfile('web')}; requests from {spread[0]} users in {spread[1]} gyms")
     header = (
         f"{'request type':<26} {'requests':>8} {'errors':>6} {'RPS':>7} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'alone':>7}  "
@@ -1046,7 +1047,11 @@ def main() -> None:
                 print("\n".join(log.strip().splitlines()[-15:]))
         time.sleep(1)
         undo_writes(gyms)
-    report(args, mixed, bare, counts, alone, seeding, load_average)
+    spread = (
+        len({(r.host, r.session) for rows in lists for r in rows}),
+        len({r.host for rows in lists for r in rows}),
+    )
+    report(args, mixed, bare, counts, alone, seeding, load_average, spread)
 
 
 if __name__ == "__main__":
