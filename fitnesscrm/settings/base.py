@@ -131,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "apps.core.context_processors.gym",
+                "apps.accounts.context_processors.viewer",
             ],
         },
     }
