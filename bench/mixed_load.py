@@ -734,6 +734,7 @@ def process_env(port: int) -> dict[str, str]:
 def release() -> None:
     command = procfile("release")
     print(f"release: {command}", flush=True)
+    started = time.monotonic()
     subprocess.run(
         ["bash", "-c", command],
         cwd=ROOT,
@@ -741,6 +742,7 @@ def release() -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    print(f"release: {time.monotonic() - started:.1f} s", flush=True)
 
 
 def free_port() -> int:
