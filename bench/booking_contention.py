@@ -44,7 +44,7 @@ from django_tenants.utils import tenant_context
 
 from apps.accounts.models import User
 from apps.crm.models import Client
-from apps.scheduling.class_services import class_book
+from apps.scheduling.classes.services import class_book
 from apps.scheduling.models import ClassBooking, ClassBookingStatus, ClassOccurrence, ClassType
 from apps.tenants.models import Gym
 from apps.tenants.services import gym_create

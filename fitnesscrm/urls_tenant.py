@@ -54,7 +54,7 @@ urlpatterns = [
     path("portal/", include("apps.portal.urls")),
     path("calendar/", include("apps.calendars.urls")),
     path("schedule/", include("apps.scheduling.urls")),
-    path("settings/", include("apps.scheduling.setup_urls")),
+    path("settings/", include("apps.scheduling.gym_settings.urls")),
     path("training/", include("apps.training.urls")),
     path("workouts/", include("apps.workouts.urls")),
     path("progress/", include("apps.progress.urls")),

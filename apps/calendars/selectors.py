@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.calendars.ics import Event
 from apps.calendars.models import CalendarFeed
+from apps.scheduling.appointments.selectors import appointment_list
 from apps.scheduling.models import AppointmentStatus
-from apps.scheduling.selectors import appointment_list
 from apps.tenants.selectors import current_gym
 
 FEED_PAST = timedelta(days=30)

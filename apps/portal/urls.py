@@ -10,7 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("profile/", views.profile, name="profile"),
     path("offline/", views.offline, name="offline"),
-    path("schedule/", include("apps.scheduling.portal_urls")),
+    path("schedule/", include("apps.scheduling.portal.urls")),
     path("workouts/", include("apps.workouts.portal_urls")),
     path("progress/", include("apps.progress.portal_urls")),
 ]

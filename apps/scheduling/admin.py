@@ -19,14 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.crm.admin import GymAdmin, _action_page
-from apps.scheduling import (
-    class_services,
-    policy_selectors,
-    policy_services,
-    selectors,
-    services,
-    setup_services,
-)
+from apps.scheduling.appointments import selectors, services
+from apps.scheduling.classes import services as class_services
+from apps.scheduling.gym_settings import services as setup_services
 from apps.scheduling.models import (
     Appointment,
     Availability,
@@ -40,6 +35,8 @@ from apps.scheduling.models import (
     Room,
     Strike,
 )
+from apps.scheduling.policies import selectors as policy_selectors
+from apps.scheduling.policies import services as policy_services
 from apps.tenants.selectors import gym_today
 
 GENERATE_WEEKS = 8

@@ -25,7 +25,10 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.crm.models import Assignment, Client, ClientStatus, Trainer
-from apps.scheduling import class_services, services, setup_services
+from apps.scheduling.appointments import services
+from apps.scheduling.appointments.selectors import is_available, overlapping_appointments
+from apps.scheduling.classes import services as class_services
+from apps.scheduling.gym_settings import services as setup_services
 from apps.scheduling.models import (
     ACTIVE_CLASS_STATUSES,
     SPOT_STATUSES,
@@ -42,7 +45,6 @@ from apps.scheduling.models import (
     Strike,
     StrikeKind,
 )
-from apps.scheduling.selectors import is_available, overlapping_appointments
 from apps.tenants.selectors import current_gym
 
 WEEKS_BACK = 3

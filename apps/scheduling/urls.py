@@ -5,6 +5,7 @@ from django.urls import include, path
 app_name = "scheduling"
 
 urlpatterns = [
-    path("", include("apps.scheduling.calendar_urls")),
-    path("", include("apps.scheduling.checkin_urls")),
+    path("", include("apps.scheduling.calendar.urls")),
+    path("", include("apps.scheduling.checkin.urls")),
+    path("", include("apps.scheduling.policies.urls")),
 ]

@@ -23,6 +23,7 @@ from playwright.sync_api import Page, expect
 from apps.accounts.models import Role, User
 from apps.crm import services as crm_services
 from apps.crm.models import Client, Trainer
+from apps.scheduling.appointments.services import appointment_book
 from apps.scheduling.models import (
     Appointment,
     Availability,
@@ -30,7 +31,6 @@ from apps.scheduling.models import (
     ClassOccurrence,
     ClassType,
 )
-from apps.scheduling.services import appointment_book
 from apps.tenants.models import Gym
 from tests.conftest import BROWSER, PASSWORD, make_user
 

@@ -17,10 +17,6 @@ from apps.accounts.models import User
 from apps.audit.models import AuditEvent
 from apps.crm.models import Assignment, Client
 from apps.progress.models import BodyMeasurement
-from apps.scheduling.calendar_selectors import (
-    client_upcoming_appointments,
-    client_upcoming_class_bookings,
-)
 from apps.scheduling.models import (
     SPOT_STATUSES,
     Appointment,
@@ -32,7 +28,11 @@ from apps.scheduling.models import (
     Room,
     Strike,
 )
-from apps.scheduling.policy_selectors import client_block_state
+from apps.scheduling.policies.selectors import client_block_state
+from apps.scheduling.portal.selectors import (
+    client_upcoming_appointments,
+    client_upcoming_class_bookings,
+)
 from apps.tenants.models import Gym
 from apps.training.models import ScheduledWorkout, ScheduledWorkoutStatus, WorkoutPlan
 from apps.training.services import day_date

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
-from apps.scheduling import services
+from apps.scheduling.appointments import services
 from apps.scheduling.models import Appointment, AppointmentStatus
 from tests.crm.conftest import CrmGym
 from tests.scheduling.conftest import give_tom_hours

@@ -16,11 +16,11 @@ from django_tenants.utils import tenant_context
 
 from apps.audit.models import AuditEvent
 from apps.crm import services as crm_services
-from apps.scheduling import class_services
-from apps.scheduling.calendar_selectors import CalendarFilters, calendar_grid
-from apps.scheduling.calendar_services import appointment_reschedule
+from apps.scheduling.appointments.services import SchedulingConflict, appointment_book
+from apps.scheduling.calendar.selectors import CalendarFilters, calendar_grid
+from apps.scheduling.calendar.services import appointment_reschedule
+from apps.scheduling.classes import services as class_services
 from apps.scheduling.models import Appointment, ClassOccurrence, ClassType, Location, Room
-from apps.scheduling.services import SchedulingConflict, appointment_book
 from tests.conftest import GymClient
 from tests.crm.conftest import CrmGym
 from tests.scheduling.conftest import ZONE, give_tom_hours

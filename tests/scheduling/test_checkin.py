@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from apps.audit.models import AuditEvent
-from apps.scheduling import class_services, services
+from apps.scheduling.appointments import services
+from apps.scheduling.classes import services as class_services
 from apps.scheduling.models import (
     AppointmentStatus,
     ClassBooking,

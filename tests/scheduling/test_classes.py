@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.audit.models import AuditEvent
-from apps.scheduling import class_services
+from apps.scheduling.classes import services as class_services
 from apps.scheduling.models import (
     ClassBooking,
     ClassBookingStatus,

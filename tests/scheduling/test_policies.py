@@ -21,7 +21,8 @@ from rest_framework.test import APIClient
 from apps.audit.models import AuditEvent
 from apps.crm.models import Client, Trainer
 from apps.privacy.services import personal_data_erase, personal_data_export
-from apps.scheduling import class_services, policy_selectors, policy_services, services
+from apps.scheduling.appointments import services
+from apps.scheduling.classes import services as class_services
 from apps.scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -32,6 +33,8 @@ from apps.scheduling.models import (
     Strike,
     StrikeKind,
 )
+from apps.scheduling.policies import selectors as policy_selectors
+from apps.scheduling.policies import services as policy_services
 from tests.conftest import GymClient
 from tests.crm.conftest import CrmGym
 

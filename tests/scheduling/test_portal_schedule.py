@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from apps.scheduling import class_services
+from apps.scheduling.appointments.services import appointment_book
+from apps.scheduling.classes import services as class_services
 from apps.scheduling.models import ClassBooking, ClassBookingStatus, ClassOccurrence, ClassType
-from apps.scheduling.services import appointment_book
 from tests.conftest import GymClient
 from tests.crm.conftest import CrmGym
 from tests.scheduling.conftest import give_tom_hours

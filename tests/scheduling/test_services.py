@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django_tenants.utils import tenant_context
 
 from apps.audit.models import AuditEvent
-from apps.scheduling import selectors, services
+from apps.scheduling.appointments import selectors, services
+from apps.scheduling.appointments.services import SchedulingConflict
 from apps.scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -19,7 +20,6 @@ from apps.scheduling.models import (
     ExceptionKind,
     Room,
 )
-from apps.scheduling.services import SchedulingConflict
 from tests.crm.conftest import CrmGym
 
 LONDON = ZoneInfo("Europe/London")

@@ -53,7 +53,7 @@ class ConflictError(exceptions.APIException):
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     # Imported here: core must not import the apps built on it when it loads.
-    from apps.scheduling.services import SchedulingConflict
+    from apps.scheduling.appointments.services import SchedulingConflict
 
     if isinstance(exc, SchedulingConflict):
         exc = ConflictError(exc.message, {exc.field: [exc.message]})

@@ -1,5 +1,5 @@
 """Group-class endpoints: class types, the timetable with spots left, and book/cancel actions.
-Thin: every write goes through apps.scheduling.class_services."""
+Thin: every write goes through apps.scheduling.classes.services."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.crm.models import Client
-from apps.scheduling import class_selectors, class_services, selectors
 from apps.scheduling.api.class_serializers import (
     ClassBookingSerializer,
     ClassBookSerializer,
@@ -27,6 +26,9 @@ from apps.scheduling.api.class_serializers import (
 )
 from apps.scheduling.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from apps.scheduling.api.policy_serializers import CheckInSerializer
+from apps.scheduling.checkin import selectors
+from apps.scheduling.classes import selectors as class_selectors
+from apps.scheduling.classes import services as class_services
 from apps.scheduling.models import ClassOccurrence, ClassType
 
 

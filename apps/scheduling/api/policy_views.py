@@ -1,6 +1,6 @@
 """Booking-policy endpoints: strikes (staff see them, owners and managers waive them) and a
-client's block state. Thin: reads from apps.scheduling.policy_selectors, writes through
-apps.scheduling.policy_services."""
+client's block state. Thin: reads from apps.scheduling.policies.selectors, writes through
+apps.scheduling.policies.services."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.permissions import IsStaffMember
-from apps.scheduling import policy_selectors, policy_services
 from apps.scheduling.api.policy_serializers import (
     BlockQuerySerializer,
     BlockStateSerializer,
@@ -24,6 +23,8 @@ from apps.scheduling.api.policy_serializers import (
     StrikeWaiveSerializer,
 )
 from apps.scheduling.models import Strike
+from apps.scheduling.policies import selectors as policy_selectors
+from apps.scheduling.policies import services as policy_services
 
 CLIENT_PARAMETER = OpenApiParameter("client", OpenApiTypes.INT)
 

@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.scheduling import selectors, services
 from apps.scheduling.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from apps.scheduling.api.serializers import (
     AppointmentBookSerializer,
@@ -24,6 +23,7 @@ from apps.scheduling.api.serializers import (
     FreeSlotSerializer,
     FreeSlotsQuerySerializer,
 )
+from apps.scheduling.appointments import selectors, services
 from apps.scheduling.models import Appointment
 
 

@@ -16,6 +16,7 @@ from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record
 from apps.crm.models import Assignment, Client, Trainer
+from apps.scheduling.appointments.selectors import is_available, overlapping_appointments
 from apps.scheduling.models import (
     BLOCKING_STATUSES,
     Appointment,
@@ -23,13 +24,12 @@ from apps.scheduling.models import (
     Room,
     StrikeKind,
 )
-from apps.scheduling.policy_selectors import policy_get
-from apps.scheduling.policy_services import (
+from apps.scheduling.policies.selectors import policy_get
+from apps.scheduling.policies.services import (
     client_check_not_blocked,
     strike_record,
     strikes_waive_for,
 )
-from apps.scheduling.selectors import is_available, overlapping_appointments
 
 # Statuses that count against the client under the gym's policy.
 STRIKE_KINDS = {

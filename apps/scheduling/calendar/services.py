@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record
+from apps.scheduling.appointments.selectors import is_available
+from apps.scheduling.appointments.services import check_no_clash, save_or_conflict
 from apps.scheduling.models import Appointment, AppointmentStatus
-from apps.scheduling.selectors import is_available
-from apps.scheduling.services import check_no_clash, save_or_conflict
 
 
 def _check_may_move(*, actor: User, appointment: Appointment) -> None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.scheduling import calendar_views
+from apps.scheduling.calendar import views as calendar_views
 
 urlpatterns = [
     path("calendar/", calendar_views.calendar, name="calendar"),

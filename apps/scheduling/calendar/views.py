@@ -2,7 +2,7 @@
 filtered by trainer, room or location; appointments move by drag and drop (static
 scheduling/calendar.js) or through a small form, and new ones are booked from it.
 
-Thin views: reads through apps.scheduling.calendar_selectors (role rules there and in
+Thin views: reads through apps.scheduling.calendar.selectors (role rules there and in
 appointment_list), writes through the services. An appointment the viewer may not see is a 404.
 """
 
@@ -30,13 +30,14 @@ from apps.core import dates
 from apps.core.htmx import is_partial
 from apps.crm.models import Trainer
 from apps.crm.selectors import client_list, trainer_for_user
-from apps.scheduling import calendar_selectors as selectors
-from apps.scheduling.calendar_forms import AppointmentForm, MoveForm, local_instant
-from apps.scheduling.calendar_selectors import DAY, VIEWS, WEEK, CalendarFilters
-from apps.scheduling.calendar_services import appointment_reschedule
+from apps.scheduling.appointments.selectors import appointment_list
+from apps.scheduling.appointments.services import SchedulingConflict, appointment_book
+from apps.scheduling.calendar import selectors
+from apps.scheduling.calendar.forms import AppointmentForm, MoveForm, local_instant
+from apps.scheduling.calendar.selectors import DAY, VIEWS, WEEK, CalendarFilters
+from apps.scheduling.calendar.services import appointment_reschedule
 from apps.scheduling.models import Appointment
-from apps.scheduling.selectors import appointment_list, gym_zone
-from apps.scheduling.services import SchedulingConflict, appointment_book
+from apps.tenants.selectors import gym_zone
 
 STAFF = (Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK)
 ALL = "all"

@@ -10,20 +10,16 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
-from apps.crm.models import Client, Trainer
+from apps.crm.models import Client
 from apps.crm.phones import normalise_phone
+from apps.scheduling.appointments.selectors import Interval, appointment_list
 from apps.scheduling.models import (
-    BLOCKING_STATUSES,
     Appointment,
     AppointmentStatus,
-    Availability,
-    AvailabilityException,
     ClassBooking,
     ClassBookingStatus,
-    ExceptionKind,
 )
 from apps.tenants.selectors import gym_zone
-from apps.scheduling.appointments.selectors import Interval, appointment_list
 
 
 def _client_search(search: str, prefix: str) -> Q:

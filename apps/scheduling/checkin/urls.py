@@ -1,8 +1,8 @@
-"""Front-desk pages of scheduling: check-in, the door kiosk and the booking policy."""
+"""Front-desk pages of scheduling: check-in and the door kiosk."""
 
 from django.urls import path
 
-from apps.scheduling import checkin_views
+from apps.scheduling.checkin import views as checkin_views
 
 urlpatterns = [
     path("checkin/", checkin_views.checkin, name="checkin"),
@@ -17,6 +17,4 @@ urlpatterns = [
         name="checkin_appointment",
     ),
     path("kiosk/", checkin_views.kiosk, name="kiosk"),
-    path("policies/", checkin_views.policies, name="policies"),
-    path("policies/strikes/<int:pk>/waive/", checkin_views.strike_waive, name="strike_waive"),
 ]

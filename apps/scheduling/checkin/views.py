@@ -1,5 +1,5 @@
-"""Front-desk pages: today's check-in list with live search, the door kiosk where clients check
-themselves in, and the booking policy with its strikes.
+"""Front-desk pages: today's check-in list with live search, and the door kiosk where clients
+check themselves in.
 
 Thin views: reads through the selectors (which decide who sees what), writes through the
 services (which check rights, lock and audit). A booking the viewer may not check in is a 404.
@@ -24,20 +24,19 @@ from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
 from apps.core.api.throttling import client_ip, rate_limit
 from apps.core.htmx import is_partial
-from apps.crm.forms import add_service_errors
-from apps.scheduling import class_services, policy_selectors, policy_services, selectors, services
-from apps.scheduling.checkin_forms import CheckinSearchForm, KioskForm, PolicyForm, WaiveForm
-from apps.scheduling.models import Appointment, ClassBooking, Strike
+from apps.scheduling.appointments import services
+from apps.scheduling.checkin import selectors
+from apps.scheduling.checkin.forms import CheckinSearchForm, KioskForm
+from apps.scheduling.classes import services as class_services
+from apps.scheduling.models import Appointment, ClassBooking
 
 CHECKIN_ROLES = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK, Role.TRAINER)
 KIOSK_ROLES = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
-MANAGEMENT = (Role.OWNER, Role.MANAGER)
 # A client at the door may check in to what starts within the hour or started a moment ago.
 KIOSK_BEFORE = timedelta(minutes=60)
 KIOSK_AFTER = timedelta(minutes=15)
 # Shared with the login and sign-up limits: the kiosk is guessed at the same way.
 KIOSK_THROTTLE_SCOPE = "auth"
-RECENT_STRIKES = 50
 
 
 def _today() -> Any:
@@ -171,48 +170,3 @@ def kiosk(request: HttpRequest) -> HttpResponse:
             result = _kiosk_check_in(request, form.cleaned_data["identifier"])
             form = KioskForm()
     return render(request, "scheduling/kiosk.html", {"form": form, "result": result})
-
-
-@role_required(*MANAGEMENT)
-@require_http_methods(["GET", "POST"])
-def policies(request: HttpRequest) -> HttpResponse:
-    """Owners and managers set the booking policy and review (and waive) recent strikes."""
-    policy = policy_selectors.policy_get()
-    form = PolicyForm(request.POST or None, instance=policy)
-    if request.method == "POST" and form.is_valid():
-        try:
-            policy_services.policy_update(
-                actor=request.user,
-                request=request,
-                **{name: form.cleaned_data[name] for name in PolicyForm.Meta.fields},
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("The booking policy was saved."))
-            return HttpResponseRedirect(reverse("scheduling:policies"))
-    strikes = policy_selectors.strike_list(viewer=request.user)[:RECENT_STRIKES]
-    blocked = policy_selectors.blocked_clients(viewer=request.user, policy=policy)
-    return render(
-        request,
-        "scheduling/policies.html",
-        {"form": form, "strikes": strikes, "blocked": blocked, "waive_form": WaiveForm()},
-    )
-
-
-@role_required(*MANAGEMENT)
-@require_POST
-def strike_waive(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        strike = policy_selectors.strike_list(viewer=request.user).get(pk=pk)
-    except Strike.DoesNotExist as exc:
-        raise Http404 from exc
-    form = WaiveForm(request.POST)
-    if form.is_valid():
-        policy_services.strike_waive(
-            actor=request.user, strike=strike, reason=form.cleaned_data["reason"], request=request
-        )
-        messages.success(request, _("The strike was waived."))
-    else:
-        messages.error(request, _("Say why the strike is waived."))
-    return HttpResponseRedirect(reverse("scheduling:policies"))

@@ -35,8 +35,8 @@ from apps.scheduling.models import (
     StrikeKind,
     parse_recurrence,
 )
-from apps.scheduling.policy_selectors import blocked_client_ids
-from apps.scheduling.policy_services import (
+from apps.scheduling.policies.selectors import blocked_client_ids
+from apps.scheduling.policies.services import (
     client_check_not_blocked,
     strike_record,
     strikes_waive_for,

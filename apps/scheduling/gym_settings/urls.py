@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.scheduling import setup_views as views
+from apps.scheduling.gym_settings import views
 
 app_name = "gym_settings"
 

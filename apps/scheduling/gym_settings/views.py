@@ -1,8 +1,8 @@
 """Gym settings pages (/settings/): the gym's profile and opening hours, its locations and rooms,
 and trainers' weekly availability.
 
-Thin views: reads through apps.scheduling.setup_selectors and apps.tenants.selectors, writes
-through apps.scheduling.setup_services and apps.tenants.services (which check rights and audit).
+Thin views: reads through the selectors of this package and apps.tenants.selectors, writes
+through the services of this package and apps.tenants.services (which check rights and audit).
 Owners and managers use every page; a trainer only their own availability. A row the viewer may
 not see is a 404. Forms posted by HTMX get the page's section back; without HTMX, the page
 redirects after a write (or shows the form with its errors).
@@ -32,10 +32,8 @@ from apps.accounts.roles import is_management
 from apps.core.htmx import is_partial
 from apps.crm.forms import add_service_errors
 from apps.crm.models import Trainer
-from apps.scheduling import setup_selectors as selectors
-from apps.scheduling import setup_services as services
-from apps.scheduling.models import Availability, AvailabilityException
-from apps.scheduling.setup_forms import (
+from apps.scheduling.gym_settings import selectors, services
+from apps.scheduling.gym_settings.forms import (
     AvailabilityExceptionForm,
     AvailabilityForm,
     GymProfileForm,
@@ -44,6 +42,7 @@ from apps.scheduling.setup_forms import (
     RoomForm,
     SpecialDayForm,
 )
+from apps.scheduling.models import Availability, AvailabilityException
 from apps.tenants import selectors as gym_selectors
 from apps.tenants import services as gym_services
 from apps.tenants.models import Gym, OpeningHours, SpecialDay

@@ -17,8 +17,8 @@ from apps.accounts.roles import is_management
 from apps.audit.services import audit_record
 from apps.crm.models import Client
 from apps.scheduling.models import Appointment, ClassBooking, PolicySettings, Strike
-from apps.scheduling.policy_selectors import client_block_state
-from apps.scheduling.selectors import gym_zone
+from apps.scheduling.policies.selectors import client_block_state
+from apps.tenants.selectors import gym_zone
 
 POLICY_FIELDS = ("strike_limit", "block_days", "window_days", "appointment_late_cancel_hours")
 

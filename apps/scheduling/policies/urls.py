@@ -1,4 +1,4 @@
-"""The booking policy page, under /schedule/ (namespace "scheduling", set by apps.scheduling.urls)."""
+"""Booking policy pages under /schedule/ (namespace "scheduling", set by apps.scheduling.urls)."""
 
 from django.urls import path
 

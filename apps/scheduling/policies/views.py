@@ -4,27 +4,20 @@ the policy services."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
-from apps.core.api.throttling import client_ip, rate_limit
-from apps.core.htmx import is_partial
 from apps.crm.forms import add_service_errors
-from apps.scheduling import class_services, policy_selectors, policy_services, selectors, services
-from apps.scheduling.checkin_forms import CheckinSearchForm, KioskForm, PolicyForm, WaiveForm
-from apps.scheduling.models import Appointment, ClassBooking, Strike
+from apps.scheduling.models import Strike
+from apps.scheduling.policies import selectors as policy_selectors
+from apps.scheduling.policies import services as policy_services
 from apps.scheduling.policies.forms import PolicyForm, WaiveForm
 
 MANAGEMENT = (Role.OWNER, Role.MANAGER)

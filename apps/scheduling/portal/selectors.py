@@ -4,27 +4,25 @@ convert them to the gym's time zone."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
-from apps.crm.models import Client, Trainer
-from apps.scheduling.class_selectors import occurrence_list
+from apps.crm.models import Client
+from apps.scheduling.appointments.selectors import appointment_list
+from apps.scheduling.classes.selectors import occurrence_list
 from apps.scheduling.models import (
     Appointment,
     AppointmentStatus,
     ClassBooking,
     ClassBookingStatus,
     ClassOccurrence,
-    Location,
-    Room,
 )
-from apps.scheduling.selectors import appointment_list, gym_zone
+
+PORTAL_DAYS_AHEAD = 14
 
 
 def client_upcoming_class_bookings(*, client: Client) -> list[ClassBooking]:

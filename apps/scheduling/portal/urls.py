@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.scheduling import portal_views
+from apps.scheduling.portal import views as portal_views
 
 urlpatterns = [
     path("", portal_views.schedule, name="schedule"),

@@ -1,6 +1,6 @@
 """The client's schedule in the portal: their classes (booked or on the waitlist) and 1:1
 sessions, and the classes of the next two weeks to book. Book and cancel go through
-apps.scheduling.class_services; HTMX swaps the whole schedule back with the outcome on top.
+apps.scheduling.classes.services; HTMX swaps the whole schedule back with the outcome on top.
 
 Only the signed-in client's own bookings are reachable: a booking id of anyone else's is a 404.
 """
@@ -24,10 +24,10 @@ from apps.core.htmx import is_partial
 from apps.crm.models import Client
 from apps.crm.selectors import client_for_user
 from apps.portal.views import client_required
-from apps.scheduling import calendar_selectors as selectors
-from apps.scheduling.class_services import class_book, class_cancel
+from apps.scheduling.classes.services import class_book, class_cancel
 from apps.scheduling.models import ClassBookingStatus
-from apps.scheduling.selectors import gym_zone
+from apps.scheduling.portal import selectors
+from apps.tenants.selectors import gym_zone
 
 CONFIRM_LATE = "late"
 
