@@ -52,7 +52,7 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("privacy/", include("apps.privacy.urls")),
     path("portal/", include("apps.portal.urls")),
-    path("calendar/", include("apps.calendars.urls")),
+    path("calendar/", include("apps.ics_feeds.urls")),
     path("schedule/", include("apps.scheduling.urls")),
     path("settings/", include("apps.scheduling.gym_settings.urls")),
     path("training/", include("apps.training.urls")),

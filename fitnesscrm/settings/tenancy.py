@@ -49,7 +49,7 @@ TENANT_APPS = [
     "apps.imports",
     "apps.portal",
     "apps.scheduling",
-    "apps.calendars",
+    "apps.ics_feeds",
     "apps.training",
     "apps.workouts",
     "apps.progress",

@@ -19,8 +19,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
-from apps.calendars.models import CalendarFeed
 from apps.crm.models import Assignment, Client, Consent, Lead, Note, Trainer
+from apps.ics_feeds.models import CalendarFeed
 from apps.privacy.models import ErasureRecord
 from apps.privacy.registry import PersonalDataRegistry, personal_data
 from apps.privacy.services import personal_data_erase, personal_data_export

@@ -11,9 +11,9 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django_tenants.utils import tenant_context
 
-from apps.calendars.models import ReminderSent
-from apps.calendars.services import appointment_reminders_send
 from apps.core.tasks import fan_out_to_gyms
+from apps.ics_feeds.models import ReminderSent
+from apps.ics_feeds.services import appointment_reminders_send
 from apps.scheduling.models import Appointment, AppointmentStatus
 from fitnesscrm.celery import app
 from tests.crm.conftest import CrmGym
@@ -101,7 +101,7 @@ def test_beat_fans_the_task_out_every_five_minutes() -> None:
     assert entry["task"] == "core.fan_out_to_gyms"
     assert entry["args"] == ["calendars.send_appointment_reminders"]
     assert entry["schedule"] == 300
-    # What a worker does at start-up: autodiscovery finds apps/calendars/tasks.py.
+    # What a worker does at start-up: autodiscovery finds apps/ics_feeds/tasks.py.
     app.loader.import_default_modules()
     assert "calendars.send_appointment_reminders" in app.tasks
 

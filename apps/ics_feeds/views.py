@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.calendars import selectors, services
-from apps.calendars.ics import calendar_text
+from apps.ics_feeds import selectors, services
+from apps.ics_feeds.ics import calendar_text
 from apps.tenants.selectors import current_gym
 
 

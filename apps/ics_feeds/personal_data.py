@@ -1,4 +1,4 @@
-"""What calendars hold about a person, for export and erasure (apps.privacy)."""
+"""What the calendar feeds and reminders hold about a person, for export and erasure."""
 
 from __future__ import annotations
 

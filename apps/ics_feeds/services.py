@@ -1,4 +1,4 @@
-"""Writes of calendars: feed tokens, and reminders of appointments and class bookings."""
+"""Writes of the calendar feeds (tokens) and of the reminders of sessions and class bookings."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.audit.services import audit_record
-from apps.calendars.models import CalendarFeed, ReminderSent
-from apps.calendars.selectors import token_hash
+from apps.ics_feeds.models import CalendarFeed, ReminderSent
+from apps.ics_feeds.selectors import token_hash
 from apps.scheduling.models import (
     Appointment,
     AppointmentStatus,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.calendars import views
+from apps.ics_feeds import views
 
 app_name = "calendars"
 

@@ -9,10 +9,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.audit.models import AuditEvent
-from apps.calendars.ics import Event, calendar_text
-from apps.calendars.models import CalendarFeed
-from apps.calendars.selectors import token_hash
-from apps.calendars.services import calendar_feed_revoke, calendar_feed_rotate
+from apps.ics_feeds.ics import Event, calendar_text
+from apps.ics_feeds.models import CalendarFeed
+from apps.ics_feeds.selectors import token_hash
+from apps.ics_feeds.services import calendar_feed_revoke, calendar_feed_rotate
 from apps.scheduling.models import Appointment, AppointmentStatus
 from tests.crm.conftest import CrmGym
 

@@ -1,4 +1,4 @@
-"""Reads of calendars: which feed a token opens and what it shows."""
+"""Reads of the calendar feeds: which feed a token opens and what it shows."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.calendars.ics import Event
-from apps.calendars.models import CalendarFeed
+from apps.ics_feeds.ics import Event
+from apps.ics_feeds.models import CalendarFeed
 from apps.scheduling.appointments.selectors import appointment_list
 from apps.scheduling.models import AppointmentStatus
 from apps.tenants.selectors import current_gym

@@ -11,8 +11,8 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django_tenants.utils import tenant_context
 
-from apps.calendars.models import ReminderSent
-from apps.calendars.services import class_reminder_hours, class_reminders_send
+from apps.ics_feeds.models import ReminderSent
+from apps.ics_feeds.services import class_reminder_hours, class_reminders_send
 from apps.scheduling.models import (
     ClassBooking,
     ClassBookingStatus,

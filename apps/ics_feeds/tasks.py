@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.calendars.services import appointment_reminders_send, class_reminders_send
+from apps.ics_feeds.services import appointment_reminders_send, class_reminders_send
 
 
 @shared_task(name="calendars.send_appointment_reminders", acks_late=True)
