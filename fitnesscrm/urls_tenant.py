@@ -18,8 +18,10 @@ def no_such_endpoint(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
-# A problem document under /api/, the 404 page elsewhere.
-handler404 = "apps.core.api.not_found.page_not_found"
+# A problem document under /api/, the page elsewhere.
+handler400 = "apps.core.api.handlers.bad_request"
+handler404 = "apps.core.api.handlers.page_not_found"
+handler500 = "apps.core.api.handlers.server_error"
 
 dashboard_patterns = ([path("", core_views.home, name="home")], "dashboard")
 

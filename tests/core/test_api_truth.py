@@ -4,6 +4,7 @@ whole schema; these pin each finding of the probe that started it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -21,8 +22,6 @@ ID_PATH = "/api/v1/clients/{id}/"
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    import json
-
     generated = SchemaGenerator(urlconf="fitnesscrm.urls_tenant").get_schema(
         request=None, public=True
     )
@@ -87,6 +86,27 @@ def test_pages_outside_the_api_keep_their_html_404(client_a):
     response = client_a.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_request_django_refuses_before_the_view_is_a_json_400(owner_api, settings):
+    # Django refuses a form with more fields than this before DRF sees it (a 400 of its own).
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 2
+    response = owner_api.post("/api/v1/clients/", {"a": 1, "b": 2, "c": 3, "first_name": "x"})
+    assert_problem(response, 400)
+
+
+def test_a_failure_under_the_api_is_a_json_500_and_a_page_elsewhere(db):
+    from django.test import RequestFactory
+
+    from apps.core.api.handlers import server_error
+
+    api = server_error(RequestFactory().get("/api/v1/clients/"))
+    assert api.status_code == 500
+    assert api["Content-Type"].startswith(PROBLEM)
+    assert json.loads(api.content)["status"] == 500
+    page = server_error(RequestFactory().get("/clients/"))
+    assert page.status_code == 500
+    assert page["Content-Type"].startswith("text/html")
 
 
 # --- Pagination parameters ----------------------------------------------------------------
