@@ -9,7 +9,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from apps.accounts import lockout_views
 from apps.accounts import views as account_views
-from apps.core import views as core_views
 from apps.imports import views as imports_views
 from apps.portal import views as portal_views
 
@@ -22,8 +21,6 @@ def no_such_endpoint(request: HttpRequest) -> HttpResponse:
 handler400 = "apps.core.api.handlers.bad_request"
 handler404 = "apps.core.api.handlers.page_not_found"
 handler500 = "apps.core.api.handlers.server_error"
-
-dashboard_patterns = ([path("", core_views.home, name="home")], "dashboard")
 
 # Redoc styles itself at run time and parses in a blob worker: only this page relaxes the CSP.
 api_docs = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
@@ -46,7 +43,7 @@ urlpatterns = [
     # First: Django tries patterns in order, and the API (apps, most requests) resolves
     # without walking every page's patterns. No other prefix starts with it.
     path("api/v1/", include(api_patterns)),
-    path("", include(dashboard_patterns)),
+    path("", include("apps.dashboard.urls")),
     path("clients/import/", include("apps.imports.urls")),
     path("clients/export.csv", imports_views.client_export, name="client_export"),
     path("", include("apps.crm.urls")),

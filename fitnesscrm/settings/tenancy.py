@@ -39,6 +39,8 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    # No models: the `seed_demo` command.
+    "apps.demo",
     *_PER_SCHEMA_APPS,
 ]
 
@@ -47,6 +49,7 @@ TENANT_APPS = [
     # The gym's business: only in gym schemas.
     "apps.crm",
     "apps.imports",
+    "apps.dashboard",
     "apps.portal",
     "apps.scheduling",
     "apps.ics_feeds",

@@ -1,3 +1,5 @@
+"""The staff dashboard: today's overview for the signed-in role."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -50,4 +52,4 @@ def home(request: HttpRequest) -> HttpResponse:
         context["new_leads"] = list(
             crm_selectors.lead_list(viewer=user).filter(status=LeadStatus.NEW)[:NEW_LEADS_SHOWN]
         )
-    return render(request, "core/home.html", context)
+    return render(request, "dashboard/home.html", context)
