@@ -254,7 +254,7 @@ def certifications_expiring(
     return certifications.order_by("expires_on")
 
 
-# --- Appended for the API (issue 4, point 3) -------------------------------------------------
+# --- Health data on lists (API pages) ---------------------------------------------------------
 
 
 def health_data_visible_ids(*, viewer: User, client_ids: Iterable[int]) -> set[int]:
@@ -276,7 +276,7 @@ def health_data_visible_ids(*, viewer: User, client_ids: Iterable[int]) -> set[i
     return set()
 
 
-# --- Appended for the staff dashboard (issue 4, point 4) ------------------------------------
+# --- The staff dashboard ----------------------------------------------------------------------
 
 
 def client_counts(*, viewer: User) -> dict[str, int]:
@@ -322,7 +322,7 @@ def client_activity(*, viewer: User, client: Client, limit: int = 20) -> list[An
     return list(events[:limit])
 
 
-# --- Appended for import and export (issue 4, point 7) --------------------------------------
+# --- Import and export ------------------------------------------------------------------------
 
 CLIENT_FILTER_PARAMS = (
     "search",
@@ -402,7 +402,7 @@ def client_filter(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
     return queryset
 
 
-# --- Appended for the client portal (issue 4, point 5) ---------------------------------------
+# --- The client portal ------------------------------------------------------------------------
 
 
 def client_for_user(user: User) -> Client | None:

@@ -1,10 +1,10 @@
-"""Training end to end (issue 6): a trainer builds a plan template in the plan builder and
+"""Training end to end: a trainer builds a plan template in the plan builder and
 assigns it to their client from the client's profile; the client logs the workout on a phone
 in the portal, beating a record with the last set; the trainer then sees the adherence and
 the new personal record on the client's training progress page.
 
 Set-up (the trainer, the client and the assignment of one to the other) goes through the CRM's
-services; every step the issue names goes through the pages. Each step is a function taking a
+services; every step of the story goes through the pages. Each step is a function taking a
 page, so later steps add one function and one call."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The API tells the truth (issue 15): errors are problem documents with the right status, and
-the OpenAPI schema documents what the API answers. tests/api/test_schemathesis.py fuzzes the
-whole schema; these pin each finding of the probe that started it."""
+"""The API tells the truth: errors are problem documents with the right status, and the OpenAPI
+schema documents what the API answers. tests/api/test_schemathesis.py fuzzes the whole schema;
+these pin particular answers one by one."""
 
 from __future__ import annotations
 

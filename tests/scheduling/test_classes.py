@@ -308,7 +308,7 @@ def test_times_are_utc(sched_a: CrmGym) -> None:
         assert occurrence.starts_at == datetime(2026, 3, 3, 18, tzinfo=LONDON)
 
 
-# --- Capacity under load (issue 5, point 6) ---------------------------------------------------
+# --- Capacity under load ----------------------------------------------------------------------
 # Real parallel connections need committed rows. pytest-django's transactional flush cannot empty
 # the append-only audit table, so the test keeps the ordinary `django_db` mark (its rollback only
 # covers the main thread's connection, which this test does not write with) and does ALL its work

@@ -10,8 +10,8 @@ register = template.Library()
 
 @register.simple_tag
 def url_if_exists(name: str) -> str:
-    """The URL named `name`, or "" while no page has that name: the portal's navigation keeps
-    slots for pages that later issues add (schedule, progress) without linking to nothing."""
+    """The URL named `name`, or "" when no page has that name, so the portal's navigation never
+    links to a page that is not there."""
     try:
         return reverse(name)
     except NoReverseMatch:
