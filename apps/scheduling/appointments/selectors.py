@@ -1,4 +1,4 @@
-"""Reads of scheduling: when a trainer works, which slots are free, and which appointments a
+"""Reads of 1:1 sessions: when a trainer works, which slots are free, and which appointments a
 viewer may see. Weekly windows are local times of the gym; every instant returned is UTC."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Writes of scheduling. Every service checks the actor's right, validates, and writes its audit
-event in the same transaction. Double booking is finally refused by the database's exclusion
-constraints; the pre-check only gives the common case a clear message."""
+"""Writes of 1:1 sessions (appointments). Every service checks the actor's right, validates,
+and writes its audit event in the same transaction. Double booking is finally refused by the
+database's exclusion constraints; the pre-check only gives the common case a clear message."""
 
 from __future__ import annotations
 

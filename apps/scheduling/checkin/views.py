@@ -29,6 +29,7 @@ from apps.scheduling.checkin import selectors
 from apps.scheduling.checkin.forms import CheckinSearchForm, KioskForm
 from apps.scheduling.classes import services as class_services
 from apps.scheduling.models import Appointment, ClassBooking
+from apps.tenants.selectors import gym_zone
 
 CHECKIN_ROLES = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK, Role.TRAINER)
 KIOSK_ROLES = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
@@ -40,7 +41,7 @@ KIOSK_THROTTLE_SCOPE = "auth"
 
 
 def _today() -> Any:
-    return timezone.localtime(timezone.now(), selectors.gym_zone()).date()
+    return timezone.localtime(timezone.now(), gym_zone()).date()
 
 
 def _checkin_context(request: HttpRequest, search: str) -> dict[str, Any]:
