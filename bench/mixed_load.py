@@ -45,7 +45,7 @@ What it does, in one run:
 
 Printed: a table per request type (requests, errors, RPS, p50, p95, p99 in ms, "alone": the ms
 one such request takes with nothing else running, and queries), the overall line, the bare
-view, and the targets of issue 16 with met / not met: 0 errors, overall p95 under 100 ms,
+view, and the targets with met / not met: 0 errors, overall p95 under 100 ms,
 queries of every request type the same at both sizes. Also printed: the CPU time a request
 took in the web processes and in the bench database's PostgreSQL backends (from /proc, over
 the run), how many cores each kept busy, and the load average before the run: other work on

@@ -577,7 +577,7 @@ def profile_ensure_for_role(*, user: User) -> None:
         client_profile_ensure(user=user)
 
 
-# --- Appended for the API (issue 4, point 3) -------------------------------------------------
+# --- Deleting a client ---------------------------------------------------------------------
 
 
 @transaction.atomic

@@ -221,7 +221,7 @@ class IdempotencyKey(models.Model):
         return self.key
 
 
-# --- Group classes (issue 5, point 4) --------------------------------------------------------
+# --- Group classes ------------------------------------------------------------------------------
 
 
 class ClassType(models.Model):
@@ -427,7 +427,7 @@ class ClassBooking(models.Model):
         return f"{self.client_id} @ {self.occurrence_id}: {self.status}"
 
 
-# --- Policies: late cancels and no-shows (issue 5, point 5) ----------------------------------
+# --- Policies: late cancels and no-shows ------------------------------------------------------
 
 
 class PolicySettings(models.Model):

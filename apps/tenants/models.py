@@ -106,7 +106,7 @@ class SpareSchema(models.Model):
         return self.name
 
 
-# --- Opening hours (issue 5, gym settings) ----------------------------------------------------
+# --- Opening hours -----------------------------------------------------------------------------
 # Times are the gym's local wall time (Gym.time_zone), like trainers' availability.
 
 
