@@ -26,6 +26,7 @@ from apps.accounts.decorators import role_required
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.core.api.throttling import rate_limit
+from apps.core.forms import add_service_errors
 from apps.core.htmx import is_partial
 from apps.crm import selectors, services
 from apps.crm.api.filters import ClientFilter
@@ -37,7 +38,6 @@ from apps.crm.forms import (
     LeadStatusForm,
     NoteForm,
     TrainerCreateForm,
-    add_service_errors,
 )
 from apps.crm.models import Client, ClientStatus, Lead, LeadStatus, NoteKind, Trainer
 from apps.crm.parq import parq_rows

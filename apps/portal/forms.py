@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
-from apps.crm.forms import add_service_errors
+from apps.core.forms import add_service_errors
 from apps.crm.models import Client
 from apps.crm.phones import normalise_phone
 

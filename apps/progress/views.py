@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role, User
-from apps.crm.forms import add_service_errors
+from apps.core.forms import add_service_errors
 from apps.crm.models import Client
 from apps.crm.selectors import client_for_user
 from apps.portal.views import client_required

@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.crm.admin import GymAdmin, _action_page
+from apps.core.backoffice import GymAdmin, action_page
 from apps.scheduling.appointments import selectors, services
 from apps.scheduling.classes import services as class_services
 from apps.scheduling.gym_settings import services as setup_services
@@ -307,7 +307,7 @@ class AppointmentAdmin(GymAdmin):
 
             self._run_action(request, run)
             return None
-        return _action_page(
+        return action_page(
             self,
             request,
             queryset,
@@ -557,7 +557,7 @@ class StrikeAdmin(GymAdmin):
 
             self._run_action(request, run)
             return None
-        return _action_page(
+        return action_page(
             self, request, queryset, action="waive", title=_("Waive strikes"), form=form
         )
 

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.crm.admin import GymAdmin
+from apps.core.backoffice import GymAdmin
 from apps.training import selectors, services
 from apps.training.models import Exercise, ScheduledWorkout, WorkoutPlan
 

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import User
+from apps.core.forms import add_service_errors
 from apps.core.htmx import is_partial
-from apps.crm.forms import add_service_errors
 from apps.training import selectors, services
 from apps.training.forms import (
     AssignForm,

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.crm.forms import add_service_errors
+from apps.core.forms import add_service_errors
 from apps.portal.views import _own_client, client_required
 from apps.training.models import Exercise, PlanItem, ScheduledWorkoutStatus
 from apps.workouts import selectors, services

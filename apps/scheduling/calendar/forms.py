@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import dates
-from apps.crm.forms import add_service_errors
+from apps.core.forms import add_service_errors
 from apps.crm.models import Client, Trainer
 from apps.scheduling.models import Room
 

@@ -29,8 +29,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
 from apps.accounts.roles import is_management
+from apps.core.forms import add_service_errors
 from apps.core.htmx import is_partial
-from apps.crm.forms import add_service_errors
 from apps.crm.models import Trainer
 from apps.scheduling.gym_settings import selectors, services
 from apps.scheduling.gym_settings.forms import (

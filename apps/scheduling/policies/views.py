@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
-from apps.crm.forms import add_service_errors
+from apps.core.forms import add_service_errors
 from apps.scheduling.models import Strike
 from apps.scheduling.policies import selectors as policy_selectors
 from apps.scheduling.policies import services as policy_services
