@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from apps.audit.services import current_request_context, request_context_from
+from apps.audit.services import request_context
 
 
 class AuditContextMiddleware:
@@ -17,8 +17,5 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = current_request_context.set(request_context_from(request))
-        try:
+        with request_context(request):
             return self.get_response(request)
-        finally:
-            current_request_context.reset(token)

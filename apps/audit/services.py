@@ -4,7 +4,8 @@ exists exactly when the change it describes was committed."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property
 from typing import Any
@@ -60,6 +61,18 @@ def request_context_from(request: HttpRequest) -> RequestContext:
     return RequestContext(request)
 
 
+@contextmanager
+def request_context(request: HttpRequest) -> Iterator[RequestContext]:
+    """Audit events written inside the block come from `request`; the previous context (none,
+    outside a request) is back afterwards."""
+    context = request_context_from(request)
+    token = current_request_context.set(context)
+    try:
+        yield context
+    finally:
+        current_request_context.reset(token)
+
+
 def is_masked_field(name: str) -> bool:
     return bool(_MASKED_FIELD.search(name))
 
@@ -108,17 +121,21 @@ def audit_event(
     object_type: str = "",
     object_id: str = "",
     changes: Mapping[str, Any] | None = None,
-    request: HttpRequest | None = None,
     actor_email: str = "",
+    # Only class booking's services hand over their request; every other caller relies on the
+    # context AuditContextMiddleware sets, which describes the same request.
+    request: HttpRequest | None = None,
 ) -> AuditEvent:
     """The event `audit_record` writes, built but not saved.
 
-    Without `actor`, the logged-in user of the current request (if any) is the actor. Where the
-    request came from is read from `request`, else from the middleware's context.
-    `actor_email` names an actor that is not a user here (a failed login's attempted email).
+    Where the request came from (IP, user agent, request id) is read from the context
+    AuditContextMiddleware sets; outside a request there is none. Without `actor`, the
+    logged-in user of the current request (if any) is the actor. `actor_email` names an actor
+    that is not a user here (a failed login's attempted email).
     """
-    context = request_context_from(request) if request is not None else None
-    context = context or current_request_context.get()
+    context = (
+        request_context_from(request) if request is not None else current_request_context.get()
+    )
     if actor is None and context is not None:
         actor = context.user
     if actor is not None and not getattr(actor, "is_authenticated", False):

@@ -38,13 +38,13 @@ def _object_for(email: str) -> tuple[str, str]:
 
 
 def on_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    audit_record(action="auth.login", actor=user, obj=user, request=request)
+    audit_record(action="auth.login", actor=user, obj=user)
 
 
 def on_logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     # Sent with user None when nobody was logged in: nothing happened worth recording.
     if user is not None:
-        audit_record(action="auth.logout", actor=user, obj=user, request=request)
+        audit_record(action="auth.logout", actor=user, obj=user)
 
 
 def on_login_failed(
@@ -57,7 +57,6 @@ def on_login_failed(
         actor_email=email,
         object_type=object_type,
         object_id=object_id,
-        request=request,
     )
 
 
@@ -71,13 +70,12 @@ def on_locked_out(
         actor_email=email,
         object_type=object_type,
         object_id=object_id,
-        request=request,
     )
 
 
 def _on_user_event(action: str):  # type: ignore[no-untyped-def]
     def receiver(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-        audit_record(action=action, actor=user, obj=user, request=request)
+        audit_record(action=action, actor=user, obj=user)
 
     receiver.__name__ = f"on_{action.replace('.', '_')}"
     return receiver
@@ -96,7 +94,6 @@ def on_email_confirmed(
         actor=email_address.user,
         obj=email_address,
         changes={"verified": {"before": False, "after": True}},
-        request=request,
     )
 
 
@@ -110,7 +107,6 @@ def _on_authenticator(action: str):  # type: ignore[no-untyped-def]
             obj=authenticator,
             # The type only: the authenticator's data holds the TOTP secret and recovery seed.
             changes={"type": {"before": None, "after": authenticator.type}},
-            request=request,
         )
 
     receiver.__name__ = f"on_{action.replace('.', '_')}"

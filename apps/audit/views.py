@@ -71,7 +71,6 @@ def event_export(request: HttpRequest) -> StreamingHttpResponse:
         action="audit.exported",
         actor=request.user,
         changes={"filters": {"before": None, "after": filters}},
-        request=request,
     )
     filename = f"audit-{connection.schema_name}-{timezone.now():%Y%m%d-%H%M%S}.csv"
     response = StreamingHttpResponse(

@@ -9,7 +9,13 @@ from django.test import RequestFactory
 
 from apps.accounts.models import Role
 from apps.audit.models import AuditEvent
-from apps.audit.services import MASK, audit_record, changes_between, mask_changes
+from apps.audit.services import (
+    MASK,
+    audit_record,
+    changes_between,
+    mask_changes,
+    request_context,
+)
 from tests.conftest import make_user
 
 
@@ -22,13 +28,13 @@ def make_request(**meta):  # type: ignore[no-untyped-def]
 def test_event_records_actor_object_and_request(in_gym_a, owner_a):
     trainer = make_user(Role.TRAINER, "t@alpha.example")
     request = make_request(REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="Agent/" + "x" * 600)
-    event = audit_record(
-        action="user.role_changed",
-        actor=owner_a,
-        obj=trainer,
-        changes={"role": {"before": "client", "after": "trainer"}},
-        request=request,
-    )
+    with request_context(request):
+        event = audit_record(
+            action="user.role_changed",
+            actor=owner_a,
+            obj=trainer,
+            changes={"role": {"before": "client", "after": "trainer"}},
+        )
     event = AuditEvent.objects.get(pk=event.pk)
     assert event.actor == owner_a
     assert event.actor_email == owner_a.email
@@ -96,13 +102,16 @@ def test_values_that_json_cannot_hold_are_stored(in_gym_a, owner_a):
 def test_forwarded_for_is_ignored_unless_trusted(in_gym_a, settings):
     request = make_request(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.1, 192.0.2.9")
     settings.TRUSTED_PROXY_COUNT = 0
-    assert audit_record(action="test.ip", request=request).ip == "10.0.0.2"
+    with request_context(request):
+        assert audit_record(action="test.ip").ip == "10.0.0.2"
     # The one client address rule (apps.core.client_address): no switch of the audit log's own.
     settings.TRUSTED_PROXY_COUNT = 1
     # The entry our proxy appended, not the one the client made up.
-    assert audit_record(action="test.ip", request=request).ip == "192.0.2.9"
+    with request_context(request):
+        assert audit_record(action="test.ip").ip == "192.0.2.9"
     bogus = make_request(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-ip")
-    assert audit_record(action="test.ip", request=bogus).ip is None
+    with request_context(bogus):
+        assert audit_record(action="test.ip").ip is None
 
 
 def test_services_called_during_a_request_get_its_context(in_gym_a, owner_a):

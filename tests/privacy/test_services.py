@@ -37,10 +37,11 @@ from tests.conftest import activate_totp, make_user
 
 
 def _audit_event(user: User) -> None:
-    from apps.audit.services import audit_record
+    from apps.audit.services import audit_record, request_context
 
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="Firefox")
-    audit_record(action="auth.login", actor=user, request=request)
+    with request_context(request):
+        audit_record(action="auth.login", actor=user)
 
 
 def _client_of(user: User) -> Client:
