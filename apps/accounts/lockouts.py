@@ -171,7 +171,6 @@ def lockout_clear(*, actor: User, username: str, request: HttpRequest | None = N
             object_type="accounts.user",
             object_id=username,
             changes={"attempts_removed": {"before": removed, "after": 0}},
-            request=request,
         )
     if request is not None:
         from allauth.account.adapter import get_adapter

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
@@ -45,7 +44,7 @@ def invitation_url(*, token: str) -> str:
     return gym_url(gym=current_gym(), path=f"/accounts/invitation/{token}/")
 
 
-def user_change_role(*, actor: User, user: User, role: str, request: Any = None) -> User:
+def user_change_role(*, actor: User, user: User, role: str) -> User:
     """Owners change roles. Nobody changes their own (so nobody can raise it)."""
     if not has_role(actor, Role.OWNER):
         raise PermissionDenied(_("Only an owner can change roles."))
@@ -68,14 +67,11 @@ def user_change_role(*, actor: User, user: User, role: str, request: Any = None)
             actor=actor,
             obj=user,
             changes={"role": {"before": before, "after": role}},
-            request=request,
         )
     return user
 
 
-def invitation_create(
-    *, actor: User, email: str, role: str, request: Any = None
-) -> tuple[Invitation, str]:
+def invitation_create(*, actor: User, email: str, role: str) -> tuple[Invitation, str]:
     """Invite someone by email. Returns the invitation and the raw token (sent by email)."""
     email = (email or "").strip().lower()
     if not is_management(actor):
@@ -117,7 +113,6 @@ def invitation_create(
                 "email": {"before": None, "after": email},
                 "role": {"before": None, "after": role},
             },
-            request=request,
         )
         link = invitation_url(token=token)
         gym_name = current_gym().name
@@ -147,7 +142,7 @@ def _send_invitation_email(
     )
 
 
-def invitation_revoke(*, actor: User, invitation: Invitation, request: Any = None) -> Invitation:
+def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
     if not is_management(actor):
         raise PermissionDenied(_("Only owners and managers can revoke invitations."))
     with transaction.atomic():
@@ -155,7 +150,7 @@ def invitation_revoke(*, actor: User, invitation: Invitation, request: Any = Non
         if invitation.accepted_at is None and invitation.revoked_at is None:
             invitation.revoked_at = timezone.now()
             invitation.save(update_fields=["revoked_at"])
-            audit_record(action="invitation.revoked", actor=actor, obj=invitation, request=request)
+            audit_record(action="invitation.revoked", actor=actor, obj=invitation)
     return invitation
 
 
@@ -168,7 +163,7 @@ def invitation_get_open(*, token: str) -> Invitation | None:
 
 
 def invitation_accept(
-    *, token: str, password: str, first_name: str = "", last_name: str = "", request: Any = None
+    *, token: str, password: str, first_name: str = "", last_name: str = ""
 ) -> User:
     """Create the invited account. Works once: the row is locked, so two clicks cannot make two
     accounts."""
@@ -205,5 +200,5 @@ def invitation_accept(
         invitation.user = user
         invitation.save(update_fields=["accepted_at", "user"])
         _ensure_crm_profile(user)
-        audit_record(action="invitation.accepted", actor=user, obj=invitation, request=request)
+        audit_record(action="invitation.accepted", actor=user, obj=invitation)
     return user

@@ -63,7 +63,6 @@ def invitations(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                request=request,
             )
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -80,7 +79,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(invitation_list(viewer=request.user), pk=pk)
-    invitation_revoke(actor=request.user, invitation=invitation, request=request)
+    invitation_revoke(actor=request.user, invitation=invitation)
     messages.success(request, _("Invitation revoked."))
     return HttpResponseRedirect(reverse("accounts:invitations"))
 
@@ -99,7 +98,6 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 password=form.cleaned_data["password1"],
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
-                request=request,
             )
         except ValidationError as exc:
             errors = exc.message_dict
@@ -132,6 +130,6 @@ def change_role(request: HttpRequest, pk: int) -> HttpResponse:
     form = RoleForm(request.POST)
     if not form.is_valid():
         raise Http404
-    user_change_role(actor=request.user, user=user, role=form.cleaned_data["role"], request=request)
+    user_change_role(actor=request.user, user=user, role=form.cleaned_data["role"])
     messages.success(request, _("Role of %(user)s changed.") % {"user": user})
     return HttpResponseRedirect(reverse("accounts:team"))

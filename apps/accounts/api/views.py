@@ -49,7 +49,6 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
             actor=request.user,
             user=self.get_object(),
             role=serializer.validated_data["role"],
-            request=request,
         )
         return Response(UserSerializer(user).data)
 
@@ -82,14 +81,11 @@ class InvitationViewSet(
             actor=request.user,
             email=serializer.validated_data["email"],
             role=serializer.validated_data["role"],
-            request=request,
         )
         return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: InvitationSerializer})
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
-        invitation = invitation_revoke(
-            actor=request.user, invitation=self.get_object(), request=request
-        )
+        invitation = invitation_revoke(actor=request.user, invitation=self.get_object())
         return Response(self.get_serializer(invitation).data)
