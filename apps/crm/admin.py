@@ -264,10 +264,10 @@ class ClientAdmin(GymAdmin):
                 name: form.cleaned_data[name] for name in editable if name in form.changed_data
             }
             if fields:
-                services.client_update(actor=request.user, client=obj, request=request, **fields)  # type: ignore[arg-type]
+                services.client_update(actor=request.user, client=obj, **fields)  # type: ignore[arg-type]
             return
         fields = {name: form.cleaned_data[name] for name in editable}
-        client = services.client_create(actor=request.user, request=request, **fields)  # type: ignore[arg-type]
+        client = services.client_create(actor=request.user, **fields)  # type: ignore[arg-type]
         # The admin carries on with the form's instance (its log entry, its redirect).
         obj.pk = client.pk
         obj._state.adding = False
@@ -279,7 +279,7 @@ class ClientAdmin(GymAdmin):
         return deleted, model_count, set(), protected
 
     def delete_model(self, request: HttpRequest, obj: Client) -> None:
-        services.client_delete(actor=request.user, client=obj, request=request)  # type: ignore[arg-type]
+        services.client_delete(actor=request.user, client=obj)  # type: ignore[arg-type]
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
         for client in queryset:
@@ -318,7 +318,6 @@ class ClientAdmin(GymAdmin):
                         client=client,
                         trainer=trainer,
                         is_primary=is_primary,
-                        request=request,
                     )
                 return _("%(trainer)s now coaches %(count)s clients.") % {
                     "trainer": trainer,
@@ -347,7 +346,6 @@ class ClientAdmin(GymAdmin):
                     actor=request.user,  # type: ignore[arg-type]
                     clients=list(queryset),
                     status=status,
-                    request=request,
                 )
                 return _("%(count)s clients changed to %(status)s.") % {
                     "count": changed,
@@ -373,7 +371,6 @@ class ClientAdmin(GymAdmin):
             action="clients.exported",
             actor=request.user,
             changes={"filters": {"before": None, "after": {"admin_selection": True}}},
-            request=request,
         )
         return client_csv_response(queryset)
 
@@ -502,14 +499,13 @@ class TrainerAdmin(GymAdmin):
         if change:
             fields = {name: value for name, value in profile.items() if name in form.changed_data}
             if fields:
-                services.trainer_update(actor=request.user, trainer=obj, request=request, **fields)  # type: ignore[arg-type]
+                services.trainer_update(actor=request.user, trainer=obj, **fields)  # type: ignore[arg-type]
             return
         trainer = services.trainer_create(
             actor=request.user,  # type: ignore[arg-type]
             email=form.cleaned_data["email"],
             first_name=form.cleaned_data.get("first_name", ""),
             last_name=form.cleaned_data.get("last_name", ""),
-            request=request,
             **profile,
         )
         obj.pk, obj.user_id = trainer.pk, trainer.user_id
@@ -521,7 +517,6 @@ class TrainerAdmin(GymAdmin):
             services.certification_delete(
                 actor=request.user,  # type: ignore[arg-type]
                 certification=certification,
-                request=request,
             )
         for certification in formset.new_objects:
             services.certification_create(
@@ -531,7 +526,6 @@ class TrainerAdmin(GymAdmin):
                 issuer=certification.issuer,
                 issued_on=certification.issued_on,
                 expires_on=certification.expires_on,
-                request=request,
             )
 
     @admin.display(description=gettext_lazy("email"), ordering="user__email")
@@ -557,7 +551,6 @@ class TrainerAdmin(GymAdmin):
                     actor=request.user,  # type: ignore[arg-type]
                     trainer=trainer,
                     is_active=False,
-                    request=request,
                 )
             return _("%(count)s trainers deactivated.") % {"count": len(trainers)}
 
@@ -631,7 +624,6 @@ class AssignmentAdmin(GymAdmin):
                     actor=request.user,  # type: ignore[arg-type]
                     assignment=obj,
                     ends_on=form.cleaned_data["ends_on"],
-                    request=request,
                 )
             return
         assignment = services.assignment_create(
@@ -640,7 +632,6 @@ class AssignmentAdmin(GymAdmin):
             trainer=form.cleaned_data["trainer"],
             is_primary=form.cleaned_data["is_primary"],
             starts_on=form.cleaned_data["starts_on"],
-            request=request,
         )
         obj.pk = assignment.pk
         obj._state.adding = False
@@ -650,7 +641,7 @@ class AssignmentAdmin(GymAdmin):
         def end() -> str:
             current = [a for a in queryset if a.ends_on is None]
             for assignment in current:
-                services.assignment_end(actor=request.user, assignment=assignment, request=request)  # type: ignore[arg-type]
+                services.assignment_end(actor=request.user, assignment=assignment)  # type: ignore[arg-type]
             return _("%(count)s assignments ended.") % {"count": len(current)}
 
         self._run_action(request, end)
@@ -694,7 +685,6 @@ class NoteAdmin(GymAdmin):
                     actor=request.user,  # type: ignore[arg-type]
                     note=obj,
                     body=form.cleaned_data["body"],
-                    request=request,
                 )
             return
         note = services.note_create(
@@ -702,13 +692,12 @@ class NoteAdmin(GymAdmin):
             client=form.cleaned_data["client"],
             kind=form.cleaned_data["kind"],
             body=form.cleaned_data["body"],
-            request=request,
         )
         obj.pk = note.pk
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: Note) -> None:
-        services.note_delete(actor=request.user, note=obj, request=request)  # type: ignore[arg-type]
+        services.note_delete(actor=request.user, note=obj)  # type: ignore[arg-type]
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Note]) -> None:
         for note in queryset:
@@ -763,13 +752,11 @@ class LeadAdmin(GymAdmin):
                     actor=request.user,  # type: ignore[arg-type]
                     lead=obj,
                     status=form.cleaned_data["status"],
-                    request=request,
                 )
             return
         lead = services.lead_capture(
             **{name: form.cleaned_data[name] for name in LEAD_CONTACT_FIELDS},
             marketing_consent=form.cleaned_data["marketing_consent"],
-            request=request,
         )
         obj.pk = lead.pk
         obj._state.adding = False
@@ -779,7 +766,7 @@ class LeadAdmin(GymAdmin):
         def convert() -> str:
             leads = [lead for lead in queryset if lead.status != LeadStatus.CONVERTED]
             for lead in leads:
-                services.lead_convert(actor=request.user, lead=lead, request=request)  # type: ignore[arg-type]
+                services.lead_convert(actor=request.user, lead=lead)  # type: ignore[arg-type]
             return _("%(count)s leads converted into clients.") % {"count": len(leads)}
 
         self._run_action(request, convert)
@@ -792,7 +779,6 @@ class LeadAdmin(GymAdmin):
                     actor=request.user,  # type: ignore[arg-type]
                     lead=lead,
                     status=status,
-                    request=request,
                 )
             return _("%(count)s leads changed to %(status)s.") % {
                 "count": len(leads),
@@ -841,7 +827,6 @@ class ConsentAdmin(GymAdmin):
             client=form.cleaned_data["client"],
             kind=form.cleaned_data["kind"],
             granted=form.cleaned_data["granted"],
-            request=request,
         )
         obj.pk = consent.pk
         obj._state.adding = False

@@ -96,7 +96,7 @@ def _check_client_email_free(email: str, *, exclude_pk: int | None = None) -> No
 
 
 @transaction.atomic
-def client_create(*, actor: User, request: Any = None, **fields: Any) -> Client:
+def client_create(*, actor: User, **fields: Any) -> Client:
     """Add a client. Front desk may not record health data; trainers get the client assigned
     to them, so they keep seeing the client they just added."""
     if not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK, Role.TRAINER):
@@ -118,7 +118,6 @@ def client_create(*, actor: User, request: Any = None, **fields: Any) -> Client:
         actor=actor,
         obj=client,
         changes=changes_between({}, snapshot(client, list(fields))),
-        request=request,
     )
     if has_role(actor, Role.TRAINER):
         trainer = Trainer.objects.filter(user=actor).first()
@@ -128,7 +127,7 @@ def client_create(*, actor: User, request: Any = None, **fields: Any) -> Client:
 
 
 @transaction.atomic
-def client_update(*, actor: User, client: Client, request: Any = None, **fields: Any) -> Client:
+def client_update(*, actor: User, client: Client, **fields: Any) -> Client:
     """Change a client. Health fields need the right to see health data; a client changes only
     a few fields of their own profile (portal)."""
     client = Client.objects.select_for_update().get(pk=client.pk)
@@ -159,31 +158,25 @@ def client_update(*, actor: User, client: Client, request: Any = None, **fields:
     model_save(client, exclude=["user"])
     changes = changes_between(before, snapshot(client, list(fields)))
     if changes:
-        audit_record(
-            action="client.updated", actor=actor, obj=client, changes=changes, request=request
-        )
+        audit_record(action="client.updated", actor=actor, obj=client, changes=changes)
     return client
 
 
 @transaction.atomic
-def client_status_set(
-    *, actor: User, clients: list[Client] | Any, status: str, request: Any = None
-) -> int:
+def client_status_set(*, actor: User, clients: list[Client] | Any, status: str) -> int:
     """Bulk status change (admin, dashboard). Returns how many changed."""
     if status not in ClientStatus.values:
         raise ValidationError({"status": [_("Unknown status.")]})
     changed = 0
     for client in clients:
         if client.status != status:
-            client_update(actor=actor, client=client, status=status, request=request)
+            client_update(actor=actor, client=client, status=status)
             changed += 1
     return changed
 
 
 @transaction.atomic
-def consent_record(
-    *, actor: User, client: Client, kind: str, granted: bool, request: Any = None
-) -> Consent:
+def consent_record(*, actor: User, client: Client, kind: str, granted: bool) -> Consent:
     if not (can_edit_client(viewer=actor, client=client) or client.user_id == actor.pk):
         raise PermissionDenied(_("You cannot record consents for this client."))
     consent = Consent(client=client, kind=kind, granted=granted, recorded_by=actor)
@@ -194,7 +187,6 @@ def consent_record(
         actor=actor,
         obj=client,
         changes={kind: {"before": None, "after": granted}},
-        request=request,
     )
     return consent
 
@@ -209,7 +201,6 @@ def trainer_create(
     email: str,
     first_name: str = "",
     last_name: str = "",
-    request: Any = None,
     **profile: Any,
 ) -> Trainer:
     """Make someone a trainer: an existing staff account, or a new account they activate by
@@ -243,7 +234,6 @@ def trainer_create(
         actor=actor,
         obj=trainer,
         changes=changes_between({}, {"email": email, **profile}),
-        request=request,
     )
     return trainer
 
@@ -255,7 +245,7 @@ def trainer_profile_ensure(*, user: User) -> Trainer:
 
 
 @transaction.atomic
-def trainer_update(*, actor: User, trainer: Trainer, request: Any = None, **fields: Any) -> Trainer:
+def trainer_update(*, actor: User, trainer: Trainer, **fields: Any) -> Trainer:
     own_profile = trainer.user_id == actor.pk
     if not (is_management(actor) or own_profile):
         raise PermissionDenied(_("You cannot change this trainer."))
@@ -270,16 +260,12 @@ def trainer_update(*, actor: User, trainer: Trainer, request: Any = None, **fiel
     model_save(trainer)
     changes = changes_between(before, snapshot(trainer, list(fields)))
     if changes:
-        audit_record(
-            action="trainer.updated", actor=actor, obj=trainer, changes=changes, request=request
-        )
+        audit_record(action="trainer.updated", actor=actor, obj=trainer, changes=changes)
     return trainer
 
 
 @transaction.atomic
-def certification_create(
-    *, actor: User, trainer: Trainer, request: Any = None, **fields: Any
-) -> Certification:
+def certification_create(*, actor: User, trainer: Trainer, **fields: Any) -> Certification:
     if not (is_management(actor) or trainer.user_id == actor.pk):
         raise PermissionDenied(_("You cannot change this trainer's certifications."))
     certification = Certification(trainer=trainer, **fields)
@@ -290,13 +276,12 @@ def certification_create(
         actor=actor,
         obj=trainer,
         changes=changes_between({}, fields),
-        request=request,
     )
     return certification
 
 
 @transaction.atomic
-def certification_delete(*, actor: User, certification: Certification, request: Any = None) -> None:
+def certification_delete(*, actor: User, certification: Certification) -> None:
     if not (is_management(actor) or certification.trainer.user_id == actor.pk):
         raise PermissionDenied(_("You cannot change this trainer's certifications."))
     audit_record(
@@ -304,7 +289,6 @@ def certification_delete(*, actor: User, certification: Certification, request: 
         actor=actor,
         obj=certification.trainer,
         changes={"certification": {"before": certification.name, "after": None}},
-        request=request,
     )
     certification.delete()
 
@@ -320,7 +304,6 @@ def assignment_create(
     trainer: Trainer,
     is_primary: bool = False,
     starts_on: date | None = None,
-    request: Any = None,
 ) -> Assignment:
     """Assign a trainer to a client. A new primary trainer demotes the previous one (the old
     assignment stays, as history). Assigning twice returns the open assignment."""
@@ -366,14 +349,13 @@ def assignment_create(
             "trainer": {"before": None, "after": trainer.pk},
             "is_primary": {"before": None, "after": is_primary},
         },
-        request=request,
     )
     return assignment
 
 
 @transaction.atomic
 def assignment_end(
-    *, actor: User, assignment: Assignment, ends_on: date | None = None, request: Any = None
+    *, actor: User, assignment: Assignment, ends_on: date | None = None
 ) -> Assignment:
     """Unassign: the assignment gets an end date and stays as history."""
     if not is_management(actor):
@@ -403,7 +385,6 @@ def assignment_end(
         actor=actor,
         obj=assignment,
         changes={"ends_on": {"before": None, "after": assignment.ends_on.isoformat()}},
-        request=request,
     )
     return assignment
 
@@ -412,7 +393,7 @@ def assignment_end(
 
 
 @transaction.atomic
-def note_create(*, actor: User, client: Client, kind: str, body: str, request: Any = None) -> Note:
+def note_create(*, actor: User, client: Client, kind: str, body: str) -> Note:
     if kind not in note_kinds_for(viewer=actor) or not can_see_health_data(
         viewer=actor, client=client
     ):
@@ -425,27 +406,26 @@ def note_create(*, actor: User, client: Client, kind: str, body: str, request: A
         actor=actor,
         obj=note,
         changes={"kind": {"before": None, "after": kind}, "body": {"before": None, "after": "…"}},
-        request=request,
     )
     return note
 
 
 @transaction.atomic
-def note_update(*, actor: User, note: Note, body: str, request: Any = None) -> Note:
+def note_update(*, actor: User, note: Note, body: str) -> Note:
     if not (note.author_id == actor.pk or is_management(actor)):
         raise PermissionDenied(_("Only the author or a manager can change a note."))
     note.body = (body or "").strip()
     note.full_clean(exclude=["author"])
     note.save(update_fields=["body", "updated_at"])
-    audit_record(action="note.updated", actor=actor, obj=note, request=request)
+    audit_record(action="note.updated", actor=actor, obj=note)
     return note
 
 
 @transaction.atomic
-def note_delete(*, actor: User, note: Note, request: Any = None) -> None:
+def note_delete(*, actor: User, note: Note) -> None:
     if not (note.author_id == actor.pk or is_management(actor)):
         raise PermissionDenied(_("Only the author or a manager can delete a note."))
-    audit_record(action="note.deleted", actor=actor, obj=note, request=request)
+    audit_record(action="note.deleted", actor=actor, obj=note)
     note.delete()
 
 
@@ -462,7 +442,6 @@ def lead_capture(
     message: str = "",
     marketing_consent: bool = False,
     source: str = "website",
-    request: Any = None,
 ) -> Lead:
     """A prospect from the public join form (no actor: anonymous)."""
     lead = Lead(
@@ -478,12 +457,12 @@ def lead_capture(
         raise ValidationError({"email": [_("Leave an email address or a phone number.")]})
     lead.full_clean(exclude=["client"])
     lead.save()
-    audit_record(action="lead.captured", obj=lead, request=request)
+    audit_record(action="lead.captured", obj=lead)
     return lead
 
 
 @transaction.atomic
-def lead_update_status(*, actor: User, lead: Lead, status: str, request: Any = None) -> Lead:
+def lead_update_status(*, actor: User, lead: Lead, status: str) -> Lead:
     if not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
         raise PermissionDenied(_("Only managers and front desk handle leads."))
     if status not in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.LOST):
@@ -496,15 +475,12 @@ def lead_update_status(*, actor: User, lead: Lead, status: str, request: Any = N
         actor=actor,
         obj=lead,
         changes={"status": {"before": before, "after": status}},
-        request=request,
     )
     return lead
 
 
 @transaction.atomic
-def lead_convert(
-    *, actor: User, lead: Lead, trainer: Trainer | None = None, request: Any = None
-) -> Client:
+def lead_convert(*, actor: User, lead: Lead, trainer: Trainer | None = None) -> Client:
     """Turn a lead into a client (on trial) in one step; converting twice returns the same
     client, and a lead whose email already belongs to a client is linked to that client."""
     if not has_role(actor, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
@@ -525,12 +501,9 @@ def lead_convert(
             goals=lead.message,
             status=ClientStatus.TRIAL,
             source=lead.source or "lead",
-            request=request,
         )
     if lead.marketing_consent:
-        consent_record(
-            actor=actor, client=client, kind="marketing_email", granted=True, request=request
-        )
+        consent_record(actor=actor, client=client, kind="marketing_email", granted=True)
     lead.client = client
     lead.status = LeadStatus.CONVERTED
     lead.converted_at = timezone.now()
@@ -542,7 +515,6 @@ def lead_convert(
         actor=actor,
         obj=lead,
         changes={"client": {"before": None, "after": client.pk}},
-        request=request,
     )
     return client
 
@@ -581,7 +553,7 @@ def profile_ensure_for_role(*, user: User) -> None:
 
 
 @transaction.atomic
-def client_delete(*, actor: User, client: Client, request: Any = None) -> None:
+def client_delete(*, actor: User, client: Client) -> None:
     """Delete a client record made by mistake (a duplicate, a test entry): owners and managers
     only. Someone with a portal login also has an account and data in other apps, so they are
     erased through apps.privacy, which anonymises what must be kept; never deleted from here."""
@@ -604,7 +576,6 @@ def client_delete(*, actor: User, client: Client, request: Any = None) -> None:
         obj=client,
         # The id only: a deleted client's name or email must not live on in the append-only log.
         changes={"client": {"before": client.pk, "after": None}},
-        request=request,
     )
     try:
         with transaction.atomic():

@@ -122,9 +122,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
     form = ClientForm(request.POST or None, with_health=with_health)
     if request.method == "POST" and form.is_valid():
         try:
-            client = services.client_create(
-                actor=request.user, request=request, **form.service_fields()
-            )
+            client = services.client_create(actor=request.user, **form.service_fields())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -149,9 +147,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
         changed = form.service_fields(changed_only=True)
         try:
             if changed:
-                services.client_update(
-                    actor=request.user, client=client, request=request, **changed
-                )
+                services.client_update(actor=request.user, client=client, **changed)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -284,7 +280,6 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
                 client=client,
                 kind=form.cleaned_data["kind"],
                 body=form.cleaned_data["body"],
-                request=request,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -326,7 +321,6 @@ def assignment_add(request: HttpRequest, pk: int) -> HttpResponse:
                 client=client,
                 trainer=form.cleaned_data["trainer"],
                 is_primary=form.cleaned_data["is_primary"],
-                request=request,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -346,7 +340,7 @@ def assignment_end(request: HttpRequest, pk: int, assignment_pk: int) -> HttpRes
     )
     if assignment is None:
         raise Http404
-    services.assignment_end(actor=request.user, assignment=assignment, request=request)
+    services.assignment_end(actor=request.user, assignment=assignment)
     return _trainers_response(request, client)
 
 
@@ -414,9 +408,7 @@ def trainer_create(request: HttpRequest) -> HttpResponse:
     form = TrainerCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            trainer = services.trainer_create(
-                actor=request.user, request=request, **form.cleaned_data
-            )
+            trainer = services.trainer_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -432,9 +424,7 @@ def certification_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = CertificationForm(request.POST)
     if form.is_valid():
         try:
-            services.certification_create(
-                actor=request.user, trainer=trainer, request=request, **form.cleaned_data
-            )
+            services.certification_create(actor=request.user, trainer=trainer, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -493,7 +483,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead_or_404(request.user, pk)
     try:
-        client = services.lead_convert(actor=request.user, lead=lead, request=request)
+        client = services.lead_convert(actor=request.user, lead=lead)
     except ValidationError as exc:
         # The lead's details do not make a valid client (a bad email, say): say why.
         error = " ".join(exc.messages)
@@ -515,9 +505,7 @@ def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
     form = LeadStatusForm(request.POST)
     if not form.is_valid() or lead.status == LeadStatus.CONVERTED:
         return HttpResponse(_("This status cannot be set."), status=400)
-    services.lead_update_status(
-        actor=request.user, lead=lead, status=form.cleaned_data["status"], request=request
-    )
+    services.lead_update_status(actor=request.user, lead=lead, status=form.cleaned_data["status"])
     if is_partial(request):
         return _lead_row(request, lead)
     return HttpResponseRedirect(reverse("crm:lead_list"))
@@ -538,7 +526,7 @@ def join(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(reverse("crm:join_thanks"))
         if form.is_valid():
             try:
-                services.lead_capture(request=request, **form.lead_fields())
+                services.lead_capture(**form.lead_fields())
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:

@@ -221,9 +221,7 @@ class ClientViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ClientWriteSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        client = services.client_create(
-            actor=request.user, request=request, **serializer.validated_data
-        )
+        client = services.client_create(actor=request.user, **serializer.validated_data)
         return Response(self._represent(client), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -236,12 +234,12 @@ class ClientViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
         )
         serializer.is_valid(raise_exception=True)
         client = services.client_update(
-            actor=request.user, client=client, request=request, **serializer.validated_data
+            actor=request.user, client=client, **serializer.validated_data
         )
         return Response(self._represent(client))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.client_delete(actor=request.user, client=self.get_object(), request=request)
+        services.client_delete(actor=request.user, client=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -325,9 +323,7 @@ class TrainerViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = TrainerCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        trainer = services.trainer_create(
-            actor=request.user, request=request, **serializer.validated_data
-        )
+        trainer = services.trainer_create(actor=request.user, **serializer.validated_data)
         return Response(self._represent(trainer), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -337,7 +333,7 @@ class TrainerViewSet(
         )
         serializer.is_valid(raise_exception=True)
         trainer = services.trainer_update(
-            actor=request.user, trainer=trainer, request=request, **serializer.validated_data
+            actor=request.user, trainer=trainer, **serializer.validated_data
         )
         return Response(self._represent(trainer))
 
@@ -361,7 +357,7 @@ class TrainerViewSet(
         serializer = CertificationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         certification = services.certification_create(
-            actor=request.user, trainer=trainer, request=request, **serializer.validated_data
+            actor=request.user, trainer=trainer, **serializer.validated_data
         )
         return Response(CertificationSerializer(certification).data, status=status.HTTP_201_CREATED)
 
@@ -384,9 +380,7 @@ class TrainerViewSet(
         certification = self.get_object().certifications.filter(pk=certification_id).first()
         if certification is None:
             raise Http404
-        services.certification_delete(
-            actor=request.user, certification=certification, request=request
-        )
+        services.certification_delete(actor=request.user, certification=certification)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -449,7 +443,6 @@ class AssignmentViewSet(
             trainer=data["trainer"],
             is_primary=data.get("is_primary", False),
             starts_on=data.get("starts_on"),
-            request=request,
         )
         return Response(self.get_serializer(assignment).data, status=status.HTTP_201_CREATED)
 
@@ -467,7 +460,6 @@ class AssignmentViewSet(
             actor=request.user,
             assignment=assignment,
             ends_on=serializer.validated_data.get("ends_on"),
-            request=request,
         )
         return Response(self.get_serializer(assignment).data)
 
@@ -511,9 +503,7 @@ class NoteViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = NoteSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        note = services.note_create(
-            actor=request.user, request=request, **serializer.validated_data
-        )
+        note = services.note_create(actor=request.user, **serializer.validated_data)
         return Response(
             NoteSerializer(note, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
@@ -524,12 +514,12 @@ class NoteViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
         serializer = NoteUpdateSerializer(note, data=request.data)
         serializer.is_valid(raise_exception=True)
         note = services.note_update(
-            actor=request.user, note=note, body=serializer.validated_data["body"], request=request
+            actor=request.user, note=note, body=serializer.validated_data["body"]
         )
         return Response(NoteSerializer(note, context=self.get_serializer_context()).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.note_delete(actor=request.user, note=self.get_object(), request=request)
+        services.note_delete(actor=request.user, note=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -624,7 +614,7 @@ class LeadViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = LeadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        lead = services.lead_capture(request=request, **serializer.validated_data)
+        lead = services.lead_capture(**serializer.validated_data)
         return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -635,7 +625,6 @@ class LeadViewSet(
             actor=request.user,
             lead=lead,
             status=serializer.validated_data["status"],
-            request=request,
         )
         return Response(LeadSerializer(lead).data)
 
@@ -659,7 +648,6 @@ class LeadViewSet(
             actor=request.user,
             lead=lead,
             trainer=serializer.validated_data.get("trainer"),
-            request=request,
         )
         fresh = selectors.client_list(viewer=request.user).get(pk=client.pk)
         return Response(ClientSerializer(fresh, context=self.get_serializer_context()).data)
