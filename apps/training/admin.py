@@ -49,19 +49,17 @@ class ExerciseAdmin(GymAdmin):
     def save_model(self, request: HttpRequest, obj: Exercise, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data[field] for field in EXERCISE_FORM_FIELDS}
         if change:
-            saved = services.exercise_update(
-                actor=request.user, exercise=obj, request=request, **values
-            )
+            saved = services.exercise_update(actor=request.user, exercise=obj, **values)
         else:
-            saved = services.exercise_create(actor=request.user, request=request, **values)
+            saved = services.exercise_create(actor=request.user, **values)
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: Exercise) -> None:
-        services.exercise_delete(actor=request.user, exercise=obj, request=request)
+        services.exercise_delete(actor=request.user, exercise=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Exercise]) -> None:
         for exercise in queryset:
-            services.exercise_delete(actor=request.user, exercise=exercise, request=request)
+            services.exercise_delete(actor=request.user, exercise=exercise)
 
 
 @admin.register(WorkoutPlan)
@@ -90,23 +88,23 @@ class WorkoutPlanAdmin(GymAdmin):
     def save_model(self, request: HttpRequest, obj: WorkoutPlan, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data[field] for field in self.fields}
         if change:
-            saved = services.plan_update(actor=request.user, plan=obj, request=request, **values)
+            saved = services.plan_update(actor=request.user, plan=obj, **values)
         else:
-            saved = services.plan_create(actor=request.user, request=request, **values)
+            saved = services.plan_create(actor=request.user, **values)
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: WorkoutPlan) -> None:
-        services.plan_delete(actor=request.user, plan=obj, request=request)
+        services.plan_delete(actor=request.user, plan=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WorkoutPlan]) -> None:
         for plan in queryset:
-            services.plan_delete(actor=request.user, plan=plan, request=request)
+            services.plan_delete(actor=request.user, plan=plan)
 
     @admin.action(description=gettext_lazy("Copy the selected plans as new templates"))
     def copy_plans(self, request: HttpRequest, queryset: QuerySet[WorkoutPlan]) -> None:
         def run() -> str:
             for plan in queryset:
-                services.plan_copy(actor=request.user, plan=plan, request=request)
+                services.plan_copy(actor=request.user, plan=plan)
             return _("%(n)s plans copied.") % {"n": len(queryset)}
 
         self._run_action(request, run)
@@ -115,7 +113,7 @@ class WorkoutPlanAdmin(GymAdmin):
     def archive_plans(self, request: HttpRequest, queryset: QuerySet[WorkoutPlan]) -> None:
         def run() -> str:
             for plan in queryset:
-                services.plan_archive(actor=request.user, plan=plan, request=request)
+                services.plan_archive(actor=request.user, plan=plan)
             return _("%(n)s plans archived.") % {"n": len(queryset)}
 
         self._run_action(request, run)

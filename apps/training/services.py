@@ -154,7 +154,7 @@ def _save_exercise(exercise: Exercise) -> None:
 
 
 @transaction.atomic
-def exercise_create(*, actor: User, request: Any = None, **fields: Any) -> Exercise:
+def exercise_create(*, actor: User, **fields: Any) -> Exercise:
     """Add one of the gym's own exercises (a variation when `variation_of` is given)."""
     if not selectors.can_add_exercise(viewer=actor):
         raise PermissionDenied(_("Your role cannot add exercises."))
@@ -168,15 +168,12 @@ def exercise_create(*, actor: User, request: Any = None, **fields: Any) -> Exerc
         actor=actor,
         obj=exercise,
         changes=changes_between({}, snapshot(exercise, fields)),
-        request=request,
     )
     return exercise
 
 
 @transaction.atomic
-def exercise_variation_create(
-    *, actor: User, of: Exercise, name: str, request: Any = None, **fields: Any
-) -> Exercise:
+def exercise_variation_create(*, actor: User, of: Exercise, name: str, **fields: Any) -> Exercise:
     """A gym's own variation of `of` (library or own): its fields, changed by `fields`. This is
     how a gym "edits" a library exercise."""
     _only(fields, EXERCISE_FIELDS)
@@ -187,13 +184,11 @@ def exercise_variation_create(
     }
     inherited.update(fields)
     inherited["variation_of"] = of
-    return exercise_create(actor=actor, request=request, name=name, **inherited)
+    return exercise_create(actor=actor, name=name, **inherited)
 
 
 @transaction.atomic
-def exercise_update(
-    *, actor: User, exercise: Exercise, request: Any = None, **fields: Any
-) -> Exercise:
+def exercise_update(*, actor: User, exercise: Exercise, **fields: Any) -> Exercise:
     """Change one of the gym's own exercises; the library is read-only."""
     exercise = Exercise.objects.select_for_update().get(pk=exercise.pk)
     if exercise.is_library:
@@ -210,19 +205,17 @@ def exercise_update(
     _save_exercise(exercise)
     changes = changes_between(before, snapshot(exercise, fields))
     if changes:
-        audit_record(
-            action="exercise.updated", actor=actor, obj=exercise, changes=changes, request=request
-        )
+        audit_record(action="exercise.updated", actor=actor, obj=exercise, changes=changes)
     return exercise
 
 
-def exercise_deactivate(*, actor: User, exercise: Exercise, request: Any = None) -> Exercise:
+def exercise_deactivate(*, actor: User, exercise: Exercise) -> Exercise:
     """Hide an own exercise from pickers; plans and logs that use it keep it."""
-    return exercise_update(actor=actor, exercise=exercise, request=request, is_active=False)
+    return exercise_update(actor=actor, exercise=exercise, is_active=False)
 
 
 @transaction.atomic
-def exercise_delete(*, actor: User, exercise: Exercise, request: Any = None) -> None:
+def exercise_delete(*, actor: User, exercise: Exercise) -> None:
     """Delete an own exercise no plan or log uses (else deactivate it)."""
     if exercise.is_library:
         raise PermissionDenied(_("Library exercises cannot be deleted."))
@@ -242,7 +235,6 @@ def exercise_delete(*, actor: User, exercise: Exercise, request: Any = None) -> 
         object_type="training.exercise",
         object_id=str(pk),
         changes={"name": {"before": exercise.name, "after": None}},
-        request=request,
     )
 
 
@@ -259,7 +251,7 @@ def _require_edit(actor: User, plan: WorkoutPlan) -> None:
         raise ValidationError({"status": [_("This plan is archived: copy it to change it.")]})
 
 
-def _structure_changed(actor: User, plan: WorkoutPlan, what: str, request: Any) -> None:
+def _structure_changed(actor: User, plan: WorkoutPlan, what: str) -> None:
     if not plan.is_template:
         _reschedule(plan)
     WorkoutPlan.objects.filter(pk=plan.pk).update(updated_at=timezone.now())
@@ -268,7 +260,6 @@ def _structure_changed(actor: User, plan: WorkoutPlan, what: str, request: Any) 
         actor=actor,
         obj=plan,
         changes={"structure": {"before": None, "after": what}},
-        request=request,
     )
 
 
@@ -344,7 +335,6 @@ def plan_create(
     description: str = "",
     goal: str = "",
     status: str = PlanStatus.DRAFT,
-    request: Any = None,
 ) -> WorkoutPlan:
     """A new, empty plan template."""
     if not has_role(actor, *selectors.PLAN_BUILDERS):
@@ -364,15 +354,12 @@ def plan_create(
         actor=actor,
         obj=plan,
         changes=changes_between({}, snapshot(plan, PLAN_FIELDS)),
-        request=request,
     )
     return plan
 
 
 @transaction.atomic
-def plan_update(
-    *, actor: User, plan: WorkoutPlan, request: Any = None, **fields: Any
-) -> WorkoutPlan:
+def plan_update(*, actor: User, plan: WorkoutPlan, **fields: Any) -> WorkoutPlan:
     """Change a plan's name, description, goal or status (archive with `plan_archive`)."""
     plan = WorkoutPlan.objects.select_for_update().get(pk=plan.pk)
     if not selectors.can_edit_plan(viewer=actor, plan=plan):
@@ -391,12 +378,12 @@ def plan_update(
         _reschedule(plan)
     changes = changes_between(before, snapshot(plan, fields))
     if changes:
-        audit_record(action="plan.updated", actor=actor, obj=plan, changes=changes, request=request)
+        audit_record(action="plan.updated", actor=actor, obj=plan, changes=changes)
     return plan
 
 
 @transaction.atomic
-def plan_delete(*, actor: User, plan: WorkoutPlan, request: Any = None) -> None:
+def plan_delete(*, actor: User, plan: WorkoutPlan) -> None:
     """Delete a template. A client's plan is archived instead (its past stays history)."""
     if not selectors.can_edit_plan(viewer=actor, plan=plan):
         raise PermissionDenied(_("You cannot delete this plan."))
@@ -410,12 +397,11 @@ def plan_delete(*, actor: User, plan: WorkoutPlan, request: Any = None) -> None:
         object_type="training.workoutplan",
         object_id=str(pk),
         changes={"name": {"before": name, "after": None}},
-        request=request,
     )
 
 
 @transaction.atomic
-def plan_archive(*, actor: User, plan: WorkoutPlan, request: Any = None) -> WorkoutPlan:
+def plan_archive(*, actor: User, plan: WorkoutPlan) -> WorkoutPlan:
     """Archive a plan. For a client's plan this is unassigning: its workouts still to come are
     removed from the calendar, the past ones (done, skipped or missed) stay."""
     plan = WorkoutPlan.objects.select_for_update().get(pk=plan.pk)
@@ -437,14 +423,13 @@ def plan_archive(*, actor: User, plan: WorkoutPlan, request: Any = None) -> Work
             "status": {"before": before, "after": plan.status},
             "scheduled_removed": {"before": None, "after": removed},
         },
-        request=request,
     )
     return plan
 
 
-def plan_unassign(*, actor: User, plan: WorkoutPlan, request: Any = None) -> WorkoutPlan:
+def plan_unassign(*, actor: User, plan: WorkoutPlan) -> WorkoutPlan:
     """Take a plan away from its client: `plan_archive`."""
-    return plan_archive(actor=actor, plan=plan, request=request)
+    return plan_archive(actor=actor, plan=plan)
 
 
 def _copy_structure(source: WorkoutPlan, target: WorkoutPlan) -> list[PlanDay]:
@@ -485,9 +470,7 @@ def _copy_structure(source: WorkoutPlan, target: WorkoutPlan) -> list[PlanDay]:
 
 
 @transaction.atomic
-def plan_copy(
-    *, actor: User, plan: WorkoutPlan, name: str = "", request: Any = None
-) -> WorkoutPlan:
+def plan_copy(*, actor: User, plan: WorkoutPlan, name: str = "") -> WorkoutPlan:
     """A deep, independent copy of any plan the actor may see, as a new draft template."""
     if not has_role(actor, *selectors.PLAN_BUILDERS):
         raise PermissionDenied(_("Your role cannot build plans."))
@@ -510,7 +493,6 @@ def plan_copy(
         actor=actor,
         obj=copy,
         changes={"source": {"before": None, "after": plan.pk}},
-        request=request,
     )
     return copy
 
@@ -523,7 +505,6 @@ def plan_assign(
     start_date: date,
     by: User,
     name: str = "",
-    request: Any = None,
 ) -> WorkoutPlan:
     """Give `client` their own copy of `template` from `start_date` (status active, `source`
     the template) and schedule one workout per plan day, dated start date + 7 * (week - 1) +
@@ -583,7 +564,6 @@ def plan_assign(
             "source": {"before": None, "after": template.pk},
             "start_date": {"before": None, "after": start_date.isoformat()},
         },
-        request=request,
     )
     return plan
 
@@ -592,9 +572,7 @@ def plan_assign(
 
 
 @transaction.atomic
-def phase_add(
-    *, actor: User, plan: WorkoutPlan, name: str, notes: str = "", request: Any = None
-) -> PlanPhase:
+def phase_add(*, actor: User, plan: WorkoutPlan, name: str, notes: str = "") -> PlanPhase:
     """Append a phase to the plan."""
     _require_edit(actor, plan)
     count = PlanPhase.objects.filter(plan=plan).count()
@@ -604,24 +582,24 @@ def phase_add(
     phase = PlanPhase(plan=plan, order=last + 1, name=(name or "").strip(), notes=notes)
     phase.full_clean(exclude=["plan"])
     phase.save()
-    _structure_changed(actor, plan, f"phase {phase.pk} added", request)
+    _structure_changed(actor, plan, f"phase {phase.pk} added")
     return phase
 
 
 @transaction.atomic
-def phase_update(*, actor: User, phase: PlanPhase, request: Any = None, **fields: Any) -> PlanPhase:
+def phase_update(*, actor: User, phase: PlanPhase, **fields: Any) -> PlanPhase:
     _require_edit(actor, phase.plan)
     _only(fields, PHASE_FIELDS)
     for field, value in fields.items():
         setattr(phase, field, value)
     phase.full_clean(exclude=["plan"])
     phase.save()
-    _structure_changed(actor, phase.plan, f"phase {phase.pk} changed", request)
+    _structure_changed(actor, phase.plan, f"phase {phase.pk} changed")
     return phase
 
 
 @transaction.atomic
-def phase_remove(*, actor: User, phase: PlanPhase, request: Any = None) -> None:
+def phase_remove(*, actor: User, phase: PlanPhase) -> None:
     """Remove a phase with its weeks, days and items."""
     plan = phase.plan
     _require_edit(actor, plan)
@@ -629,20 +607,18 @@ def phase_remove(*, actor: User, phase: PlanPhase, request: Any = None) -> None:
     phase.delete()
     _resequence(PlanPhase, list(PlanPhase.objects.filter(plan=plan).order_by("order")), "order")
     _renumber_weeks(plan)
-    _structure_changed(actor, plan, f"phase {pk} removed", request)
+    _structure_changed(actor, plan, f"phase {pk} removed")
 
 
 @transaction.atomic
-def phase_move(
-    *, actor: User, phase: PlanPhase, direction: Direction, request: Any = None
-) -> PlanPhase:
+def phase_move(*, actor: User, phase: PlanPhase, direction: Direction) -> PlanPhase:
     """Move a phase one place up or down; its weeks move with it."""
     plan = phase.plan
     _require_edit(actor, plan)
     siblings = list(PlanPhase.objects.filter(plan=plan).order_by("order"))
     _move(PlanPhase, phase, siblings, "order", direction)
     _renumber_weeks(plan)
-    _structure_changed(actor, plan, f"phase {phase.pk} moved {direction}", request)
+    _structure_changed(actor, plan, f"phase {phase.pk} moved {direction}")
     phase.refresh_from_db()
     return phase
 
@@ -657,7 +633,6 @@ def week_add(
     phase: PlanPhase,
     notes: str = "",
     copy_from: PlanWeek | None = None,
-    request: Any = None,
 ) -> PlanWeek:
     """Add a week at the end of `phase` (weeks after it are renumbered). With `copy_from`, the
     new week gets that week's days and items."""
@@ -682,30 +657,30 @@ def week_add(
             item.pk = item.id = None
             item.day = by_old[item.day_id]
         PlanItem.objects.bulk_create(items)
-    _structure_changed(actor, plan, f"week {week.pk} added", request)
+    _structure_changed(actor, plan, f"week {week.pk} added")
     return week
 
 
 @transaction.atomic
-def week_update(*, actor: User, week: PlanWeek, request: Any = None, **fields: Any) -> PlanWeek:
+def week_update(*, actor: User, week: PlanWeek, **fields: Any) -> PlanWeek:
     _require_edit(actor, week.plan)
     _only(fields, WEEK_FIELDS)
     for field, value in fields.items():
         setattr(week, field, value)
     week.save()
-    _structure_changed(actor, week.plan, f"week {week.pk} changed", request)
+    _structure_changed(actor, week.plan, f"week {week.pk} changed")
     return week
 
 
 @transaction.atomic
-def week_remove(*, actor: User, week: PlanWeek, request: Any = None) -> None:
+def week_remove(*, actor: User, week: PlanWeek) -> None:
     """Remove a week with its days; the weeks after it move up."""
     plan = week.plan
     _require_edit(actor, plan)
     pk = week.pk
     week.delete()
     _renumber_weeks(plan)
-    _structure_changed(actor, plan, f"week {pk} removed", request)
+    _structure_changed(actor, plan, f"week {pk} removed")
 
 
 # --- Days ------------------------------------------------------------------------------------
@@ -730,19 +705,18 @@ def day_add(
     offset: int,
     name: str = "",
     notes: str = "",
-    request: Any = None,
 ) -> PlanDay:
     """Add a training day `offset` days (0-6) after the start of the week."""
     _require_edit(actor, week.plan)
     day = PlanDay(week=week, offset=_check_offset(week, offset), name=name.strip(), notes=notes)
     day.full_clean(exclude=["week"])
     day.save()
-    _structure_changed(actor, week.plan, f"day {day.pk} added", request)
+    _structure_changed(actor, week.plan, f"day {day.pk} added")
     return day
 
 
 @transaction.atomic
-def day_update(*, actor: User, day: PlanDay, request: Any = None, **fields: Any) -> PlanDay:
+def day_update(*, actor: User, day: PlanDay, **fields: Any) -> PlanDay:
     plan = day.week.plan
     _require_edit(actor, plan)
     _only(fields, DAY_FIELDS)
@@ -752,18 +726,18 @@ def day_update(*, actor: User, day: PlanDay, request: Any = None, **fields: Any)
         setattr(day, field, value)
     day.full_clean(exclude=["week"])
     day.save()
-    _structure_changed(actor, plan, f"day {day.pk} changed", request)
+    _structure_changed(actor, plan, f"day {day.pk} changed")
     return day
 
 
 @transaction.atomic
-def day_remove(*, actor: User, day: PlanDay, request: Any = None) -> None:
+def day_remove(*, actor: User, day: PlanDay) -> None:
     """Remove a day with its items (and, for a client, its scheduled workout)."""
     plan = day.week.plan
     _require_edit(actor, plan)
     pk = day.pk
     day.delete()
-    _structure_changed(actor, plan, f"day {pk} removed", request)
+    _structure_changed(actor, plan, f"day {pk} removed")
 
 
 # --- Items -----------------------------------------------------------------------------------
@@ -809,9 +783,7 @@ def _check_item(item: PlanItem, *, new_exercise: bool) -> None:
 
 
 @transaction.atomic
-def item_add(
-    *, actor: User, day: PlanDay, exercise: Exercise, request: Any = None, **fields: Any
-) -> PlanItem:
+def item_add(*, actor: User, day: PlanDay, exercise: Exercise, **fields: Any) -> PlanItem:
     """Append an exercise to a training day with its prescription (ITEM_FIELDS)."""
     _require_edit(actor, day.week.plan)
     _only(fields, ITEM_FIELDS)
@@ -827,12 +799,12 @@ def item_add(
         item.kind = ItemKind.CARDIO
     _check_item(item, new_exercise=True)
     item.save()
-    _structure_changed(actor, day.week.plan, f"item {item.pk} added", request)
+    _structure_changed(actor, day.week.plan, f"item {item.pk} added")
     return item
 
 
 @transaction.atomic
-def item_update(*, actor: User, item: PlanItem, request: Any = None, **fields: Any) -> PlanItem:
+def item_update(*, actor: User, item: PlanItem, **fields: Any) -> PlanItem:
     plan = item.day.week.plan
     _require_edit(actor, plan)
     _only(fields, ITEM_FIELDS)
@@ -841,31 +813,29 @@ def item_update(*, actor: User, item: PlanItem, request: Any = None, **fields: A
         setattr(item, field, value)
     _check_item(item, new_exercise=new_exercise)
     item.save()
-    _structure_changed(actor, plan, f"item {item.pk} changed", request)
+    _structure_changed(actor, plan, f"item {item.pk} changed")
     return item
 
 
 @transaction.atomic
-def item_remove(*, actor: User, item: PlanItem, request: Any = None) -> None:
+def item_remove(*, actor: User, item: PlanItem) -> None:
     day = item.day
     plan = day.week.plan
     _require_edit(actor, plan)
     pk = item.pk
     item.delete()
     _resequence(PlanItem, list(PlanItem.objects.filter(day=day).order_by("order")), "order")
-    _structure_changed(actor, plan, f"item {pk} removed", request)
+    _structure_changed(actor, plan, f"item {pk} removed")
 
 
 @transaction.atomic
-def item_move(
-    *, actor: User, item: PlanItem, direction: Direction, request: Any = None
-) -> PlanItem:
+def item_move(*, actor: User, item: PlanItem, direction: Direction) -> PlanItem:
     """Move an item one place up or down within its day."""
     plan = item.day.week.plan
     _require_edit(actor, plan)
     siblings = list(PlanItem.objects.filter(day_id=item.day_id).order_by("order"))
     _move(PlanItem, item, siblings, "order", direction)
-    _structure_changed(actor, plan, f"item {item.pk} moved {direction}", request)
+    _structure_changed(actor, plan, f"item {item.pk} moved {direction}")
     item.refresh_from_db()
     return item
 
@@ -875,7 +845,7 @@ def item_move(
 
 @transaction.atomic
 def scheduled_workout_status_set(
-    *, actor: User, workout: ScheduledWorkout, status: str, request: Any = None
+    *, actor: User, workout: ScheduledWorkout, status: str
 ) -> ScheduledWorkout:
     """Mark a scheduled workout done, skipped or scheduled again: the client themselves, their
     current trainers, managers and owners (apps.workouts marks it done when a log is saved)."""
@@ -894,6 +864,5 @@ def scheduled_workout_status_set(
             actor=actor,
             obj=workout,
             changes={"status": {"before": before, "after": status}},
-            request=request,
         )
     return workout

@@ -127,9 +127,7 @@ def exercise_create(request: HttpRequest) -> HttpResponse:
     form = ExerciseForm(request.POST or None, initial=initial, exercises=choices)
     if request.method == "POST" and form.is_valid():
         try:
-            exercise = services.exercise_create(
-                actor=request.user, request=request, **form.cleaned_data
-            )
+            exercise = services.exercise_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -150,9 +148,7 @@ def exercise_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.exercise_update(
-                actor=request.user, exercise=exercise, request=request, **form.cleaned_data
-            )
+            services.exercise_update(actor=request.user, exercise=exercise, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -171,7 +167,6 @@ def exercise_active(request: HttpRequest, pk: int) -> HttpResponse:
     services.exercise_update(
         actor=request.user,
         exercise=exercise,
-        request=request,
         is_active=request.POST.get("active") == "1",
     )
     return HttpResponseRedirect(reverse("training:exercise_detail", args=[exercise.pk]))
@@ -216,7 +211,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     form = PlanForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            plan = services.plan_create(actor=request.user, request=request, **form.cleaned_data)
+            plan = services.plan_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -234,9 +229,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = PlanForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.plan_update(
-                actor=request.user, plan=plan, request=request, **form.cleaned_data
-            )
+            services.plan_update(actor=request.user, plan=plan, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -329,9 +322,7 @@ def phase_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         plan.pk,
-        lambda: services.phase_add(
-            actor=request.user, plan=plan, name=form.cleaned_data["name"], request=request
-        ),
+        lambda: services.phase_add(actor=request.user, plan=plan, name=form.cleaned_data["name"]),
     )
 
 
@@ -340,7 +331,7 @@ def phase_add(request: HttpRequest, pk: int) -> HttpResponse:
 def phase_action(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     """up, down, remove, or add_week on a phase."""
     phase = _part_or_404(PlanPhase, request.user, pk, "plan")
-    kw = {"actor": request.user, "request": request}
+    kw = {"actor": request.user}
     actions = {
         "up": lambda: services.phase_move(phase=phase, direction="up", **kw),
         "down": lambda: services.phase_move(phase=phase, direction="down", **kw),
@@ -357,7 +348,7 @@ def phase_action(request: HttpRequest, pk: int, what: str) -> HttpResponse:
 def week_action(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     """remove, duplicate, or add_day on a week."""
     week = _part_or_404(PlanWeek, request.user, pk, "plan")
-    kw = {"actor": request.user, "request": request}
+    kw = {"actor": request.user}
     if what == "add_day":
         form = DayForm(request.POST)
         if not form.is_valid():
@@ -380,7 +371,7 @@ def day_action(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     """remove, or add_item on a day."""
     day = _part_or_404(PlanDay, request.user, pk, "week__plan")
     plan_pk = day.week.plan_id
-    kw = {"actor": request.user, "request": request}
+    kw = {"actor": request.user}
     if what == "remove":
         return _run(request, plan_pk, lambda: services.day_remove(day=day, **kw))
     if what != "add_item":
@@ -401,7 +392,7 @@ def item_action(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     """up, down or remove an item."""
     item = _part_or_404(PlanItem, request.user, pk, "day__week__plan")
     plan_pk = item.day.week.plan_id
-    kw = {"actor": request.user, "request": request}
+    kw = {"actor": request.user}
     actions = {
         "up": lambda: services.item_move(item=item, direction="up", **kw),
         "down": lambda: services.item_move(item=item, direction="down", **kw),
@@ -430,7 +421,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return _run(
             request,
             plan.pk,
-            lambda: services.item_update(actor=request.user, item=item, request=request, **values),
+            lambda: services.item_update(actor=request.user, item=item, **values),
         )
     initial = {name: getattr(item, name) for name in ItemForm.base_fields}
     form = ItemForm(initial=initial, exercises=exercises, auto_id=f"item{item.pk}_%s")
@@ -442,7 +433,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_copy(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_or_404(request.user, pk)
-    copy = services.plan_copy(actor=request.user, plan=plan, request=request)
+    copy = services.plan_copy(actor=request.user, plan=plan)
     messages.success(request, _("Copied: you are editing the copy."))
     return HttpResponseRedirect(reverse("training:plan_detail", args=[copy.pk]))
 
@@ -451,7 +442,7 @@ def plan_copy(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_archive(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_or_404(request.user, pk)
-    services.plan_archive(actor=request.user, plan=plan, request=request)
+    services.plan_archive(actor=request.user, plan=plan)
     messages.success(request, _("The plan was archived."))
     return HttpResponseRedirect(reverse("training:plan_detail", args=[plan.pk]))
 
@@ -474,7 +465,6 @@ def plan_assign(request: HttpRequest) -> HttpResponse:
                 client=form.cleaned_data["client"],
                 start_date=form.cleaned_data["start_date"],
                 by=request.user,
-                request=request,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -171,7 +171,6 @@ class ExerciseViewSet(
         exercise = call_service(
             services.exercise_create,
             actor=request.user,
-            request=request,
             **serializer.validated_data,
         )
         return self._represent(exercise, status.HTTP_201_CREATED)
@@ -191,7 +190,6 @@ class ExerciseViewSet(
             services.exercise_update,
             actor=request.user,
             exercise=exercise,
-            request=request,
             **serializer.validated_data,
         )
         return self._represent(exercise)
@@ -203,9 +201,7 @@ class ExerciseViewSet(
         exercise = self.get_object()
         if exercise.is_library:
             raise exceptions.PermissionDenied(LIBRARY_READ_ONLY)
-        call_service(
-            services.exercise_delete, actor=request.user, exercise=exercise, request=request
-        )
+        call_service(services.exercise_delete, actor=request.user, exercise=exercise)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -225,7 +221,6 @@ class ExerciseViewSet(
             services.exercise_variation_create,
             actor=request.user,
             of=parent,
-            request=request,
             **serializer.validated_data,
         )
         return self._represent(exercise, status.HTTP_201_CREATED)
@@ -306,9 +301,7 @@ class PlanViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = PlanWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan = call_service(
-            services.plan_create, actor=request.user, request=request, **serializer.validated_data
-        )
+        plan = call_service(services.plan_create, actor=request.user, **serializer.validated_data)
         return self._represent(plan, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -321,15 +314,12 @@ class PlanViewSet(
             services.plan_update,
             actor=request.user,
             plan=plan,
-            request=request,
             **serializer.validated_data,
         )
         return self._represent(plan)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        call_service(
-            services.plan_delete, actor=request.user, plan=self.get_object(), request=request
-        )
+        call_service(services.plan_delete, actor=request.user, plan=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -346,7 +336,6 @@ class PlanViewSet(
             actor=request.user,
             plan=self.get_object(),
             name=serializer.validated_data.get("name", ""),
-            request=request,
         )
         return self._represent(plan, status.HTTP_201_CREATED)
 
@@ -373,7 +362,6 @@ class PlanViewSet(
             start_date=data["start_date"],
             by=request.user,
             name=data.get("name", ""),
-            request=request,
         )
         return self._represent(plan, status.HTTP_201_CREATED)
 
@@ -384,9 +372,7 @@ class PlanViewSet(
     )
     @action(detail=True, methods=["post"])
     def archive(self, request: Request, pk: str | None = None) -> Response:
-        plan = call_service(
-            services.plan_archive, actor=request.user, plan=self.get_object(), request=request
-        )
+        plan = call_service(services.plan_archive, actor=request.user, plan=self.get_object())
         return self._represent(plan)
 
 
@@ -453,7 +439,7 @@ class PlanPartViewSet(
         return Response(self.get_serializer(moved).data)
 
     def _kw(self) -> dict[str, Any]:
-        return {"actor": self.request.user, "request": self.request}
+        return {"actor": self.request.user}
 
 
 def _part_schema(serializer: type[serializers.Serializer], noun: str) -> Any:
