@@ -104,7 +104,6 @@ def workout_start(request: HttpRequest) -> HttpResponse:
         actor=request.user,  # type: ignore[arg-type]
         client=client,
         scheduled_workout=scheduled,
-        request=request,
     )
     return HttpResponseRedirect(_log_url(log))
 
@@ -260,7 +259,7 @@ def set_delete(request: HttpRequest, log_id: int, set_id: int) -> HttpResponse:
     if target is None:
         raise Http404
     key = _block_key(target.plan_item_id, target.exercise_id)
-    services.set_log_delete(actor=request.user, set_log=target, request=request)  # type: ignore[arg-type]
+    services.set_log_delete(actor=request.user, set_log=target)  # type: ignore[arg-type]
     return _answer(request, log, key)
 
 
@@ -321,7 +320,6 @@ def workout_complete(request: HttpRequest, log_id: int) -> HttpResponse:
             log=log,
             perceived_effort=form.cleaned_data["perceived_effort"],
             notes=form.cleaned_data["notes"],
-            request=request,
         )
     except PermissionDenied:
         raise Http404 from None

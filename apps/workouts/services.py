@@ -82,7 +82,6 @@ def workout_start(
     scheduled_workout: ScheduledWorkout | None = None,
     performed_on: Any = None,
     client_uuid: uuid.UUID | None = None,
-    request: Any = None,
 ) -> tuple[WorkoutLog, bool]:
     """Open a workout log, of a scheduled workout or free. Starting a scheduled workout that
     already has a log, or resending a `client_uuid`, returns that log: (log, created)."""
@@ -115,15 +114,12 @@ def workout_start(
         actor=actor,
         obj=log,
         changes={"client": {"before": None, "after": client.pk}},
-        request=request,
     )
     return log, True
 
 
 @transaction.atomic
-def workout_update(
-    *, actor: User, log: WorkoutLog, request: Any = None, **fields: Any
-) -> WorkoutLog:
+def workout_update(*, actor: User, log: WorkoutLog, **fields: Any) -> WorkoutLog:
     """Change a log's notes, perceived effort or date."""
     _check_can_train(actor, log.client)
     allowed = {"notes", "perceived_effort", "performed_on"}
@@ -136,21 +132,19 @@ def workout_update(
     _save(log)
     changes = changes_between(before, snapshot(log, tuple(fields)))
     if changes:
-        audit_record(
-            action="workout.updated", actor=actor, obj=log, changes=changes, request=request
-        )
+        audit_record(action="workout.updated", actor=actor, obj=log, changes=changes)
     return log
 
 
 @transaction.atomic
-def workout_delete(*, actor: User, log: WorkoutLog, request: Any = None) -> None:
+def workout_delete(*, actor: User, log: WorkoutLog) -> None:
     """Delete a log started by mistake. Its scheduled workout goes back to scheduled."""
     _check_can_train(actor, log.client)
     if log.scheduled_workout_id is not None:
         ScheduledWorkout.objects.filter(
             pk=log.scheduled_workout_id, status=ScheduledWorkoutStatus.COMPLETED
         ).update(status=ScheduledWorkoutStatus.SCHEDULED, updated_at=timezone.now())
-    audit_record(action="workout.deleted", actor=actor, obj=log, request=request)
+    audit_record(action="workout.deleted", actor=actor, obj=log)
     log.delete()
 
 
@@ -184,7 +178,6 @@ def workout_complete(
     log: WorkoutLog,
     perceived_effort: int | None = None,
     notes: str | None = None,
-    request: Any = None,
 ) -> WorkoutLog:
     """Finish a workout: planned exercises with nothing logged are recorded as skipped, and the
     scheduled workout is marked completed. Completing twice changes nothing more."""
@@ -220,7 +213,6 @@ def workout_complete(
             actor=actor,
             obj=log,
             changes={"skipped_plan_items": {"before": None, "after": skipped}},
-            request=request,
         )
     return log
 
@@ -318,7 +310,6 @@ def set_log_update(
     *,
     actor: User,
     set_log: SetLog,
-    request: Any = None,
     load: Any = None,
     load_unit: str | None = None,
     **fields: Any,
@@ -339,21 +330,18 @@ def set_log_update(
     set_log.save()
     changes = changes_between(before, snapshot(set_log, tuple(fields)))
     if changes:
-        audit_record(
-            action="workout.set_updated", actor=actor, obj=set_log, changes=changes, request=request
-        )
+        audit_record(action="workout.set_updated", actor=actor, obj=set_log, changes=changes)
     return set_log
 
 
 @transaction.atomic
-def set_log_delete(*, actor: User, set_log: SetLog, request: Any = None) -> None:
+def set_log_delete(*, actor: User, set_log: SetLog) -> None:
     _check_can_train(actor, set_log.log.client)
     audit_record(
         action="workout.set_deleted",
         actor=actor,
         obj=set_log,
         changes={"workout": {"before": set_log.log_id, "after": None}},
-        request=request,
     )
     set_log.delete()
 
@@ -429,9 +417,7 @@ def cardio_log_create(
 
 
 @transaction.atomic
-def cardio_log_update(
-    *, actor: User, cardio: CardioLog, request: Any = None, **fields: Any
-) -> CardioLog:
+def cardio_log_update(*, actor: User, cardio: CardioLog, **fields: Any) -> CardioLog:
     _check_can_train(actor, cardio.log.client)
     unknown = set(fields) - set(CARDIO_FIELDS)
     if unknown:
@@ -452,20 +438,18 @@ def cardio_log_update(
             actor=actor,
             obj=cardio,
             changes=changes,
-            request=request,
         )
     return cardio
 
 
 @transaction.atomic
-def cardio_log_delete(*, actor: User, cardio: CardioLog, request: Any = None) -> None:
+def cardio_log_delete(*, actor: User, cardio: CardioLog) -> None:
     _check_can_train(actor, cardio.log.client)
     audit_record(
         action="workout.cardio_deleted",
         actor=actor,
         obj=cardio,
         changes={"workout": {"before": cardio.log_id, "after": None}},
-        request=request,
     )
     cardio.delete()
 
@@ -474,9 +458,7 @@ def cardio_log_delete(*, actor: User, cardio: CardioLog, request: Any = None) ->
 
 
 @transaction.atomic
-def weekly_target_set(
-    *, actor: User, client: Client, workouts_per_week: int, request: Any = None
-) -> WeeklyTarget:
+def weekly_target_set(*, actor: User, client: Client, workouts_per_week: int) -> WeeklyTarget:
     """Set how many workouts a week the client aims for: their trainers and management."""
     if not (is_management(actor) or has_role(actor, Role.TRAINER)) or not can_train(
         viewer=actor, client=client
@@ -493,6 +475,5 @@ def weekly_target_set(
         actor=actor,
         obj=client,
         changes={"workouts_per_week": {"before": before, "after": workouts_per_week}},
-        request=request,
     )
     return target

@@ -90,7 +90,6 @@ def weekly_target(request: HttpRequest, client_id: int) -> HttpResponse:
                 actor=request.user,  # type: ignore[arg-type]
                 client=client,
                 workouts_per_week=form.cleaned_data["workouts_per_week"],
-                request=request,
             )
         except PermissionDenied:
             raise Http404 from None

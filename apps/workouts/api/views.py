@@ -132,22 +132,18 @@ class WorkoutSessionViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
             client = client_for_user(request.user) if has_role(request.user, Role.CLIENT) else None
             if client is None:
                 raise ValidationError({"client": [_("This field is required.")]})
-        log, created = services.workout_start(
-            actor=request.user, client=client, request=request, **data
-        )
+        log, created = services.workout_start(actor=request.user, client=client, **data)
         return self._represent(log, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         log = self.get_object()
         serializer = WorkoutLogUpdateSerializer(data=request.data, partial=kwargs.get("partial"))
         serializer.is_valid(raise_exception=True)
-        log = services.workout_update(
-            actor=request.user, log=log, request=request, **serializer.validated_data
-        )
+        log = services.workout_update(actor=request.user, log=log, **serializer.validated_data)
         return self._represent(log)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.workout_delete(actor=request.user, log=self.get_object(), request=request)
+        services.workout_delete(actor=request.user, log=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -164,9 +160,7 @@ class WorkoutSessionViewSet(SelectorViewSetMixin, viewsets.ModelViewSet):
         log = self.get_object()
         serializer = WorkoutCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        log = services.workout_complete(
-            actor=request.user, log=log, request=request, **serializer.validated_data
-        )
+        log = services.workout_complete(actor=request.user, log=log, **serializer.validated_data)
         return self._represent(log)
 
 
@@ -241,12 +235,12 @@ class SetLogViewSet(_WorkoutChildViewSet):
         serializer = SetLogUpdateSerializer(data=request.data, partial=kwargs.get("partial"))
         serializer.is_valid(raise_exception=True)
         set_log = services.set_log_update(
-            actor=request.user, set_log=set_log, request=request, **serializer.validated_data
+            actor=request.user, set_log=set_log, **serializer.validated_data
         )
         return Response(SetLogSerializer(set_log).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.set_log_delete(actor=request.user, set_log=self.get_object(), request=request)
+        services.set_log_delete(actor=request.user, set_log=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -299,12 +293,12 @@ class CardioLogViewSet(_WorkoutChildViewSet):
         serializer = CardioLogUpdateSerializer(data=request.data, partial=kwargs.get("partial"))
         serializer.is_valid(raise_exception=True)
         cardio = services.cardio_log_update(
-            actor=request.user, cardio=cardio, request=request, **serializer.validated_data
+            actor=request.user, cardio=cardio, **serializer.validated_data
         )
         return Response(CardioLogSerializer(cardio).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.cardio_log_delete(actor=request.user, cardio=self.get_object(), request=request)
+        services.cardio_log_delete(actor=request.user, cardio=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -365,6 +359,5 @@ class WeeklyTargetApi(APIView):
             actor=request.user,
             client=client,
             workouts_per_week=serializer.validated_data["workouts_per_week"],
-            request=request,
         )
         return Response({"client": client.pk, "workouts_per_week": target.workouts_per_week})
