@@ -90,7 +90,6 @@ def measurement_create(
     client: Client,
     measured_at: datetime | None = None,
     notes: str = "",
-    request: Any = None,
     **values: Decimal | int | None,
 ) -> BodyMeasurement:
     """Record a measurement (metric values) for `client`."""
@@ -110,14 +109,13 @@ def measurement_create(
         actor=actor,
         obj=measurement,
         changes={"client": {"before": None, "after": client.pk}},
-        request=request,
     )
     return measurement
 
 
 @transaction.atomic
 def measurement_update(
-    *, actor: User, measurement: BodyMeasurement, request: Any = None, **fields: Any
+    *, actor: User, measurement: BodyMeasurement, **fields: Any
 ) -> BodyMeasurement:
     """Change some values of a measurement (metric); a client only their own entries."""
     _check_may_record(actor, measurement.client)
@@ -138,13 +136,12 @@ def measurement_update(
         actor=actor,
         obj=measurement,
         changes=_changed_fields(changed),
-        request=request,
     )
     return measurement
 
 
 @transaction.atomic
-def measurement_delete(*, actor: User, measurement: BodyMeasurement, request: Any = None) -> None:
+def measurement_delete(*, actor: User, measurement: BodyMeasurement) -> None:
     _check_may_record(actor, measurement.client)
     if not selectors.can_change_measurement(viewer=actor, measurement=measurement):
         raise PermissionDenied(_("Only the person who recorded it can delete it."))
@@ -153,7 +150,6 @@ def measurement_delete(*, actor: User, measurement: BodyMeasurement, request: An
         actor=actor,
         obj=measurement,
         changes={"client": {"before": measurement.client_id, "after": None}},
-        request=request,
     )
     measurement.delete()
 
@@ -162,7 +158,7 @@ def measurement_delete(*, actor: User, measurement: BodyMeasurement, request: An
 
 
 @transaction.atomic
-def unit_system_set(*, user: User, unit_system: str, request: Any = None) -> User:
+def unit_system_set(*, user: User, unit_system: str) -> User:
     """The units `user` sees and enters measurements in."""
     if unit_system not in UnitSystem.values:
         raise ValidationError({"unit_system": [_("Choose metric or imperial.")]})
@@ -175,7 +171,6 @@ def unit_system_set(*, user: User, unit_system: str, request: Any = None) -> Use
             actor=user,
             obj=user,
             changes={"unit_system": {"before": before, "after": unit_system}},
-            request=request,
         )
     return user
 
@@ -219,7 +214,6 @@ def photo_upload(
     image: IO[bytes],
     taken_on: date | None = None,
     size: int | None = None,
-    request: Any = None,
 ) -> ProgressPhoto:
     """Check, re-encode (upright, no EXIF) and store a progress photo with its thumbnail.
     Staff upload a client's photos only once the client has agreed to progress photos (a
@@ -269,7 +263,6 @@ def photo_upload(
             actor=actor,
             obj=photo,
             changes={"client": {"before": None, "after": client.pk}},
-            request=request,
         )
     except Exception:
         photo_files_delete(schema_name=connection.schema_name, names=[file_name, thumbnail_name])
@@ -278,7 +271,7 @@ def photo_upload(
 
 
 @transaction.atomic
-def photo_delete(*, actor: User, photo: ProgressPhoto, request: Any = None) -> None:
+def photo_delete(*, actor: User, photo: ProgressPhoto) -> None:
     """Delete a photo; its files go when the transaction commits (the post_delete signal)."""
     _check_may_record(actor, photo.client)
     audit_record(
@@ -286,6 +279,5 @@ def photo_delete(*, actor: User, photo: ProgressPhoto, request: Any = None) -> N
         actor=actor,
         obj=photo,
         changes={"client": {"before": photo.client_id, "after": None}},
-        request=request,
     )
     photo.delete()

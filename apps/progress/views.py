@@ -140,9 +140,7 @@ def _measurement_add(request: HttpRequest, client: Client, place: Place) -> Http
     form = MeasurementForm(request.POST, unit_system=viewer.unit_system)
     if form.is_valid():
         try:
-            services.measurement_create(
-                actor=viewer, client=client, request=request, **form.metric_values()
-            )
+            services.measurement_create(actor=viewer, client=client, **form.metric_values())
         except ValidationError as exc:
             add_service_errors(form, exc, MeasurementForm.aliases())
         else:
@@ -164,7 +162,6 @@ def _photo_add(request: HttpRequest, client: Client, place: Place) -> HttpRespon
                 taken_on=form.cleaned_data["taken_on"],
                 image=upload,
                 size=upload.size,
-                request=request,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -182,7 +179,7 @@ def _measurement_delete(
         measurement = selectors.measurement_get(viewer=request.user, pk=pk)  # type: ignore[arg-type]
     except BodyMeasurement.DoesNotExist as exc:
         raise Http404 from exc
-    services.measurement_delete(actor=request.user, measurement=measurement, request=request)  # type: ignore[arg-type]
+    services.measurement_delete(actor=request.user, measurement=measurement)  # type: ignore[arg-type]
     messages.success(request, _("Measurement deleted."))
     return HttpResponseRedirect(place_of(measurement.client).page())
 
@@ -194,7 +191,7 @@ def _photo_delete(
         photo = selectors.photo_get(viewer=request.user, pk=pk)  # type: ignore[arg-type]
     except ProgressPhoto.DoesNotExist as exc:
         raise Http404 from exc
-    services.photo_delete(actor=request.user, photo=photo, request=request)  # type: ignore[arg-type]
+    services.photo_delete(actor=request.user, photo=photo)  # type: ignore[arg-type]
     messages.success(request, _("Photo deleted."))
     return HttpResponseRedirect(place_of(photo.client).page())
 
@@ -229,7 +226,6 @@ def _units(request: HttpRequest, place: Place) -> HttpResponse:
         services.unit_system_set(
             user=request.user,  # type: ignore[arg-type]
             unit_system=form.cleaned_data["unit_system"],
-            request=request,
         )
         messages.success(request, _("Units saved."))
     else:

@@ -157,7 +157,6 @@ class MeasurementViewSet(viewsets.ModelViewSet):
             measurement = services.measurement_create(
                 actor=request.user,  # type: ignore[arg-type]
                 client=client,
-                request=request,
                 **values,
             )
         except DjangoValidationError as exc:
@@ -185,7 +184,6 @@ class MeasurementViewSet(viewsets.ModelViewSet):
             measurement = services.measurement_update(
                 actor=request.user,  # type: ignore[arg-type]
                 measurement=measurement,
-                request=request,
                 **values,
             )
         except DjangoValidationError as exc:
@@ -198,7 +196,6 @@ class MeasurementViewSet(viewsets.ModelViewSet):
         services.measurement_delete(
             actor=request.user,  # type: ignore[arg-type]
             measurement=self.get_object(),
-            request=request,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -259,7 +256,6 @@ class PhotoViewSet(
                 taken_on=data.get("taken_on"),
                 image=image,
                 size=image.size,
-                request=request,
             )
         except DjangoValidationError as exc:
             raise _service_errors(exc) from exc
@@ -272,7 +268,6 @@ class PhotoViewSet(
         services.photo_delete(
             actor=request.user,  # type: ignore[arg-type]
             photo=self.get_object(),
-            request=request,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
