@@ -101,7 +101,7 @@ def _check_may_handle(actor: User, job: ImportJob) -> None:
 
 
 @transaction.atomic
-def import_job_create(*, actor: User, upload: UploadedFile, request: Any = None) -> ImportJob:
+def import_job_create(*, actor: User, upload: UploadedFile) -> ImportJob:
     """Keep an uploaded CSV file (at most 5 MB), detect how it is written and guess which column
     is which. Raises ValidationError on "file" when it is not a CSV file we can read."""
     _check_importer(actor)
@@ -135,7 +135,6 @@ def import_job_create(*, actor: User, upload: UploadedFile, request: Any = None)
         actor=actor,
         obj=job,
         changes={"file": {"before": None, "after": job.original_filename}},
-        request=request,
     )
     return job
 
@@ -162,7 +161,6 @@ def import_job_preview(
     job: ImportJob,
     mapping: Mapping[str, str],
     date_order: str,
-    request: Any = None,
 ) -> ImportJob:
     """Save the column mapping and check every row without importing anything: the report says
     which rows would create or update a client, and what is wrong with the others."""
@@ -388,7 +386,7 @@ def _report(job: ImportJob, planned: list[PlannedRow]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def import_job_start(*, actor: User, job: ImportJob, request: Any = None) -> ImportJob:
+def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
     """Queue a checked import; a worker runs it (`import_job_run`) once this commits."""
     from apps.imports.tasks import import_job_run_task
 
@@ -405,7 +403,7 @@ def import_job_start(*, actor: User, job: ImportJob, request: Any = None) -> Imp
     job.finished_at = None
     job.save()
     cache.delete(import_progress_cache_key(job.pk))
-    audit_record(action="import.started", actor=actor, obj=job, request=request)
+    audit_record(action="import.started", actor=actor, obj=job)
     transaction.on_commit(partial(import_job_run_task.delay, job.pk))
     return job
 

@@ -62,7 +62,6 @@ def upload(request: HttpRequest) -> HttpResponse:
             job = import_job_create(
                 actor=request.user,  # type: ignore[arg-type]
                 upload=form.cleaned_data["file"],
-                request=request,
             )
         except ValidationError as exc:
             _show_errors(form, exc)
@@ -95,7 +94,6 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 job=job,
                 mapping=form.mapping(),
                 date_order=form.cleaned_data["date_order"],
-                request=request,
             )
         except ValidationError as exc:
             _show_errors(form, exc)
@@ -130,7 +128,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
 def start(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_or_404(request, pk)
     try:
-        job = import_job_start(actor=request.user, job=job, request=request)  # type: ignore[arg-type]
+        job = import_job_start(actor=request.user, job=job)  # type: ignore[arg-type]
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return HttpResponseRedirect(reverse("imports:job", args=[job.pk]))
@@ -177,6 +175,5 @@ def client_export(request: HttpRequest) -> HttpResponse:
         action="clients.exported",
         actor=request.user,
         changes={"filters": {"before": None, "after": filters}},
-        request=request,
     )
     return client_csv_response(clients)
