@@ -7,7 +7,6 @@ import secrets
 import zoneinfo
 from datetime import date as dt_date
 from datetime import time
-from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -212,9 +211,7 @@ def _time_text(value: time | None) -> str | None:
 
 
 @transaction.atomic
-def gym_profile_update(
-    *, actor: User, gym: Gym, name: str, time_zone: str, request: Any = None
-) -> Gym:
+def gym_profile_update(*, actor: User, gym: Gym, name: str, time_zone: str) -> Gym:
     """Rename the gym or move it to another time zone (an IANA name)."""
     _require_management(actor)
     name = name.strip()
@@ -233,7 +230,7 @@ def gym_profile_update(
     gym.save(update_fields=["name", "time_zone"])
     changes = changes_between(before, {"name": gym.name, "time_zone": gym.time_zone})
     if changes:
-        audit_record(action="gym.updated", actor=actor, obj=gym, changes=changes, request=request)
+        audit_record(action="gym.updated", actor=actor, obj=gym, changes=changes)
     # The request's tenant is a separate instance: keep it current for the rest of the request.
     tenant = getattr(connection, "tenant", None)
     if isinstance(tenant, Gym) and tenant.pk == gym.pk:
@@ -254,7 +251,6 @@ def opening_hours_add(
     weekday: int,
     opens_at: time,
     closes_at: time,
-    request: Any = None,
 ) -> OpeningHours:
     """Add a range to a weekday; it may touch the day's other ranges but not overlap them."""
     _require_management(actor)
@@ -290,13 +286,12 @@ def opening_hours_add(
                 "closes_at": _time_text(closes_at),
             },
         ),
-        request=request,
     )
     return hours
 
 
 @transaction.atomic
-def opening_hours_delete(*, actor: User, hours: OpeningHours, request: Any = None) -> None:
+def opening_hours_delete(*, actor: User, hours: OpeningHours) -> None:
     _require_management(actor)
     audit_record(
         action="opening_hours.deleted",
@@ -310,7 +305,6 @@ def opening_hours_delete(*, actor: User, hours: OpeningHours, request: Any = Non
             },
             {},
         ),
-        request=request,
     )
     hours.delete()
 
@@ -324,7 +318,6 @@ def special_day_save(
     name: str = "",
     opens_at: time | None = None,
     closes_at: time | None = None,
-    request: Any = None,
 ) -> SpecialDay:
     """Set a date's hours: closed when both times are empty. Saving a date again replaces it."""
     _require_management(actor)
@@ -361,19 +354,17 @@ def special_day_save(
             actor=actor,
             obj=day,
             changes=changes,
-            request=request,
         )
     return day
 
 
 @transaction.atomic
-def special_day_delete(*, actor: User, day: SpecialDay, request: Any = None) -> None:
+def special_day_delete(*, actor: User, day: SpecialDay) -> None:
     _require_management(actor)
     audit_record(
         action="special_day.deleted",
         actor=actor,
         obj=day,
         changes=changes_between({"date": day.date.isoformat(), "name": day.name}, {}),
-        request=request,
     )
     day.delete()
