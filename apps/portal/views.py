@@ -101,7 +101,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.info(request, _("Nothing to save: your profile is as it was."))
             return HttpResponseRedirect(reverse("portal:profile"))
         try:
-            client_update(actor=request.user, client=client, request=request, **changed)  # type: ignore[arg-type]
+            client_update(actor=request.user, client=client, **changed)  # type: ignore[arg-type]
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
