@@ -15,5 +15,10 @@ urlpatterns = [
     path("api/v1/gyms/", GymCreateApi.as_view(), name="api-gym-create"),
     path("api/v1/schema/", SpectacularAPIView.as_view(urlconf=__name__), name="api-schema"),
 ]
+# The API's errors are problem documents here too (/api/v1/gyms/).
+handler400 = "apps.core.api.handlers.bad_request"
+handler404 = "apps.core.api.handlers.page_not_found"
+handler500 = "apps.core.api.handlers.server_error"
+
 # No /media/ here, even in development: every upload is a gym's private file, served only on
 # that gym's host by a view that checks who asks (progress photos, imports).

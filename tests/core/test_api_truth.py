@@ -239,3 +239,12 @@ def test_paginated_lists_document_the_404_of_a_page_past_the_last(schema):
     listing = schema["paths"]["/api/v1/clients/"]["get"]
     assert "404" in listing["responses"]
     assert "404" in schema["paths"][ID_PATH]["get"]["responses"]
+
+
+@pytest.mark.django_db
+def test_the_public_hosts_api_errors_are_problem_documents_too(public_client) -> None:
+    response = public_client.get("/api/v1/gyms/nope/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+    assert public_client.get("/nope/")["Content-Type"].startswith("text/html")

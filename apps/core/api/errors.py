@@ -78,17 +78,15 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         title = str(detail_value) if detail_value else response.status_text
         detail = title
 
-    code = getattr(exc, "default_code", "error")
-    body: dict[str, Any] = {
-        "type": f"https://fitnesscrm.dev/problems/{code}",
-        "title": title,
-        "status": response.status_code,
-        "detail": detail,
-        "errors": errors,
-    }
     request = context.get("request")
-    if request is not None:
-        body["instance"] = request.get_full_path()
+    body = problem_body(
+        request=request,
+        status=response.status_code,
+        code=getattr(exc, "default_code", "error"),
+        title=title,
+        detail=detail,
+        errors=errors,
+    )
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
     if response.status_code == status.HTTP_400_BAD_REQUEST:
@@ -96,23 +94,43 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return response
 
 
-def field_problem_response(*, request: Any, field: str, message: str) -> Response:
-    """A 400 problem document naming one field, for input refused before a view runs."""
-    from rest_framework.renderers import JSONRenderer
+def problem_body(
+    *,
+    request: Any,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """The problem document every API error answers with (RFC 9457, plus `errors`)."""
+    body: dict[str, Any] = {
+        "type": f"https://fitnesscrm.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": title if detail is None else detail,
+        "errors": errors or {},
+    }
+    if request is not None:
+        body["instance"] = request.get_full_path()
+    return body
 
-    response = Response(
-        {
-            "type": "https://fitnesscrm.dev/problems/invalid",
-            "title": _("Some fields are not valid."),
-            "status": status.HTTP_400_BAD_REQUEST,
-            "detail": f"{field}: {message}",
-            "errors": {field: [message]},
-            "instance": request.get_full_path(),
-        },
+
+def problem_response(*, request: Any, status: int, code: str, title: str, **extra: Any) -> Any:
+    """A problem document for an answer made outside DRF (middleware, Django's handlers)."""
+    from django.http import JsonResponse
+
+    body = problem_body(request=request, status=status, code=code, title=title, **extra)
+    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def field_problem_response(*, request: Any, field: str, message: str) -> Any:
+    """A 400 problem document naming one field, for input refused before a view runs."""
+    return problem_response(
+        request=request,
         status=status.HTTP_400_BAD_REQUEST,
-        content_type=PROBLEM_CONTENT_TYPE,
+        code="invalid",
+        title=_("Some fields are not valid."),
+        detail=f"{field}: {message}",
+        errors={field: [message]},
     )
-    response.accepted_renderer = JSONRenderer()
-    response.accepted_media_type = PROBLEM_CONTENT_TYPE
-    response.renderer_context = {}
-    return response.render()

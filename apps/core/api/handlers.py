@@ -1,4 +1,4 @@
-"""The error handlers of a gym's host: a problem document under /api/, the page elsewhere.
+"""Django's error handlers on every host: a problem document under /api/, the page elsewhere.
 
 DRF's exception handler answers what its views raise. What never reaches a view, or escapes
 it, comes to Django's handlers instead: a path no pattern matches (an unknown endpoint, or an
@@ -8,13 +8,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE, a failure. Django's own would answer an API client 
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
-from apps.core.api.errors import PROBLEM_CONTENT_TYPE
+from apps.core.api.errors import problem_response
 
 API_PREFIX = "/api/"
 
@@ -23,35 +21,25 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def _problem(request: HttpRequest, *, status: int, code: str, title: str) -> JsonResponse:
-    body: dict[str, Any] = {
-        "type": f"https://fitnesscrm.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": title,
-        "errors": {},
-        "instance": request.get_full_path(),
-    }
-    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
-
-
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not _is_api(request):
         return defaults.bad_request(request, exception)  # type: ignore[arg-type]
-    return _problem(request, status=400, code="bad_request", title=_("Bad request."))
+    return problem_response(
+        request=request, status=400, code="bad_request", title=_("Bad request.")
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not _is_api(request):
         return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
-    return _problem(request, status=404, code="not_found", title=_("Not found."))
+    return problem_response(request=request, status=404, code="not_found", title=_("Not found."))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if not _is_api(request):
         return defaults.server_error(request)
-    return _problem(
-        request,
+    return problem_response(
+        request=request,
         status=500,
         code="server_error",
         title=_("Something went wrong. We have been notified; please try again in a moment."),
