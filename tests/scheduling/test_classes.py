@@ -23,6 +23,7 @@ from apps.scheduling.models import (
     ClassType,
 )
 from tests.crm.conftest import CrmGym
+from tests.scheduling.test_policies import add_strikes
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -240,6 +241,41 @@ class TestBooking:
             )
             waived = class_services.class_cancel(actor=sched_a.desk, booking=again, waive_late=True)
             assert waived.status == ClassBookingStatus.CANCELLED
+
+    def test_a_refusal_names_the_first_rule_that_refuses(self, sched_a: CrmGym) -> None:
+        """The rules in order: the class (cancelled, window), a place already held, then the
+        client's strikes. A refused booking writes nothing."""
+        with tenant_context(sched_a.gym):
+            held = make_class(sched_a)
+            class_services.class_book(actor=sched_a.desk, occurrence=held, client=sched_a.ann)
+            add_strikes(sched_a.ann, 3, 2, 1)
+            with pytest.raises(ValidationError) as error:
+                class_services.class_book(actor=sched_a.desk, occurrence=held, client=sched_a.ann)
+            assert error.value.message_dict == {
+                "client": ["This client is already booked for this class."]
+            }
+            other = make_class(sched_a, in_hours=50)
+            with pytest.raises(ValidationError) as error:
+                class_services.class_book(actor=sched_a.desk, occurrence=other, client=sched_a.ann)
+            assert "cannot book until" in error.value.message_dict["client"][0]
+            ClassOccurrence.objects.filter(pk=other.pk).update(is_cancelled=True)
+            with pytest.raises(ValidationError) as error:
+                class_services.class_book(actor=sched_a.desk, occurrence=other, client=sched_a.ann)
+            assert error.value.message_dict == {"occurrence": ["This class is cancelled."]}
+            assert not other.bookings.exists()
+            assert AuditEvent.objects.filter(action="class_booking.created").count() == 1
+
+    def test_a_strike_below_the_limit_does_not_stop_a_booking(self, sched_a: CrmGym) -> None:
+        """A client with strikes is booked once the gym's policy says they are not blocked."""
+        with tenant_context(sched_a.gym):
+            add_strikes(sched_a.bob, 2)
+            occurrence = make_class(sched_a, capacity=1)
+            booking = class_services.class_book(
+                actor=sched_a.desk, occurrence=occurrence, client=sched_a.bob
+            )
+            assert booking.status == ClassBookingStatus.BOOKED
+            events = AuditEvent.objects.filter(action="class_booking.created")
+            assert list(events.values_list("object_id", flat=True)) == [str(booking.pk)]
 
     @pytest.mark.parametrize(("in_hours", "code"), [(0.5, "closed"), (24 * 10, "not_open")])
     def test_closed_booking_window(self, sched_a: CrmGym, in_hours: float, code: str) -> None:

@@ -128,7 +128,6 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user,  # type: ignore[arg-type]
             occurrence=occurrence,
             client=client,
-            request=request,
         )
     except (ValidationError, PermissionDenied) as exc:
         return _outcome(request, client, error=_error_text(exc))
