@@ -92,21 +92,18 @@ class LocationAdmin(_ServiceDeleteAdmin):
         if change:
             fields = {name: form.cleaned_data[name] for name in form.changed_data}
             if fields:
-                setup_services.location_update(
-                    actor=request.user, location=obj, request=request, **fields
-                )
+                setup_services.location_update(actor=request.user, location=obj, **fields)
             return
         location = setup_services.location_create(
             actor=request.user,
             name=form.cleaned_data["name"],
             address=form.cleaned_data.get("address", ""),
-            request=request,
         )
         obj.pk = location.pk
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: Location) -> None:
-        setup_services.location_delete(actor=request.user, location=obj, request=request)
+        setup_services.location_delete(actor=request.user, location=obj)
 
 
 @admin.register(Room)
@@ -124,20 +121,19 @@ class RoomAdmin(_ServiceDeleteAdmin):
         if change:
             fields = {name: form.cleaned_data[name] for name in form.changed_data}
             if fields:
-                setup_services.room_update(actor=request.user, room=obj, request=request, **fields)
+                setup_services.room_update(actor=request.user, room=obj, **fields)
             return
         room = setup_services.room_create(
             actor=request.user,
             location=form.cleaned_data["location"],
             name=form.cleaned_data["name"],
             capacity=form.cleaned_data["capacity"],
-            request=request,
         )
         obj.pk = room.pk
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: Room) -> None:
-        setup_services.room_delete(actor=request.user, room=obj, request=request)
+        setup_services.room_delete(actor=request.user, room=obj)
 
 
 @admin.register(Availability)
@@ -155,13 +151,12 @@ class AvailabilityAdmin(_NoChangeAdmin):
             weekday=form.cleaned_data["weekday"],
             start_time=form.cleaned_data["start_time"],
             end_time=form.cleaned_data["end_time"],
-            request=request,
         )
         obj.pk = window.pk
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: Availability) -> None:
-        setup_services.availability_delete(actor=request.user, window=obj, request=request)
+        setup_services.availability_delete(actor=request.user, window=obj)
 
 
 @admin.register(AvailabilityException)
@@ -181,15 +176,12 @@ class AvailabilityExceptionAdmin(_NoChangeAdmin):
             kind=form.cleaned_data["kind"],
             starts_at=form.cleaned_data["starts_at"],
             ends_at=form.cleaned_data["ends_at"],
-            request=request,
         )
         obj.pk = exception.pk
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: AvailabilityException) -> None:
-        setup_services.availability_exception_delete(
-            actor=request.user, exception=obj, request=request
-        )
+        setup_services.availability_exception_delete(actor=request.user, exception=obj)
 
 
 # --- 1:1 sessions -----------------------------------------------------------------------------
@@ -269,7 +261,6 @@ class AppointmentAdmin(GymAdmin):
             video_link=data.get("video_link", ""),
             notes=data.get("notes", ""),
             override_availability=True,
-            request=request,
         )
         obj.pk = appointment.pk
         obj._state.adding = False
@@ -282,7 +273,6 @@ class AppointmentAdmin(GymAdmin):
                 services.appointment_check_in(
                     actor=request.user,  # type: ignore[arg-type]
                     appointment=appointment,
-                    request=request,
                 )
             return _("%(count)s sessions checked in.") % {"count": len(items)}
 
@@ -301,7 +291,6 @@ class AppointmentAdmin(GymAdmin):
                         actor=request.user,  # type: ignore[arg-type]
                         appointment=appointment,
                         status=status,
-                        request=request,
                     )
                 return _("%(count)s sessions changed.") % {"count": len(items)}
 
@@ -551,7 +540,6 @@ class StrikeAdmin(GymAdmin):
                         actor=request.user,  # type: ignore[arg-type]
                         strike=strike,
                         reason=reason,
-                        request=request,
                     )
                 return _("%(count)s strikes waived.") % {"count": len(items)}
 
@@ -575,7 +563,6 @@ class PolicySettingsAdmin(GymAdmin):
     ) -> None:
         policy = policy_services.policy_update(
             actor=request.user,  # type: ignore[arg-type]
-            request=request,
             **{name: form.cleaned_data[name] for name in self.fields},
         )
         obj.pk = policy.pk

@@ -83,6 +83,5 @@ class StrikeViewSet(viewsets.ReadOnlyModelViewSet):
             actor=request.user,
             strike=strike,
             reason=serializer.validated_data["reason"],
-            request=request,
         )
         return Response(StrikeSerializer(strike).data)

@@ -52,9 +52,7 @@ class AppointmentViewSet(
     def _book(self, request: Request) -> Response:
         serializer = AppointmentBookSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        appointment = services.appointment_book(
-            actor=request.user, request=request, **serializer.validated_data
-        )
+        appointment = services.appointment_book(actor=request.user, **serializer.validated_data)
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AppointmentCancelSerializer, responses={200: AppointmentSerializer})
@@ -66,7 +64,6 @@ class AppointmentViewSet(
         appointment = services.appointment_cancel(
             actor=request.user,
             appointment=appointment,
-            request=request,
             **serializer.validated_data,
         )
         return Response(AppointmentSerializer(appointment).data)
@@ -77,7 +74,7 @@ class AppointmentViewSet(
         """The client arrived: the session is completed, with `checked_in_at`. Checking in
         again answers the same and records nothing new."""
         appointment = services.appointment_check_in(
-            actor=request.user, appointment=self.get_object(), request=request
+            actor=request.user, appointment=self.get_object()
         )
         return Response(AppointmentSerializer(appointment).data)
 

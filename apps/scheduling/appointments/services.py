@@ -5,7 +5,6 @@ database's exclusion constraints; the pre-check only gives the common case a cle
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -137,7 +136,6 @@ def appointment_book(
     video_link: str = "",
     notes: str = "",
     override_availability: bool = False,
-    request: Any = None,
 ) -> Appointment:
     """Book a 1:1 session. Inside the trainer's working hours unless a manager overrides; a
     client blocked by the gym's policy cannot be booked."""
@@ -186,7 +184,6 @@ def appointment_book(
             "ends_at": [None, ends_at.isoformat()],
             "override_availability": [None, override_availability],
         },
-        request=request,
     )
     return appointment
 
@@ -203,7 +200,7 @@ def _check_may_change(*, actor: User, appointment: Appointment, as_client: bool)
 
 @transaction.atomic
 def appointment_cancel(
-    *, actor: User, appointment: Appointment, waive_late: bool = False, request: Any = None
+    *, actor: User, appointment: Appointment, waive_late: bool = False
 ) -> Appointment:
     """Cancel a booked session. Inside the late-cancel window it counts as a late cancel,
     unless staff waive it."""
@@ -223,7 +220,6 @@ def appointment_cancel(
         actor=actor,
         obj=appointment,
         changes={"status": [old, appointment.status]},
-        request=request,
     )
     if late:
         strike_record(
@@ -231,15 +227,12 @@ def appointment_cancel(
             appointment=appointment,
             occurred_at=now,
             actor=actor,
-            request=request,
         )
     return appointment
 
 
 @transaction.atomic
-def appointment_set_status(
-    *, actor: User, appointment: Appointment, status: str, request: Any = None
-) -> Appointment:
+def appointment_set_status(*, actor: User, appointment: Appointment, status: str) -> Appointment:
     """Staff mark a session completed, a no-show, or put a cancelled one back on the books
     (which the exclusion constraints may refuse)."""
     _check_may_change(actor=actor, appointment=appointment, as_client=False)
@@ -257,13 +250,12 @@ def appointment_set_status(
         actor=actor,
         obj=appointment,
         changes={"status": [old, status]},
-        request=request,
     )
-    _sync_strikes(actor=actor, appointment=appointment, old=old, request=request)
+    _sync_strikes(actor=actor, appointment=appointment, old=old)
     return appointment
 
 
-def _sync_strikes(*, actor: User, appointment: Appointment, old: str, request: Any) -> None:
+def _sync_strikes(*, actor: User, appointment: Appointment, old: str) -> None:
     """A status that counts against the client records a strike; correcting it away waives
     the strike it had recorded."""
     if old in STRIKE_KINDS and appointment.status not in STRIKE_KINDS:
@@ -271,7 +263,6 @@ def _sync_strikes(*, actor: User, appointment: Appointment, old: str, request: A
             actor=actor,
             appointment=appointment,
             reason=_("Status corrected to %(status)s.") % {"status": appointment.status},
-            request=request,
         )
     kind = STRIKE_KINDS.get(appointment.status)
     if kind is not None:
@@ -286,13 +277,12 @@ def _sync_strikes(*, actor: User, appointment: Appointment, old: str, request: A
             appointment=appointment,
             occurred_at=occurred_at,
             actor=actor,
-            request=request,
         )
 
 
 @transaction.atomic
 def appointment_check_in(
-    *, actor: User, appointment: Appointment, via_kiosk: bool = False, request: Any = None
+    *, actor: User, appointment: Appointment, via_kiosk: bool = False
 ) -> Appointment:
     """Record that the client arrived: the session becomes completed with `checked_in_at`.
     Front desk, managers and owners check anyone in, a trainer their own sessions. Checking in
@@ -322,7 +312,6 @@ def appointment_check_in(
             "checked_in_at": [None, now.isoformat()],
             "via_kiosk": [None, via_kiosk],
         },
-        request=request,
     )
-    _sync_strikes(actor=actor, appointment=appointment, old=old, request=request)
+    _sync_strikes(actor=actor, appointment=appointment, old=old)
     return appointment

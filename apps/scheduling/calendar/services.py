@@ -5,7 +5,6 @@ pre-check only names the appointment in the way."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -36,7 +35,6 @@ def appointment_reschedule(
     starts_at: datetime,
     ends_at: datetime | None = None,
     override_availability: bool = False,
-    request: Any = None,
 ) -> Appointment:
     """Move a booked session to `starts_at` (keeping its length unless `ends_at` is given).
     Inside the trainer's working hours unless an owner or manager overrides; a clash raises
@@ -77,6 +75,5 @@ def appointment_reschedule(
             "ends_at": [old_end.isoformat(), ends_at.isoformat()],
             "override_availability": [None, override_availability],
         },
-        request=request,
     )
     return appointment

@@ -172,7 +172,6 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
                 appointment=appointment,
                 starts_at=starts_at,
                 override_availability=data["override"],
-                request=request,
             )
         except SchedulingConflict as conflict:
             error = conflict_message(conflict, zone)
@@ -254,7 +253,6 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
                 video_link=data["video_link"],
                 notes=data["notes"],
                 override_availability=data.get("override", False),
-                request=request,
             )
         except SchedulingConflict as conflict:
             form.add_error(None, conflict_message(conflict, zone))

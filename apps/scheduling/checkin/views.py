@@ -107,9 +107,7 @@ def checkin_appointment(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     error = ""
     try:
-        appointment = services.appointment_check_in(
-            actor=request.user, appointment=appointment, request=request
-        )
+        appointment = services.appointment_check_in(actor=request.user, appointment=appointment)
     except ValidationError as exc:
         error = " ".join(exc.messages)
     except services.SchedulingConflict as exc:
@@ -144,7 +142,7 @@ def _kiosk_check_in(request: HttpRequest, identifier: str) -> dict[str, Any]:
     for appointment in sessions:
         try:
             services.appointment_check_in(
-                actor=request.user, appointment=appointment, via_kiosk=True, request=request
+                actor=request.user, appointment=appointment, via_kiosk=True
             )
         except (ValidationError, services.SchedulingConflict):
             continue

@@ -68,7 +68,7 @@ def _check_location_name(name: str, exclude_pk: int | None = None) -> None:
 
 
 @transaction.atomic
-def location_create(*, actor: User, name: str, address: str = "", request: Any = None) -> Location:
+def location_create(*, actor: User, name: str, address: str = "") -> Location:
     _require_management(actor)
     _check_location_name(name)
     location = Location(name=name.strip(), address=address.strip())
@@ -78,15 +78,12 @@ def location_create(*, actor: User, name: str, address: str = "", request: Any =
         actor=actor,
         obj=location,
         changes=changes_between({}, _snapshot(location, LOCATION_FIELDS)),
-        request=request,
     )
     return location
 
 
 @transaction.atomic
-def location_update(
-    *, actor: User, location: Location, request: Any = None, **fields: Any
-) -> Location:
+def location_update(*, actor: User, location: Location, **fields: Any) -> Location:
     _require_management(actor)
     unknown = set(fields) - set(LOCATION_FIELDS)
     if unknown:
@@ -100,9 +97,7 @@ def location_update(
     _clean_and_save(location, "name", _("A location with this name already exists."))
     changes = changes_between(before, _snapshot(location, LOCATION_FIELDS))
     if changes:
-        audit_record(
-            action="location.updated", actor=actor, obj=location, changes=changes, request=request
-        )
+        audit_record(action="location.updated", actor=actor, obj=location, changes=changes)
     return location
 
 
@@ -119,7 +114,7 @@ def _rooms_in_use(rooms: Any) -> bool:
 
 
 @transaction.atomic
-def location_delete(*, actor: User, location: Location, request: Any = None) -> None:
+def location_delete(*, actor: User, location: Location) -> None:
     """Delete a location and its rooms; refused while one of its rooms is in use."""
     _require_management(actor)
     location = Location.objects.select_for_update().get(pk=location.pk)
@@ -132,7 +127,6 @@ def location_delete(*, actor: User, location: Location, request: Any = None) -> 
         actor=actor,
         obj=location,
         changes=changes_between(_snapshot(location, LOCATION_FIELDS), {}),
-        request=request,
     )
     location.delete()
 
@@ -147,9 +141,7 @@ def _check_room_name(location: Location, name: str, exclude_pk: int | None = Non
 
 
 @transaction.atomic
-def room_create(
-    *, actor: User, location: Location, name: str, capacity: int = 1, request: Any = None
-) -> Room:
+def room_create(*, actor: User, location: Location, name: str, capacity: int = 1) -> Room:
     _require_management(actor)
     _check_room_name(location, name)
     if capacity is None or capacity < 1:
@@ -161,13 +153,12 @@ def room_create(
         actor=actor,
         obj=room,
         changes=changes_between({}, {"location": location.name, **_snapshot(room, ROOM_FIELDS)}),
-        request=request,
     )
     return room
 
 
 @transaction.atomic
-def room_update(*, actor: User, room: Room, request: Any = None, **fields: Any) -> Room:
+def room_update(*, actor: User, room: Room, **fields: Any) -> Room:
     _require_management(actor)
     unknown = set(fields) - set(ROOM_FIELDS)
     if unknown:
@@ -183,12 +174,12 @@ def room_update(*, actor: User, room: Room, request: Any = None, **fields: Any) 
     _clean_and_save(room, "name", _("This location already has a room of this name."))
     changes = changes_between(before, _snapshot(room, ROOM_FIELDS))
     if changes:
-        audit_record(action="room.updated", actor=actor, obj=room, changes=changes, request=request)
+        audit_record(action="room.updated", actor=actor, obj=room, changes=changes)
     return room
 
 
 @transaction.atomic
-def room_delete(*, actor: User, room: Room, request: Any = None) -> None:
+def room_delete(*, actor: User, room: Room) -> None:
     _require_management(actor)
     room = Room.objects.select_for_update().get(pk=room.pk)
     if _rooms_in_use(Room.objects.filter(pk=room.pk)):
@@ -200,7 +191,6 @@ def room_delete(*, actor: User, room: Room, request: Any = None) -> None:
         actor=actor,
         obj=room,
         changes=changes_between(_snapshot(room, ROOM_FIELDS), {}),
-        request=request,
     )
     room.delete()
 
@@ -216,7 +206,6 @@ def availability_add(
     weekday: int,
     start_time: time,
     end_time: time,
-    request: Any = None,
 ) -> Availability:
     """Add a weekly window (gym local time); it may touch the day's other windows but not
     overlap them."""
@@ -250,13 +239,12 @@ def availability_add(
                 "end_time": _text(end_time),
             },
         ),
-        request=request,
     )
     return window
 
 
 @transaction.atomic
-def availability_delete(*, actor: User, window: Availability, request: Any = None) -> None:
+def availability_delete(*, actor: User, window: Availability) -> None:
     _require_may_edit_availability(actor, window.trainer)
     audit_record(
         action="availability.deleted",
@@ -271,7 +259,6 @@ def availability_delete(*, actor: User, window: Availability, request: Any = Non
             },
             {},
         ),
-        request=request,
     )
     window.delete()
 
@@ -284,7 +271,6 @@ def availability_exception_add(
     kind: str,
     starts_at: datetime,
     ends_at: datetime,
-    request: Any = None,
 ) -> AvailabilityException:
     """Time off (removes hours) or extra hours (adds some), between two instants."""
     _require_may_edit_availability(actor, trainer)
@@ -308,15 +294,12 @@ def availability_exception_add(
                 "ends_at": _text(ends_at),
             },
         ),
-        request=request,
     )
     return exception
 
 
 @transaction.atomic
-def availability_exception_delete(
-    *, actor: User, exception: AvailabilityException, request: Any = None
-) -> None:
+def availability_exception_delete(*, actor: User, exception: AvailabilityException) -> None:
     """Remove an exception. Appointments already booked are left as they are."""
     _require_may_edit_availability(actor, exception.trainer)
     audit_record(
@@ -332,6 +315,5 @@ def availability_exception_delete(
             },
             {},
         ),
-        request=request,
     )
     exception.delete()

@@ -96,9 +96,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            gym_services.gym_profile_update(
-                actor=request.user, gym=gym, request=request, **form.cleaned_data
-            )
+            gym_services.gym_profile_update(actor=request.user, gym=gym, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -157,7 +155,7 @@ def _hours_write(
     gym = _gym()
     if form.is_valid():
         try:
-            service(actor=request.user, gym=gym, request=request, **form.cleaned_data)
+            service(actor=request.user, gym=gym, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -177,7 +175,7 @@ def hours_add(request: HttpRequest) -> HttpResponse:
 def hours_delete(request: HttpRequest, pk: int) -> HttpResponse:
     gym = _gym()
     hours = _get_or_404(OpeningHours.objects.get, gym=gym, pk=pk)
-    gym_services.opening_hours_delete(actor=request.user, hours=hours, request=request)
+    gym_services.opening_hours_delete(actor=request.user, hours=hours)
     return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
 
 
@@ -193,7 +191,7 @@ def special_day_add(request: HttpRequest) -> HttpResponse:
 def special_day_delete(request: HttpRequest, pk: int) -> HttpResponse:
     gym = _gym()
     day = _get_or_404(SpecialDay.objects.get, gym=gym, pk=pk)
-    gym_services.special_day_delete(actor=request.user, day=day, request=request)
+    gym_services.special_day_delete(actor=request.user, day=day)
     return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
 
 
@@ -222,7 +220,7 @@ def location_create(request: HttpRequest) -> HttpResponse:
     form = LocationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.location_create(actor=request.user, request=request, **form.cleaned_data)
+            services.location_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -242,9 +240,7 @@ def location_edit(request: HttpRequest, pk: int) -> HttpResponse:
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
             if changed:
-                services.location_update(
-                    actor=request.user, location=location, request=request, **changed
-                )
+                services.location_update(actor=request.user, location=location, **changed)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -258,7 +254,7 @@ def location_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def location_delete(request: HttpRequest, pk: int) -> HttpResponse:
     location = _get_or_404(selectors.location_get, viewer=request.user, pk=pk)
     try:
-        services.location_delete(actor=request.user, location=location, request=request)
+        services.location_delete(actor=request.user, location=location)
     except ValidationError as exc:
         if is_partial(request):
             return _locations_response(request, error=" ".join(exc.messages))
@@ -274,9 +270,7 @@ def room_create(request: HttpRequest, location_pk: int) -> HttpResponse:
     form = RoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.room_create(
-                actor=request.user, location=location, request=request, **form.cleaned_data
-            )
+            services.room_create(actor=request.user, location=location, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -298,7 +292,7 @@ def room_edit(request: HttpRequest, pk: int) -> HttpResponse:
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
             if changed:
-                services.room_update(actor=request.user, room=room, request=request, **changed)
+                services.room_update(actor=request.user, room=room, **changed)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -316,7 +310,7 @@ def room_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def room_delete(request: HttpRequest, pk: int) -> HttpResponse:
     room = _get_or_404(selectors.room_get, viewer=request.user, pk=pk)
     try:
-        services.room_delete(actor=request.user, room=room, request=request)
+        services.room_delete(actor=request.user, room=room)
     except ValidationError as exc:
         if is_partial(request):
             return _locations_response(request, error=" ".join(exc.messages))
@@ -391,9 +385,7 @@ def availability_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = AvailabilityForm(request.POST, prefix="window")
     if form.is_valid():
         try:
-            services.availability_add(
-                actor=request.user, trainer=trainer, request=request, **form.cleaned_data
-            )
+            services.availability_add(actor=request.user, trainer=trainer, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -410,7 +402,7 @@ def availability_delete(request: HttpRequest, pk: int, window_pk: int) -> HttpRe
     window = _get_or_404(
         Availability.objects.select_related("trainer").get, trainer=trainer, pk=window_pk
     )
-    services.availability_delete(actor=request.user, window=window, request=request)
+    services.availability_delete(actor=request.user, window=window)
     return _after_write(request, "gym_settings:availability", trainer.pk) or _availability_response(
         request, trainer
     )
@@ -425,7 +417,7 @@ def exception_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.availability_exception_add(
-                actor=request.user, trainer=trainer, request=request, **form.cleaned_data
+                actor=request.user, trainer=trainer, **form.cleaned_data
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -445,7 +437,7 @@ def exception_delete(request: HttpRequest, pk: int, exception_pk: int) -> HttpRe
         trainer=trainer,
         pk=exception_pk,
     )
-    services.availability_exception_delete(actor=request.user, exception=exception, request=request)
+    services.availability_exception_delete(actor=request.user, exception=exception)
     return _after_write(request, "gym_settings:availability", trainer.pk) or _availability_response(
         request, trainer
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -45,7 +46,7 @@ def client_check_not_blocked(*, client: Client) -> None:
 
 
 @transaction.atomic
-def policy_update(*, actor: User, request: Any = None, **changes: Any) -> PolicySettings:
+def policy_update(*, actor: User, **changes: Any) -> PolicySettings:
     """Owners and managers change the gym's policy (the one row is created on first save)."""
     if not is_management(actor):
         raise PermissionDenied(_("Only owners and managers can change the booking policy."))
@@ -72,9 +73,7 @@ def policy_update(*, actor: User, request: Any = None, **changes: Any) -> Policy
     if diff:
         policy.updated_by = actor
         policy.save()
-        audit_record(
-            action="policy.updated", actor=actor, obj=policy, changes=diff, request=request
-        )
+        audit_record(action="policy.updated", actor=actor, obj=policy, changes=diff)
     return policy
 
 
@@ -85,7 +84,9 @@ def strike_record(
     class_booking: ClassBooking | None = None,
     occurred_at: datetime | None = None,
     actor: User | None = None,
-    request: Any = None,
+    # Only class booking's services hand over their request; every other caller leaves it to
+    # the audit context the middleware sets.
+    request: HttpRequest | None = None,
 ) -> Strike:
     """Record a late cancel or no-show of the booking's client. Called by the services that
     set those statuses, inside their transaction; recording the same event again returns the
@@ -115,7 +116,9 @@ def strike_record(
     return strike
 
 
-def _waive(strike: Strike, *, actor: User | None, reason: str, request: Any) -> Strike:
+def _waive(
+    strike: Strike, *, actor: User | None, reason: str, request: HttpRequest | None = None
+) -> Strike:
     strike.waived_at = timezone.now()
     strike.waived_by = actor
     strike.waive_reason = reason
@@ -131,7 +134,7 @@ def _waive(strike: Strike, *, actor: User | None, reason: str, request: Any) -> 
 
 
 @transaction.atomic
-def strike_waive(*, actor: User, strike: Strike, reason: str, request: Any = None) -> Strike:
+def strike_waive(*, actor: User, strike: Strike, reason: str) -> Strike:
     """Owners and managers waive a strike: it stays on record (who, when, why) but no longer
     counts, so a block it caused is lifted. Waiving twice changes nothing."""
     if not is_management(actor):
@@ -142,7 +145,7 @@ def strike_waive(*, actor: User, strike: Strike, reason: str, request: Any = Non
     strike = Strike.objects.select_for_update().get(pk=strike.pk)
     if strike.waived_at is not None:
         return strike
-    return _waive(strike, actor=actor, reason=reason, request=request)
+    return _waive(strike, actor=actor, reason=reason)
 
 
 def strikes_waive_for(
@@ -151,7 +154,7 @@ def strikes_waive_for(
     reason: str,
     appointment: Appointment | None = None,
     class_booking: ClassBooking | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> int:
     """Waive the strikes of a booking whose late cancel or no-show was undone (staff corrected
     the status, or the client turned up after all). Called inside the caller's transaction."""

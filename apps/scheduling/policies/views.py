@@ -34,7 +34,6 @@ def policies(request: HttpRequest) -> HttpResponse:
         try:
             policy_services.policy_update(
                 actor=request.user,
-                request=request,
                 **{name: form.cleaned_data[name] for name in PolicyForm.Meta.fields},
             )
         except ValidationError as exc:
@@ -61,7 +60,7 @@ def strike_waive(request: HttpRequest, pk: int) -> HttpResponse:
     form = WaiveForm(request.POST)
     if form.is_valid():
         policy_services.strike_waive(
-            actor=request.user, strike=strike, reason=form.cleaned_data["reason"], request=request
+            actor=request.user, strike=strike, reason=form.cleaned_data["reason"]
         )
         messages.success(request, _("The strike was waived."))
     else:
