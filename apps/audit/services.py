@@ -122,9 +122,6 @@ def audit_event(
     object_id: str = "",
     changes: Mapping[str, Any] | None = None,
     actor_email: str = "",
-    # Only class booking's services hand over their request; every other caller relies on the
-    # context AuditContextMiddleware sets, which describes the same request.
-    request: HttpRequest | None = None,
 ) -> AuditEvent:
     """The event `audit_record` writes, built but not saved.
 
@@ -133,9 +130,7 @@ def audit_event(
     logged-in user of the current request (if any) is the actor. `actor_email` names an actor
     that is not a user here (a failed login's attempted email).
     """
-    context = (
-        request_context_from(request) if request is not None else current_request_context.get()
-    )
+    context = current_request_context.get()
     if actor is None and context is not None:
         actor = context.user
     if actor is not None and not getattr(actor, "is_authenticated", False):

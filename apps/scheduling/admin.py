@@ -425,7 +425,6 @@ class ClassOccurrenceAdmin(GymAdmin):
             class_services.occurrence_update(
                 actor=request.user,  # type: ignore[arg-type]
                 occurrence=original,
-                request=request,
                 **fields,
             )
 
@@ -460,7 +459,7 @@ class ClassBookingAdmin(GymAdmin):
         def run() -> str:
             items = list(queryset.order_by("occurrence_id", "pk"))
             for booking in items:
-                service(actor=request.user, booking=booking, request=request)
+                service(actor=request.user, booking=booking)
             return _("%(count)s bookings changed.") % {"count": len(items)}
 
         self._run_action(request, run)

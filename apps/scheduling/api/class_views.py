@@ -106,7 +106,6 @@ class OccurrenceViewSet(viewsets.ReadOnlyModelViewSet):
             actor=request.user,
             booking=booking,
             waive_late=serializer.validated_data["waive_late"],
-            request=request,
         )
         return Response(ClassBookingSerializer(booking).data)
 
@@ -125,7 +124,5 @@ class OccurrenceViewSet(viewsets.ReadOnlyModelViewSet):
         )
         if booking is None:
             raise NotFound(_("No booking for this client in this class."))
-        booking = class_services.class_check_in(
-            actor=request.user, booking=booking, request=request
-        )
+        booking = class_services.class_check_in(actor=request.user, booking=booking)
         return Response(ClassBookingSerializer(booking).data)

@@ -88,9 +88,7 @@ def checkin_class_booking(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     error = ""
     try:
-        booking = class_services.class_check_in(
-            actor=request.user, booking=booking, request=request
-        )
+        booking = class_services.class_check_in(actor=request.user, booking=booking)
     except ValidationError as exc:
         error = " ".join(exc.messages)
     return _checked_in(
@@ -133,9 +131,7 @@ def _kiosk_check_in(request: HttpRequest, identifier: str) -> dict[str, Any]:
     checked: list[str] = []
     for booking in classes:
         try:
-            class_services.class_check_in(
-                actor=request.user, booking=booking, via_kiosk=True, request=request
-            )
+            class_services.class_check_in(actor=request.user, booking=booking, via_kiosk=True)
         except ValidationError:
             continue
         checked.append(booking.occurrence.class_type.name)

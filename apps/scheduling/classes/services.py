@@ -173,7 +173,7 @@ def _fill_from_waitlist(occurrence: ClassOccurrence, actor: User | None) -> list
 
 @transaction.atomic
 def occurrence_update(
-    *, actor: User, occurrence: ClassOccurrence, request: Any = None, **changes: Any
+    *, actor: User, occurrence: ClassOccurrence, **changes: Any
 ) -> ClassOccurrence:
     """Edit one occurrence; it is marked `edited` so series edits leave it alone. Raising the
     capacity promotes from the waitlist."""
@@ -197,7 +197,6 @@ def occurrence_update(
         actor=actor,
         obj=occurrence,
         changes={key: [str(a), str(b)] for key, (a, b) in diff.items()},
-        request=request,
     )
     _fill_from_waitlist(occurrence, actor)
     return occurrence
@@ -205,7 +204,7 @@ def occurrence_update(
 
 @transaction.atomic
 def series_update_from(
-    *, actor: User, series: ClassSeries, from_date: date, request: Any = None, **changes: Any
+    *, actor: User, series: ClassSeries, from_date: date, **changes: Any
 ) -> ClassSeries:
     """Change a series from `from_date` on ("this and following"). Kept simple:
 
@@ -265,7 +264,6 @@ def series_update_from(
             "previous_series": [None, series.pk],
             **{name: [None, str(getattr(value, "pk", value))] for name, value in changes.items()},
         },
-        request=request,
     )
     series_generate_occurrences(series=new_series, until=horizon, actor=actor)
     return new_series
@@ -448,9 +446,7 @@ def _book_locked(
 
 
 @transaction.atomic
-def class_cancel(
-    *, actor: User, booking: ClassBooking, waive_late: bool = False, request: Any = None
-) -> ClassBooking:
+def class_cancel(*, actor: User, booking: ClassBooking, waive_late: bool = False) -> ClassBooking:
     """Cancel a booking or leave the waitlist. A booked spot cancelled inside the class type's
     late-cancel window is `late_cancelled` (unless staff waive it); the freed spot goes to the
     first on the waitlist, who is emailed."""
@@ -481,21 +477,16 @@ def class_cancel(
             "status": [old, booking.status],
             "waitlist_position": [old_position, None],
         },
-        request=request,
     )
     if booking.status == ClassBookingStatus.LATE_CANCELLED:
-        strike_record(
-            kind=StrikeKind.LATE_CANCEL, class_booking=booking, actor=actor, request=request
-        )
+        strike_record(kind=StrikeKind.LATE_CANCEL, class_booking=booking, actor=actor)
     if old == ClassBookingStatus.BOOKED:
         _fill_from_waitlist(occurrence, actor)
     return booking
 
 
 @transaction.atomic
-def booking_mark_no_show(
-    *, actor: User, booking: ClassBooking, request: Any = None
-) -> ClassBooking:
+def booking_mark_no_show(*, actor: User, booking: ClassBooking) -> ClassBooking:
     """Staff (or the class's trainer) mark a booked client who did not come, once it started."""
     occurrence = booking.occurrence
     is_trainer = occurrence.trainer is not None and occurrence.trainer.user_id == actor.pk
@@ -513,7 +504,6 @@ def booking_mark_no_show(
         actor=actor,
         obj=booking,
         changes={"status": [ClassBookingStatus.BOOKED, ClassBookingStatus.NO_SHOW]},
-        request=request,
     )
     # The no-show counts from the class's start, not from when staff noticed.
     strike_record(
@@ -521,7 +511,6 @@ def booking_mark_no_show(
         class_booking=booking,
         occurred_at=occurrence.starts_at,
         actor=actor,
-        request=request,
     )
     return booking
 
@@ -531,9 +520,7 @@ CHECK_IN_OPENS = timedelta(minutes=60)
 
 
 @transaction.atomic
-def class_check_in(
-    *, actor: User, booking: ClassBooking, via_kiosk: bool = False, request: Any = None
-) -> ClassBooking:
+def class_check_in(*, actor: User, booking: ClassBooking, via_kiosk: bool = False) -> ClassBooking:
     """Record that a booked client arrived: `attended` with `checked_in_at`. Front desk,
     managers and owners check anyone in, a trainer their own classes. Checking in twice
     records once; a no-show marked too early is undone and its strike waived."""
@@ -570,13 +557,11 @@ def class_check_in(
             "checked_in_at": [None, now.isoformat()],
             "via_kiosk": [None, via_kiosk],
         },
-        request=request,
     )
     if old == ClassBookingStatus.NO_SHOW:
         strikes_waive_for(
             actor=actor,
             class_booking=booking,
             reason=_("Checked in after being marked a no-show."),
-            request=request,
         )
     return booking

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -84,9 +83,6 @@ def strike_record(
     class_booking: ClassBooking | None = None,
     occurred_at: datetime | None = None,
     actor: User | None = None,
-    # Only class booking's services hand over their request; every other caller leaves it to
-    # the audit context the middleware sets.
-    request: HttpRequest | None = None,
 ) -> Strike:
     """Record a late cancel or no-show of the booking's client. Called by the services that
     set those statuses, inside their transaction; recording the same event again returns the
@@ -111,14 +107,11 @@ def strike_record(
                 "appointment": [None, appointment.pk if appointment else None],
                 "class_booking": [None, class_booking.pk if class_booking else None],
             },
-            request=request,
         )
     return strike
 
 
-def _waive(
-    strike: Strike, *, actor: User | None, reason: str, request: HttpRequest | None = None
-) -> Strike:
+def _waive(strike: Strike, *, actor: User | None, reason: str) -> Strike:
     strike.waived_at = timezone.now()
     strike.waived_by = actor
     strike.waive_reason = reason
@@ -128,7 +121,6 @@ def _waive(
         actor=actor,
         obj=strike,
         changes={"waived_at": [None, strike.waived_at.isoformat()], "reason": [None, reason]},
-        request=request,
     )
     return strike
 
@@ -154,7 +146,6 @@ def strikes_waive_for(
     reason: str,
     appointment: Appointment | None = None,
     class_booking: ClassBooking | None = None,
-    request: HttpRequest | None = None,
 ) -> int:
     """Waive the strikes of a booking whose late cancel or no-show was undone (staff corrected
     the status, or the client turned up after all). Called inside the caller's transaction."""
@@ -167,6 +158,6 @@ def strikes_waive_for(
         return 0
     count = 0
     for strike in strikes.order_by("pk"):
-        _waive(strike, actor=actor, reason=reason, request=request)
+        _waive(strike, actor=actor, reason=reason)
         count += 1
     return count

@@ -160,7 +160,6 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         booking = class_cancel(
             actor=request.user,  # type: ignore[arg-type]
             booking=booking,
-            request=request,
         )
     except (ValidationError, PermissionDenied) as exc:
         return _outcome(request, client, error=_error_text(exc))
