@@ -1,2 +1,15 @@
-"""Core holds concepts several apps share. No models yet; the app is installed in every schema
-so later shared models (audit events, idempotency keys) land there without moving apps."""
+"""Model bases several apps share. Abstract only: core has no tables of its own."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class TimeStampedModel(models.Model):
+    """When a row was made and last changed (auto_now: every save that writes the row)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True

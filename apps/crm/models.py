@@ -14,11 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.constraints import field_error_for_constraint
 from apps.core.dates import validate_birth_date
 from apps.core.fields import EncryptedTextField
+from apps.core.models import TimeStampedModel
 
 HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a7f5a."))
 
 
-class Trainer(models.Model):
+class Trainer(TimeStampedModel):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -42,8 +43,6 @@ class Trainer(models.Model):
         _("calendar colour"), max_length=7, default="#1a7f5a", validators=[HEX_COLOUR]
     )
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("trainer")
@@ -101,7 +100,7 @@ class ClientStatus(models.TextChoices):
     CHURNED = "churned", _("Churned")
 
 
-class Client(models.Model):
+class Client(TimeStampedModel):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("portal login"),
@@ -136,8 +135,6 @@ class Client(models.Model):
     churned_on = models.DateField(_("churned on"), null=True, blank=True)
     notify_by_email = models.BooleanField(_("email notifications"), default=True)
     notify_by_sms = models.BooleanField(_("SMS notifications"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("client")
@@ -249,7 +246,7 @@ class NoteKind(models.TextChoices):
     HEALTH = "health", _("Health")
 
 
-class Note(models.Model):
+class Note(TimeStampedModel):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="crm_notes"
@@ -257,8 +254,6 @@ class Note(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=NoteKind.choices)
     # Encrypted: health notes are health data, and other notes often mention health too.
     body = EncryptedTextField(_("note"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("note")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.fields import EncryptedTextField
+from apps.core.models import TimeStampedModel
 from apps.progress.units import Quantity
 
 # Sane ranges, in stored units: (field, minimum, maximum). Forms, serializers and CHECK
@@ -73,7 +74,7 @@ def _circumference(label: str, field: str) -> models.DecimalField:
     )
 
 
-class BodyMeasurement(models.Model):
+class BodyMeasurement(TimeStampedModel):
     """One measuring session: whichever values were taken then (at least one)."""
 
     client = models.ForeignKey(
@@ -134,8 +135,6 @@ class BodyMeasurement(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("body measurement")

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.models import TimeStampedModel
 from apps.crm.models import Client, Trainer
 
 
@@ -137,7 +138,7 @@ class AppointmentStatus(models.TextChoices):
 BLOCKING_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
 
 
-class Appointment(models.Model):
+class Appointment(TimeStampedModel):
     """A 1:1 session, in a room or online."""
 
     trainer = models.ForeignKey(Trainer, on_delete=models.PROTECT, related_name="appointments")
@@ -158,8 +159,6 @@ class Appointment(models.Model):
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
 
     class Meta:

@@ -18,6 +18,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.constraints import field_error_for_constraint
+from apps.core.models import TimeStampedModel
 from apps.training.vocabulary import Category, Equipment, Mechanics, Muscle, Tracking
 
 TEMPO = RegexValidator(
@@ -26,7 +27,7 @@ TEMPO = RegexValidator(
 )
 
 
-class Exercise(models.Model):
+class Exercise(TimeStampedModel):
     """One exercise. Library rows (`is_library`) ship with FitnessCRM and are the same in every
     gym; a gym adds its own private exercises and variations of any exercise."""
 
@@ -85,8 +86,6 @@ class Exercise(models.Model):
     # trigram index answers (an expression index over the array is impossible, as
     # array_to_string is not immutable).
     search_text = models.TextField(editable=False, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("exercise")
@@ -139,7 +138,7 @@ class PlanStatus(models.TextChoices):
     ARCHIVED = "archived", _("Archived")
 
 
-class WorkoutPlan(models.Model):
+class WorkoutPlan(TimeStampedModel):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     goal = models.CharField(_("goal"), max_length=200, blank=True)
@@ -172,8 +171,6 @@ class WorkoutPlan(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("workout plan")
@@ -346,7 +343,7 @@ class ScheduledWorkoutStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
-class ScheduledWorkout(models.Model):
+class ScheduledWorkout(TimeStampedModel):
     """A plan day on the client's calendar. Missed = still scheduled after its date."""
 
     client = models.ForeignKey(
@@ -361,8 +358,6 @@ class ScheduledWorkout(models.Model):
         choices=ScheduledWorkoutStatus.choices,
         default=ScheduledWorkoutStatus.SCHEDULED,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("scheduled workout")

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.constraints import field_error_for_constraint
+from apps.core.models import TimeStampedModel
 
 # RPE is logged in half points from 1 to 10 (6, 6.5, ... 10).
 RPE_VALUES = [Decimal(half) / 2 for half in range(2, 21)]
@@ -26,7 +27,7 @@ DEFAULT_WEEKLY_TARGET = 3
 MAX_WEEKLY_TARGET = 14
 
 
-class WorkoutLog(models.Model):
+class WorkoutLog(TimeStampedModel):
     """One training session of a client. Completed once `completed_at` is set."""
 
     client = models.ForeignKey(
@@ -63,8 +64,6 @@ class WorkoutLog(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("workout log")
@@ -98,7 +97,7 @@ class WorkoutLog(models.Model):
         return self.completed_at is not None
 
 
-class SetLog(models.Model):
+class SetLog(TimeStampedModel):
     """One set of a strength exercise. A skipped exercise is one row with `skipped` set."""
 
     log = models.ForeignKey(WorkoutLog, on_delete=models.CASCADE, related_name="sets")
@@ -142,8 +141,6 @@ class SetLog(models.Model):
     )
     skipped = models.BooleanField(_("skipped"), default=False)
     client_uuid = models.UUIDField(_("client-generated id"), null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("set")
@@ -183,7 +180,7 @@ class SetLog(models.Model):
         return f"{self.exercise_id} #{self.set_number}"
 
 
-class CardioLog(models.Model):
+class CardioLog(TimeStampedModel):
     """One cardio bout (a run, a row): time, distance and average heart rate."""
 
     log = models.ForeignKey(WorkoutLog, on_delete=models.CASCADE, related_name="cardio")
@@ -215,8 +212,6 @@ class CardioLog(models.Model):
     )
     skipped = models.BooleanField(_("skipped"), default=False)
     client_uuid = models.UUIDField(_("client-generated id"), null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("cardio")
