@@ -6,9 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
 
 from apps.core.constraints import as_field_error
+
+
+def check_fields_allowed(fields: Iterable[str], allowed: Iterable[str]) -> None:
+    """A ValidationError naming every field of `fields` the caller may not set."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError({field: [_("You cannot set this field.")] for field in unknown})
 
 
 def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:

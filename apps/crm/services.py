@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record, changes_between
-from apps.core.services import model_save, snapshot
+from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import (
     Assignment,
     Certification,
@@ -104,9 +104,7 @@ def client_create(*, actor: User, **fields: Any) -> Client:
     allowed = set(CLIENT_PROFILE_FIELDS)
     if has_role(actor, Role.OWNER, Role.MANAGER, Role.TRAINER):
         allowed |= set(CLIENT_HEALTH_FIELDS)
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError({field: [_("You cannot set this field.")] for field in unknown})
+    check_fields_allowed(fields, allowed)
     fields = _normalise_client_fields(dict(fields))
     _check_client_email_free(fields.get("email", ""))
     client = Client(**fields)
@@ -141,9 +139,7 @@ def client_update(*, actor: User, client: Client, **fields: Any) -> Client:
             allowed |= set(CLIENT_HEALTH_FIELDS)
     else:
         raise PermissionDenied(_("You cannot change this client."))
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError({field: [_("You cannot change this field.")] for field in unknown})
+    check_fields_allowed(fields, allowed)
     fields = _normalise_client_fields(dict(fields))
     if fields.get("email"):
         _check_client_email_free(fields["email"], exclude_pk=client.pk)
@@ -250,9 +246,7 @@ def trainer_update(*, actor: User, trainer: Trainer, **fields: Any) -> Trainer:
     if not (is_management(actor) or own_profile):
         raise PermissionDenied(_("You cannot change this trainer."))
     allowed = set(TRAINER_FIELDS) if is_management(actor) else {"bio", "specialties"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError({field: [_("You cannot change this field.")] for field in unknown})
+    check_fields_allowed(fields, allowed)
     trainer = Trainer.objects.select_for_update().get(pk=trainer.pk)
     before = snapshot(trainer, list(fields))
     for field, value in fields.items():

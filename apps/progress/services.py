@@ -26,6 +26,7 @@ from django_tenants.utils import schema_context
 from apps.accounts.models import Role, UnitSystem, User
 from apps.accounts.roles import HEALTH_DATA_ROLES, has_role
 from apps.audit.services import audit_record
+from apps.core.services import check_fields_allowed
 from apps.crm import selectors as crm_selectors
 from apps.crm.models import Client, ConsentKind
 from apps.progress import selectors
@@ -77,9 +78,7 @@ def _validated(measurement: BodyMeasurement) -> None:
 
 def _measurement_values(fields: dict[str, Any]) -> dict[str, Any]:
     allowed = {*VALUE_FIELDS, "measured_at", "notes"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError({field: [_("You cannot set this field.")] for field in unknown})
+    check_fields_allowed(fields, allowed)
     return fields
 
 

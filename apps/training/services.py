@@ -13,7 +13,6 @@ Wednesday the plan the client began on Monday), and at most ASSIGN_FUTURE_DAYS a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -29,7 +28,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import has_role
 from apps.audit.services import audit_record, changes_between
 from apps.core.constraints import as_field_error
-from apps.core.services import snapshot
+from apps.core.services import check_fields_allowed, snapshot
 from apps.crm.models import Client
 from apps.tenants.selectors import gym_today
 from apps.training import selectors
@@ -97,12 +96,6 @@ SUPERSET = re.compile(r"^[A-Z]{1,2}$")
 Direction = Literal["up", "down"]
 
 
-def _only(fields: dict[str, Any], allowed: Iterable[str]) -> None:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise ValidationError({field: [_("You cannot set this field.")] for field in unknown})
-
-
 # --- Exercises -------------------------------------------------------------------------------
 
 
@@ -158,7 +151,7 @@ def exercise_create(*, actor: User, **fields: Any) -> Exercise:
     """Add one of the gym's own exercises (a variation when `variation_of` is given)."""
     if not selectors.can_add_exercise(viewer=actor):
         raise PermissionDenied(_("Your role cannot add exercises."))
-    _only(fields, EXERCISE_FIELDS)
+    check_fields_allowed(fields, EXERCISE_FIELDS)
     exercise = Exercise(**fields, is_library=False, created_by=actor)
     _check_exercise(exercise)
     exercise.slug = _unique_slug(exercise.name)
@@ -176,7 +169,7 @@ def exercise_create(*, actor: User, **fields: Any) -> Exercise:
 def exercise_variation_create(*, actor: User, of: Exercise, name: str, **fields: Any) -> Exercise:
     """A gym's own variation of `of` (library or own): its fields, changed by `fields`. This is
     how a gym "edits" a library exercise."""
-    _only(fields, EXERCISE_FIELDS)
+    check_fields_allowed(fields, EXERCISE_FIELDS)
     inherited = {
         field: getattr(of, field)
         for field in EXERCISE_FIELDS
@@ -197,7 +190,7 @@ def exercise_update(*, actor: User, exercise: Exercise, **fields: Any) -> Exerci
         )
     if not selectors.can_edit_exercise(viewer=actor, exercise=exercise):
         raise PermissionDenied(_("Only managers and the trainer who added it can change it."))
-    _only(fields, EXERCISE_FIELDS)
+    check_fields_allowed(fields, EXERCISE_FIELDS)
     before = snapshot(exercise, fields)
     for field, value in fields.items():
         setattr(exercise, field, value)
@@ -364,7 +357,7 @@ def plan_update(*, actor: User, plan: WorkoutPlan, **fields: Any) -> WorkoutPlan
     plan = WorkoutPlan.objects.select_for_update().get(pk=plan.pk)
     if not selectors.can_edit_plan(viewer=actor, plan=plan):
         raise PermissionDenied(_("You cannot change this plan."))
-    _only(fields, PLAN_FIELDS)
+    check_fields_allowed(fields, PLAN_FIELDS)
     if fields.get("status") == PlanStatus.ARCHIVED:
         raise ValidationError({"status": [_("Archive a plan with its archive action.")]})
     if plan.status == PlanStatus.ARCHIVED and set(fields) - {"status"}:
@@ -589,7 +582,7 @@ def phase_add(*, actor: User, plan: WorkoutPlan, name: str, notes: str = "") -> 
 @transaction.atomic
 def phase_update(*, actor: User, phase: PlanPhase, **fields: Any) -> PlanPhase:
     _require_edit(actor, phase.plan)
-    _only(fields, PHASE_FIELDS)
+    check_fields_allowed(fields, PHASE_FIELDS)
     for field, value in fields.items():
         setattr(phase, field, value)
     phase.full_clean(exclude=["plan"])
@@ -664,7 +657,7 @@ def week_add(
 @transaction.atomic
 def week_update(*, actor: User, week: PlanWeek, **fields: Any) -> PlanWeek:
     _require_edit(actor, week.plan)
-    _only(fields, WEEK_FIELDS)
+    check_fields_allowed(fields, WEEK_FIELDS)
     for field, value in fields.items():
         setattr(week, field, value)
     week.save()
@@ -719,7 +712,7 @@ def day_add(
 def day_update(*, actor: User, day: PlanDay, **fields: Any) -> PlanDay:
     plan = day.week.plan
     _require_edit(actor, plan)
-    _only(fields, DAY_FIELDS)
+    check_fields_allowed(fields, DAY_FIELDS)
     if "offset" in fields:
         _check_offset(day.week, fields["offset"], exclude_pk=day.pk)
     for field, value in fields.items():
@@ -786,7 +779,7 @@ def _check_item(item: PlanItem, *, new_exercise: bool) -> None:
 def item_add(*, actor: User, day: PlanDay, exercise: Exercise, **fields: Any) -> PlanItem:
     """Append an exercise to a training day with its prescription (ITEM_FIELDS)."""
     _require_edit(actor, day.week.plan)
-    _only(fields, ITEM_FIELDS)
+    check_fields_allowed(fields, ITEM_FIELDS)
     fields.pop("exercise", None)
     count = PlanItem.objects.filter(day=day).count()
     if count >= MAX_ITEMS_PER_DAY:
@@ -807,7 +800,7 @@ def item_add(*, actor: User, day: PlanDay, exercise: Exercise, **fields: Any) ->
 def item_update(*, actor: User, item: PlanItem, **fields: Any) -> PlanItem:
     plan = item.day.week.plan
     _require_edit(actor, plan)
-    _only(fields, ITEM_FIELDS)
+    check_fields_allowed(fields, ITEM_FIELDS)
     new_exercise = "exercise" in fields and fields["exercise"].pk != item.exercise_id
     for field, value in fields.items():
         setattr(item, field, value)

@@ -23,7 +23,7 @@ from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record, changes_between
 from apps.core.constraints import as_field_error
-from apps.core.services import model_save, snapshot
+from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import Client
 from apps.training.models import (
     Exercise,
@@ -123,9 +123,7 @@ def workout_update(*, actor: User, log: WorkoutLog, **fields: Any) -> WorkoutLog
     """Change a log's notes, perceived effort or date."""
     _check_can_train(actor, log.client)
     allowed = {"notes", "perceived_effort", "performed_on"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError({name: [_("You cannot set this field.")] for name in unknown})
+    check_fields_allowed(fields, allowed)
     before = snapshot(log, tuple(fields))
     for name, value in fields.items():
         setattr(log, name, value)
@@ -316,9 +314,7 @@ def set_log_update(
 ) -> SetLog:
     """Correct a logged set (reps, load, duration, RPE, RIR, skipped)."""
     _check_can_train(actor, set_log.log.client)
-    unknown = set(fields) - set(SET_FIELDS)
-    if unknown:
-        raise ValidationError({name: [_("You cannot set this field.")] for name in unknown})
+    check_fields_allowed(fields, SET_FIELDS)
     if load is not None:
         fields["load_kg"] = _load_in_kg(load, load_unit, actor)
     before = snapshot(set_log, tuple(fields))
@@ -419,9 +415,7 @@ def cardio_log_create(
 @transaction.atomic
 def cardio_log_update(*, actor: User, cardio: CardioLog, **fields: Any) -> CardioLog:
     _check_can_train(actor, cardio.log.client)
-    unknown = set(fields) - set(CARDIO_FIELDS)
-    if unknown:
-        raise ValidationError({name: [_("You cannot set this field.")] for name in unknown})
+    check_fields_allowed(fields, CARDIO_FIELDS)
     before = snapshot(cardio, tuple(fields))
     for name, value in fields.items():
         setattr(cardio, name, value)

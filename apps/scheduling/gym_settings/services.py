@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.accounts.roles import is_management
 from apps.audit.services import audit_record, changes_between
+from apps.core.services import check_fields_allowed
 from apps.crm.models import Trainer
 from apps.scheduling.models import (
     Appointment,
@@ -85,9 +86,7 @@ def location_create(*, actor: User, name: str, address: str = "") -> Location:
 @transaction.atomic
 def location_update(*, actor: User, location: Location, **fields: Any) -> Location:
     _require_management(actor)
-    unknown = set(fields) - set(LOCATION_FIELDS)
-    if unknown:
-        raise ValidationError({field: [_("Unknown field.")] for field in unknown})
+    check_fields_allowed(fields, LOCATION_FIELDS)
     location = Location.objects.select_for_update().get(pk=location.pk)
     if "name" in fields:
         _check_location_name(fields["name"], exclude_pk=location.pk)
@@ -160,9 +159,7 @@ def room_create(*, actor: User, location: Location, name: str, capacity: int = 1
 @transaction.atomic
 def room_update(*, actor: User, room: Room, **fields: Any) -> Room:
     _require_management(actor)
-    unknown = set(fields) - set(ROOM_FIELDS)
-    if unknown:
-        raise ValidationError({field: [_("Unknown field.")] for field in unknown})
+    check_fields_allowed(fields, ROOM_FIELDS)
     room = Room.objects.select_for_update().select_related("location").get(pk=room.pk)
     if "name" in fields:
         _check_room_name(room.location, fields["name"], exclude_pk=room.pk)
