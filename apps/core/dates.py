@@ -8,12 +8,10 @@ instead of failing deep inside a query or a calculation.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -28,9 +26,12 @@ def _out_of_range() -> str:
     }
 
 
+def _in_range(value: date | datetime) -> bool:
+    return EARLIEST <= (value.date() if isinstance(value, datetime) else value) <= LATEST
+
+
 def validate_date_in_range(value: date | datetime) -> None:
-    day = value.date() if isinstance(value, datetime) else value
-    if not EARLIEST <= day <= LATEST:
+    if not _in_range(value):
         raise ValidationError(_out_of_range(), code="date_out_of_range")
 
 
@@ -50,29 +51,19 @@ def parse_day(text: str | None) -> date | None:
         day = date.fromisoformat(text or "")
     except ValueError:
         return None
-    return day if EARLIEST <= day <= LATEST else None
+    return day if _in_range(day) else None
 
 
 class DateField(serializers.DateField):
     """A DRF date inside EARLIEST..LATEST."""
 
-    def to_internal_value(self, value: Any) -> date:
-        day = super().to_internal_value(value)
-        if not EARLIEST <= day <= LATEST:
-            raise serializers.ValidationError(_out_of_range(), code="date_out_of_range")
-        return day
+    default_validators = [validate_date_in_range]
 
 
 class DateTimeField(serializers.DateTimeField):
-    """A DRF date and time inside EARLIEST..LATEST (as a day in UTC, so either end still has room
-    for any time zone's offset)."""
+    """A DRF date and time inside EARLIEST..LATEST."""
 
-    def to_internal_value(self, value: Any) -> datetime:
-        moment = super().to_internal_value(value)
-        day = moment.astimezone(UTC).date() if timezone.is_aware(moment) else moment.date()
-        if not EARLIEST <= day <= LATEST:
-            raise serializers.ValidationError(_out_of_range(), code="date_out_of_range")
-        return moment
+    default_validators = [validate_date_in_range]
 
 
 class ModelSerializer(serializers.ModelSerializer):

@@ -13,9 +13,13 @@ from rest_framework.exceptions import ParseError
 MAX_DEPTH = 32
 
 
+def _too_deep() -> ParseError:
+    return ParseError(_("JSON nested more than %(depth)d levels deep.") % {"depth": MAX_DEPTH})
+
+
 def _check(value: Any, depth: int = 0) -> None:
     if depth > MAX_DEPTH:
-        raise ParseError(_("JSON nested more than %(depth)d levels deep.") % {"depth": MAX_DEPTH})
+        raise _too_deep()
     if isinstance(value, str):
         if "\x00" in value:
             raise ParseError(_("JSON strings cannot contain the NUL character (\\u0000)."))
@@ -33,8 +37,6 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as error:
-            raise ParseError(
-                _("JSON nested more than %(depth)d levels deep.") % {"depth": MAX_DEPTH}
-            ) from error
+            raise _too_deep() from error
         _check(data)
         return data
