@@ -17,8 +17,6 @@ _PER_SCHEMA_APPS = [
     "allauth.headless",
     "allauth.usersessions",
     "axes",
-    # The platform's own Stripe account in public; each gym's own account in its schema.
-    "djstripe",
     "apps.core",
     "apps.audit",
     "apps.privacy",
@@ -39,6 +37,9 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    # The platform's own Stripe account only: gyms bill through Stripe Connect (apps.billing),
+    # and dj-stripe's ~560 relations would otherwise be repeated in every gym schema.
+    "djstripe",
     # No models: the `seed_demo` command.
     "apps.demo",
     *_PER_SCHEMA_APPS,
@@ -56,6 +57,7 @@ TENANT_APPS = [
     "apps.training",
     "apps.workouts",
     "apps.progress",
+    "apps.billing",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
