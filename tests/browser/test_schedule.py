@@ -167,21 +167,25 @@ def desk_sees_the_booking_on_the_calendar(page: Page, story: ScheduledClass) -> 
     """On the staff calendar: the Calendar link, then the week of the class (HTMX navigation
     when it is next week), the class at 10:00 with one of its places booked."""
     log_in(page, story.base, story.desk_email)
-    page.get_by_role("link", name="Calendar", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Calendar", exact=True
+    ).click()
     page.wait_for_url(f"{story.base}/schedule/calendar/*")
     monday = story.local_day - timedelta(days=story.local_day.weekday())
     if (
         page.get_by_test_id("calendar-grid")
-        .locator(f'td[data-date="{story.local_day.isoformat()}"]')
+        .locator(f'.cal-cell[data-date="{story.local_day.isoformat()}"]')
         .count()
         == 0
     ):
         page.get_by_test_id("calendar-next").click()
         page.wait_for_url(lambda url: f"date={monday.isoformat()}" in url)
-    cell = page.locator(
-        f'td.cal-cell[data-date="{story.local_day.isoformat()}"][data-time="10:00"]'
+    event = (
+        page.get_by_test_id("calendar-grid")
+        .locator(f'[data-testid="calendar-event"][data-date="{story.local_day.isoformat()}"]')
+        .filter(has_text=story.class_name)
     )
-    event = cell.get_by_test_id("calendar-event").filter(has_text=story.class_name)
+    expect(event).to_have_attribute("data-time", "10:00")
     expect(event).to_be_visible()
     expect(event.get_by_test_id("class-count")).to_have_text(f"1/{story.capacity} booked")
     page.screenshot(path=CALENDAR_SCREENSHOT, full_page=True)
@@ -300,12 +304,15 @@ def desk_drags_the_session_to(page: Page, story: ScheduledClass, at: str) -> Non
         has_text=story.client_name
     )
     expect(session).to_contain_text("12:00")
-    target = page.locator(
-        f'td.cal-cell[data-date="{story.local_day.isoformat()}"][data-time="{at}"]'
-    )
+    target = page.locator(f'.cal-cell[data-date="{story.local_day.isoformat()}"][data-time="{at}"]')
+    # Both ends on screen first: the drag itself does not scroll the page.
+    target.scroll_into_view_if_needed()
     session.drag_to(target)
     expect(page.get_by_test_id("calendar-notice")).to_contain_text(f"Moved {story.client_name}")
-    expect(target.get_by_test_id("calendar-event")).to_contain_text(story.client_name)
+    moved = page.get_by_test_id("calendar-grid").locator(
+        f'[data-testid="calendar-event"][data-time="{at}"]'
+    )
+    expect(moved).to_contain_text(story.client_name)
     page.screenshot(path=MOVED_SCREENSHOT, full_page=True)
 
 

@@ -4,7 +4,7 @@ booking from the calendar, flat query counts and gym isolation."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +21,7 @@ from apps.scheduling.calendar.selectors import CalendarFilters, calendar_grid
 from apps.scheduling.calendar.services import appointment_reschedule
 from apps.scheduling.classes import services as class_services
 from apps.scheduling.models import Appointment, ClassOccurrence, ClassType, Location, Room
+from apps.tenants.models import OpeningHours
 from tests.conftest import GymClient
 from tests.crm.conftest import CrmGym
 from tests.scheduling.conftest import ZONE, give_tom_hours
@@ -165,16 +166,6 @@ class TestRendering:
         assert "1/1 booked" in body
         assert "1 waiting" in body
 
-    def test_the_grid_marks_the_half_hours_an_event_runs_through(self, sched_a: CrmGym) -> None:
-        with tenant_context(sched_a.gym):
-            book(sched_a, minutes=90)  # 10:00-11:30 in London
-            filters = CalendarFilters(view="day", anchor=date(2026, 7, 7))
-            grid = calendar_grid(viewer=sched_a.owner, filters=filters)
-        cells = {slot.starts_at.strftime("%H:%M"): slot.cells[0] for slot in grid.slots}
-        assert [event.title for event in cells["10:00"].events] == ["Ann Able"]
-        assert [name for name, cell in cells.items() if cell.busy] == ["10:00", "10:30", "11:00"]
-        assert grid.slots[0].starts_at.hour == 6
-
     def test_htmx_gets_only_the_calendar(self, sched_a: CrmGym) -> None:
         response = as_user(sched_a, "owner").get(URL, WEEK, **HTMX)
         body = response.content.decode()
@@ -202,6 +193,135 @@ class TestRendering:
                 book(sched_a, trainer=sched_a.tom, client=sched_a.cara, starts_at=start)
                 occurrence = make_class(sched_a, starts_at=start, name=f"Yoga {day}")
                 occurrence.bookings.create(client=sched_a.ann, status="booked")
+        assert count() == few
+
+
+def local(hour: int, minute: int = 0, day: date = date(2026, 7, 7)) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(ZONE))
+
+
+class TestTimeGrid:
+    """Events placed on rows of 15 minutes by class names (no style attributes), the opening
+    hours bounding the day, columns by trainer and by room, the now line and the phone agenda."""
+
+    def test_an_event_at_0930_for_45_minutes_spans_three_rows_from_its_start(
+        self, sched_a: CrmGym
+    ) -> None:
+        with tenant_context(sched_a.gym):
+            book(sched_a, starts_at=local(9, 30), minutes=45)
+            grid = calendar_grid(
+                viewer=sched_a.owner, filters=CalendarFilters(view="day", anchor=date(2026, 7, 7))
+            )
+        # No opening hours: the day shows from 06:00, so 09:30 is the 15th row of 15 minutes.
+        assert grid.rows[0].starts_at == time(6, 0)
+        (placed,) = grid.columns[0].placed
+        assert (placed.row, placed.span) == (15, 3)
+        assert "cal-r-15 cal-span-3" in placed.placement
+        body = as_user(sched_a, "owner").get(URL, {"view": "day", "date": "2026-07-07"})
+        html = body.content.decode()
+        assert "cal-r-15 cal-span-3" in html
+        assert "style=" not in html.split('id="calendar"', 1)[1]
+
+    def test_the_opening_hours_bound_the_day_and_events_outside_stretch_it(
+        self, sched_a: CrmGym
+    ) -> None:
+        filters = CalendarFilters(view="day", anchor=date(2026, 7, 7))
+        with tenant_context(sched_a.gym):
+            OpeningHours.objects.create(
+                gym=sched_a.gym, weekday=1, opens_at=time(7, 30), closes_at=time(20, 0)
+            )
+            grid = calendar_grid(viewer=sched_a.owner, filters=filters)
+            assert (grid.rows[0].starts_at, grid.rows[-1].starts_at) == (time(7), time(19, 45))
+            book(sched_a, starts_at=local(6, 15), minutes=30)
+            grid = calendar_grid(viewer=sched_a.owner, filters=filters)
+        assert grid.rows[0].starts_at == time(6, 0)
+        assert (grid.columns[0].placed[0].row, grid.columns[0].placed[0].span) == (2, 2)
+
+    def test_overlapping_events_sit_side_by_side(self, sched_a: CrmGym) -> None:
+        with tenant_context(sched_a.gym):
+            give_tom_hours(sched_a)
+            book(sched_a, starts_at=local(10), minutes=60)
+            book(sched_a, trainer=sched_a.tom, client=sched_a.cara, starts_at=local(10, 30))
+            book(sched_a, client=sched_a.bob, starts_at=local(14))
+            grid = calendar_grid(
+                viewer=sched_a.owner, filters=CalendarFilters(view="day", anchor=date(2026, 7, 7))
+            )
+        column = grid.columns[0]
+        lanes = {item.event.title: (item.lane, item.lanes) for item in column.placed}
+        assert lanes == {"Ann Able": (1, 2), "Cara Cole": (2, 2), "Bob Baker": (1, 1)}
+        assert column.lanes == 2
+
+    def test_the_trainer_view_has_a_column_per_trainer(self, sched_a: CrmGym) -> None:
+        with tenant_context(sched_a.gym):
+            give_tom_hours(sched_a)
+            book(sched_a, starts_at=local(10))
+            book(sched_a, trainer=sched_a.tom, client=sched_a.cara, starts_at=local(10))
+            filters = CalendarFilters(view="trainers", anchor=date(2026, 7, 7))
+            grid = calendar_grid(viewer=sched_a.owner, filters=filters)
+        placed = {c.label: [p.event.title for p in c.placed] for c in grid.columns}
+        assert placed[sched_a.tina.name] == ["Ann Able"]
+        assert placed[sched_a.tom.name] == ["Cara Cole"]
+        html = (
+            as_user(sched_a, "owner")
+            .get(URL, {"view": "trainers", "date": "2026-07-07"})
+            .content.decode()
+        )
+        assert f'data-resource="trainer-{sched_a.tom.pk}"' in html
+        assert "cal-view-trainers" in html
+
+    def test_the_room_view_has_a_column_per_room_and_one_for_none(
+        self, sched_a: CrmGym, studio
+    ) -> None:  # type: ignore[no-untyped-def]
+        with tenant_context(sched_a.gym):
+            give_tom_hours(sched_a)
+            book(sched_a, starts_at=local(10), room=studio)
+            book(sched_a, trainer=sched_a.tom, client=sched_a.cara, starts_at=local(10))
+            filters = CalendarFilters(view="rooms", anchor=date(2026, 7, 7))
+            grid = calendar_grid(viewer=sched_a.owner, filters=filters)
+        placed = {c.key: [p.event.title for p in c.placed] for c in grid.columns}
+        assert placed[f"room-{studio.pk}"] == ["Ann Able"]
+        assert placed["none"] == ["Cara Cole"]
+
+    def test_todays_now_line_is_placed_by_row_and_minutes(self, sched_a: CrmGym) -> None:
+        filters = CalendarFilters(view="week", anchor=date(2026, 7, 7))
+        with tenant_context(sched_a.gym):
+            grid = calendar_grid(viewer=sched_a.owner, filters=filters, now=local(10, 7))
+            assert grid.now is not None
+            assert (grid.now.row, grid.now.offset) == (17, 7)
+            assert [c.is_today for c in grid.columns].index(True) == 1
+            # Another week: no line.
+            later = CalendarFilters(view="week", anchor=date(2026, 7, 14))
+            assert calendar_grid(viewer=sched_a.owner, filters=later, now=local(10, 7)).now is None
+
+    def test_phones_get_an_agenda_of_the_same_events(self, sched_a: CrmGym) -> None:
+        with tenant_context(sched_a.gym):
+            book(sched_a)
+            make_class(sched_a, starts_at=TUESDAY_9_UTC + timedelta(days=2))
+        html = as_user(sched_a, "owner").get(URL, WEEK).content.decode()
+        agenda = html.split('data-testid="calendar-agenda"', 1)[1]
+        assert agenda.count('data-testid="agenda-event"') == 2
+        assert agenda.index("Tuesday 7 July") < agenda.index("Ann Able") < agenda.index("Spin")
+
+    @pytest.mark.parametrize("view", ["trainers", "rooms", "day"])
+    def test_every_view_keeps_its_query_count_flat(self, sched_a: CrmGym, view: str) -> None:
+        owner = as_user(sched_a, "owner")
+        params = {"view": view, "date": "2026-07-07"}
+
+        def count() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                assert owner.get(URL, params).status_code == 200
+            return len(queries)
+
+        with tenant_context(sched_a.gym):
+            book(sched_a)
+        few = count()
+        with tenant_context(sched_a.gym):
+            give_tom_hours(sched_a)
+            room = Room.objects.create(location=Location.objects.create(name="Hall"), name="Big")
+            for hour in (12, 14, 16):
+                book(sched_a, client=sched_a.bob, starts_at=local(hour), room=room)
+                book(sched_a, trainer=sched_a.tom, client=sched_a.cara, starts_at=local(hour))
+                make_class(sched_a, starts_at=local(hour, 30), name=f"Yoga {hour}")
         assert count() == few
 
 

@@ -1,5 +1,6 @@
-"""The staff calendar: a day or a week of appointments and classes in the gym's time zone,
-filtered by trainer, room or location; appointments move by drag and drop (static
+"""The staff calendar: a time grid of a day, a week, or one day by trainer or by room, of
+appointments and classes in the gym's time zone, filtered by trainer, room or location (an
+agenda list on phones); appointments move by drag and drop (static
 scheduling/calendar.js) or through a small form, and new ones are booked from it.
 
 Thin views: reads through apps.scheduling.calendar.selectors (role rules there and in
@@ -34,7 +35,14 @@ from apps.scheduling.appointments.selectors import appointment_list
 from apps.scheduling.appointments.services import SchedulingConflict, appointment_book
 from apps.scheduling.calendar import selectors
 from apps.scheduling.calendar.forms import AppointmentForm, MoveForm, local_instant
-from apps.scheduling.calendar.selectors import DAY, VIEWS, WEEK, CalendarFilters
+from apps.scheduling.calendar.selectors import (
+    DAY,
+    ROOMS,
+    TRAINERS,
+    VIEWS,
+    WEEK,
+    CalendarFilters,
+)
 from apps.scheduling.calendar.services import appointment_reschedule
 from apps.scheduling.models import Appointment
 from apps.tenants.selectors import gym_zone
@@ -100,8 +108,12 @@ def _calendar_context(
         "prev_url": _calendar_url(filters, date=filters.days[0] - filters.step),
         "next_url": _calendar_url(filters, date=filters.days[0] + filters.step),
         "today_url": _calendar_url(filters, date=today),
-        "day_url": _calendar_url(filters, view=DAY),
-        "week_url": _calendar_url(filters, view=WEEK),
+        "view_links": [
+            (DAY, _("Day"), _calendar_url(filters, view=DAY)),
+            (WEEK, _("Week"), _calendar_url(filters, view=WEEK)),
+            (TRAINERS, _("By trainer"), _calendar_url(filters, view=TRAINERS)),
+            (ROOMS, _("By room"), _calendar_url(filters, view=ROOMS)),
+        ],
         "can_override": is_management(viewer),
         **extra,
     }
