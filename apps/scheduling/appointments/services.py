@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record
+from apps.billing.models import CreditKind
+from apps.billing.selectors import memberships_required
+from apps.billing.services import appointment_ref, entitlement_return, entitlement_take
 from apps.crm.models import Assignment, Client, Trainer
 from apps.scheduling.appointments.selectors import is_available, overlapping_appointments
 from apps.scheduling.models import (
@@ -136,9 +139,11 @@ def appointment_book(
     video_link: str = "",
     notes: str = "",
     override_availability: bool = False,
+    override_membership: bool = False,
 ) -> Appointment:
     """Book a 1:1 session. Inside the trainer's working hours unless a manager overrides; a
-    client blocked by the gym's policy cannot be booked."""
+    client blocked by the gym's policy cannot be booked. When the gym requires memberships,
+    the session uses an allowance or a session credit (a manager may override)."""
     _check_may_book(actor=actor, trainer=trainer, client=client)
     client_check_not_blocked(client=client)
     errors: dict[str, list[str]] = {}
@@ -172,6 +177,16 @@ def appointment_book(
     )
     check_no_clash(appointment)
     save_or_conflict(appointment)
+    if memberships_required():
+        # After the spot (the exclusion constraints held the trainer's time), as for classes.
+        entitlement_take(
+            actor=actor,
+            client=client,
+            kind=CreditKind.SESSION,
+            booking_ref=appointment_ref(appointment.pk),
+            starts_at=starts_at,
+            override=override_membership,
+        )
     audit_record(
         action="appointment.booked",
         actor=actor,
@@ -228,6 +243,8 @@ def appointment_cancel(
             occurred_at=now,
             actor=actor,
         )
+    else:
+        entitlement_return(actor=actor, booking_ref=appointment_ref(appointment.pk))
     return appointment
 
 

@@ -23,6 +23,9 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
 from apps.audit.services import audit_event, audit_insert_sql, audit_record
+from apps.billing.models import CreditKind
+from apps.billing.selectors import memberships_required
+from apps.billing.services import class_booking_ref, entitlement_return, entitlement_take
 from apps.crm.models import Assignment, Client
 from apps.scheduling.models import (
     ACTIVE_CLASS_STATUSES,
@@ -370,14 +373,24 @@ _REFUSALS: dict[str, Callable[[], ValidationError]] = {
 
 
 @transaction.atomic
-def class_book(*, actor: User, occurrence: ClassOccurrence, client: Client) -> ClassBooking:
+def class_book(
+    *,
+    actor: User,
+    occurrence: ClassOccurrence,
+    client: Client,
+    override_membership: bool = False,
+) -> ClassBooking:
     """Book a client into a class; when it is full they join the waitlist in arrival order.
-    A client blocked by the gym's policy cannot book.
+    A client blocked by the gym's policy cannot book. When the gym requires memberships, the
+    booking (a spot or a place on the waitlist) uses an allowance or one credit, taken while
+    the class is still locked; owners and managers may `override_membership`.
 
     Who may book whom is checked first; then one round trip locks the class, checks its rules
     and writes the booking with its audit event (see _BOOK_SQL). Where the request came from
     reaches the audit event through the audit context, not an argument."""
     _check_may_book_client(actor=actor, client=client)
+    # Read before the class's lock, so the lock is held for no longer than before.
+    enforce = memberships_required()
     refusal, row = _book_locked(actor=actor, occurrence=occurrence, client=client)
     if refusal == "strikes":
         # Still under the class's lock: the policy decides, and the booking is tried again.
@@ -390,6 +403,17 @@ def class_book(*, actor: User, occurrence: ClassOccurrence, client: Client) -> C
     pk, status, position, created_at = row
     if pk is None:  # the unique index refused a booking written without the class's lock
         raise _already_booked()
+    if enforce:
+        # Still under the class's lock: the credit rows are locked after it (billing's order).
+        entitlement_take(
+            actor=actor,
+            client=client,
+            kind=CreditKind.CLASS,
+            booking_ref=class_booking_ref(pk),
+            starts_at=occurrence.starts_at,
+            class_type_id=occurrence.class_type_id,
+            override=override_membership,
+        )
     return ClassBooking(
         pk=pk,
         occurrence=occurrence,
@@ -480,6 +504,9 @@ def class_cancel(*, actor: User, booking: ClassBooking, waive_late: bool = False
     )
     if booking.status == ClassBookingStatus.LATE_CANCELLED:
         strike_record(kind=StrikeKind.LATE_CANCEL, class_booking=booking, actor=actor)
+    else:
+        # Cancelled in time: the credit or allowance comes back (a late cancel forfeits it).
+        entitlement_return(actor=actor, booking_ref=class_booking_ref(booking.pk))
     if old == ClassBookingStatus.BOOKED:
         _fill_from_waitlist(occurrence, actor)
     return booking

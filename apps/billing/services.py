@@ -1,0 +1,1114 @@
+"""Writes of billing: the catalogue, selling, memberships' life (change, pause, cancel, dunning),
+refunds, what Stripe's webhooks tell us, and the entitlements a booking uses.
+
+Every service checks the actor's right, writes its audit event in the same transaction and is
+atomic. Money moves idempotently: offline payments through the API's Idempotency-Key, Stripe's
+through the Stripe object's id (`Payment.stripe_id`, `Membership.stripe_subscription_id`).
+
+Locks, where capacity or money is at stake, in one order (STYLE.md, "concurrency"): the spot
+first (the class occurrence's row, or the appointment's exclusion constraint), then the
+client's memberships by primary key, then their credit grants by primary key; a refund locks
+the payment it returns.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import User
+from apps.accounts.roles import has_role, is_management
+from apps.audit.services import audit_record, changes_between
+from apps.billing.models import (
+    OFFLINE_KINDS,
+    BillingSettings,
+    CreditGrant,
+    CreditKind,
+    EntitlementUse,
+    Grant,
+    Interval,
+    Membership,
+    MembershipPlan,
+    MembershipStatus,
+    Pack,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    PromotionCode,
+)
+from apps.billing.selectors import (
+    CATALOGUE_ROLES,
+    MANAGING_ROLES,
+    SELLING_ROLES,
+    billing_settings,
+    gym_currency,
+    is_booking_blocked_by_dunning,
+    refundable_amount,
+)
+from apps.core.services import check_fields_allowed, model_save, snapshot
+from apps.crm.models import Client
+from apps.tenants.selectors import gym_today, gym_zone
+
+PLAN_FIELDS = (
+    "name",
+    "description",
+    "interval",
+    "price",
+    "joining_fee",
+    "minimum_term",
+    "grant",
+    "grant_count",
+    "class_type_ids",
+    "trial_days",
+    "trial_price",
+    "stripe_product_id",
+    "stripe_price_id",
+)
+PACK_FIELDS = (
+    "name",
+    "kind",
+    "credits",
+    "price",
+    "expiry_days",
+    "stripe_product_id",
+    "stripe_price_id",
+)
+PROMOTION_FIELDS = ("code", "percent_off", "amount_off", "stripe_coupon_id", "active")
+SETTINGS_FIELDS = (
+    "memberships_required",
+    "drop_in_price",
+    "dunning_block_days",
+    "dunning_suspend_days",
+)
+MEMBERSHIP_AUDIT_FIELDS = (
+    "status",
+    "current_period_start",
+    "current_period_end",
+    "paused_from",
+    "paused_until",
+    "cancel_at_period_end",
+    "ended_on",
+    "failed_attempts",
+    "past_due_since",
+)
+
+
+def _require(actor: Any, roles: tuple[str, ...], message: str) -> None:
+    if not has_role(actor, *roles):
+        raise PermissionDenied(message)
+
+
+def _no_membership() -> ValidationError:
+    return ValidationError(
+        {
+            "membership": ValidationError(
+                _("No valid membership or credits for this booking."), code="no_membership"
+            )
+        }
+    )
+
+
+def period_end(start: date, interval: str) -> date:
+    """The last day of the billing period starting on `start`."""
+    step = {
+        Interval.WEEK: relativedelta(weeks=1),
+        Interval.MONTH: relativedelta(months=1),
+        Interval.YEAR: relativedelta(years=1),
+    }[Interval(interval)]
+    return start + step - timedelta(days=1)
+
+
+# --- Settings and catalogue ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def billing_settings_update(*, actor: User, **fields: Any) -> BillingSettings:
+    """Change the gym's billing settings (owners and managers)."""
+    _require(actor, MANAGING_ROLES, _("Only owners and managers can change billing settings."))
+    check_fields_allowed(fields, SETTINGS_FIELDS)
+    current = BillingSettings.objects.select_for_update().first() or BillingSettings()
+    before = snapshot(current, SETTINGS_FIELDS)
+    for name, value in fields.items():
+        setattr(current, name, value)
+    model_save(current)
+    changes = changes_between(before, snapshot(current, SETTINGS_FIELDS))
+    if changes:
+        audit_record(action="billing_settings.updated", actor=actor, obj=current, changes=changes)
+    return current
+
+
+def _catalogue_create(model: type, action: str, allowed: tuple[str, ...], actor: User, fields):  # type: ignore[no-untyped-def]
+    _require(actor, CATALOGUE_ROLES, _("Only the owner can change the catalogue."))
+    check_fields_allowed(fields, allowed)
+    instance = model(currency=gym_currency(), **fields)
+    model_save(instance)
+    audit_record(
+        action=action,
+        actor=actor,
+        obj=instance,
+        changes=changes_between({}, snapshot(instance, allowed)),
+    )
+    return instance
+
+
+def _catalogue_update(instance, action: str, allowed: tuple[str, ...], actor: User, fields):  # type: ignore[no-untyped-def]
+    _require(actor, CATALOGUE_ROLES, _("Only the owner can change the catalogue."))
+    check_fields_allowed(fields, allowed)
+    instance = type(instance).objects.select_for_update().get(pk=instance.pk)
+    before = snapshot(instance, allowed)
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    model_save(instance)
+    changes = changes_between(before, snapshot(instance, allowed))
+    if changes:
+        audit_record(action=action, actor=actor, obj=instance, changes=changes)
+    return instance
+
+
+def _catalogue_archive(instance, action: str, actor: User):  # type: ignore[no-untyped-def]
+    """Archived, never deleted: memberships, credits and payments point at it."""
+    _require(actor, CATALOGUE_ROLES, _("Only the owner can change the catalogue."))
+    instance = type(instance).objects.select_for_update().get(pk=instance.pk)
+    if instance.archived_at is None:
+        instance.archived_at = timezone.now()
+        instance.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            action=action,
+            actor=actor,
+            obj=instance,
+            changes={"archived_at": [None, instance.archived_at.isoformat()]},
+        )
+    return instance
+
+
+@transaction.atomic
+def plan_create(*, actor: User, **fields: Any) -> MembershipPlan:
+    """A membership plan, priced in the gym's currency."""
+    return _catalogue_create(MembershipPlan, "membership_plan.created", PLAN_FIELDS, actor, fields)
+
+
+@transaction.atomic
+def plan_update(*, actor: User, plan: MembershipPlan, **fields: Any) -> MembershipPlan:
+    """Change a plan; memberships already sold keep their periods (the price applies from the
+    next renewal)."""
+    return _catalogue_update(plan, "membership_plan.updated", PLAN_FIELDS, actor, fields)
+
+
+@transaction.atomic
+def plan_archive(*, actor: User, plan: MembershipPlan) -> MembershipPlan:
+    """No longer sold; memberships on it carry on."""
+    return _catalogue_archive(plan, "membership_plan.archived", actor)
+
+
+@transaction.atomic
+def pack_create(*, actor: User, **fields: Any) -> Pack:
+    return _catalogue_create(Pack, "pack.created", PACK_FIELDS, actor, fields)
+
+
+@transaction.atomic
+def pack_update(*, actor: User, pack: Pack, **fields: Any) -> Pack:
+    """Change a pack; credits already sold keep their number and expiry."""
+    return _catalogue_update(pack, "pack.updated", PACK_FIELDS, actor, fields)
+
+
+@transaction.atomic
+def pack_archive(*, actor: User, pack: Pack) -> Pack:
+    return _catalogue_archive(pack, "pack.archived", actor)
+
+
+@transaction.atomic
+def promotion_code_create(*, actor: User, **fields: Any) -> PromotionCode:
+    if isinstance(fields.get("code"), str):
+        fields["code"] = fields["code"].strip().upper()
+    return _catalogue_create(
+        PromotionCode, "promotion_code.created", PROMOTION_FIELDS, actor, fields
+    )
+
+
+@transaction.atomic
+def promotion_code_update(
+    *, actor: User, promotion_code: PromotionCode, **fields: Any
+) -> PromotionCode:
+    if isinstance(fields.get("code"), str):
+        fields["code"] = fields["code"].strip().upper()
+    return _catalogue_update(
+        promotion_code, "promotion_code.updated", PROMOTION_FIELDS, actor, fields
+    )
+
+
+def discounted(amount: int, promotion_code: PromotionCode | None) -> int:
+    """`amount` less the code's discount (never below zero; percentages round down)."""
+    if promotion_code is None:
+        return amount
+    if promotion_code.percent_off is not None:
+        return amount - amount * promotion_code.percent_off // 100
+    return max(0, amount - (promotion_code.amount_off or 0))
+
+
+# --- Selling ------------------------------------------------------------------------------------
+
+
+def _check_payment_kind(payment_kind: str) -> None:
+    if payment_kind not in OFFLINE_KINDS:
+        raise ValidationError(
+            {"payment_kind": [_("Record cash or a bank transfer; cards go through Stripe.")]}
+        )
+
+
+def _record_payment(
+    *,
+    actor: User | None,
+    client: Client,
+    kind: str,
+    amount: int,
+    description: str,
+    membership: Membership | None = None,
+    credit: CreditGrant | None = None,
+    paid_at: datetime | None = None,
+    **extra: Any,
+) -> Payment:
+    payment = Payment(
+        client=client,
+        kind=kind,
+        amount=amount,
+        currency=gym_currency(),
+        description=description[:200],
+        membership=membership,
+        credit=credit,
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        paid_at=paid_at or timezone.now(),
+        **extra,
+    )
+    model_save(payment)
+    audit_record(
+        action="payment.recorded",
+        actor=actor,
+        obj=payment,
+        changes={
+            "client": [None, client.pk],
+            "kind": [None, kind],
+            "amount": [None, amount],
+            "currency": [None, payment.currency],
+            "status": [None, payment.status],
+        },
+    )
+    return payment
+
+
+def _current_membership(client: Client) -> Membership | None:
+    return (
+        Membership.objects.select_for_update()
+        .filter(
+            client=client,
+            status__in=(
+                MembershipStatus.TRIALING,
+                MembershipStatus.ACTIVE,
+                MembershipStatus.PAST_DUE,
+                MembershipStatus.PAUSED,
+            ),
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def membership_sell(
+    *,
+    actor: User,
+    client: Client,
+    plan: MembershipPlan,
+    payment_kind: str,
+    starts_on: date | None = None,
+    promotion_code: PromotionCode | None = None,
+) -> Membership:
+    """Sell a plan with an offline payment (cash or transfer) for the first period (the trial
+    price during a trial) plus the joining fee. A client has one current membership: change
+    it rather than sell a second."""
+    _require(actor, SELLING_ROLES, _("You cannot sell memberships."))
+    _check_payment_kind(payment_kind)
+    if plan.archived_at is not None:
+        raise ValidationError({"plan": [_("This plan is no longer sold.")]})
+    if promotion_code is not None and not promotion_code.active:
+        raise ValidationError({"promotion_code": [_("This code is no longer valid.")]})
+    if _current_membership(client) is not None:
+        raise ValidationError(
+            {"plan": [_("This client already has a membership: change or cancel it.")]}
+        )
+    start = starts_on or gym_today()
+    if plan.trial_days:
+        status = MembershipStatus.TRIALING
+        end = start + timedelta(days=plan.trial_days - 1)
+        first = plan.trial_price
+    else:
+        status = MembershipStatus.ACTIVE
+        end = period_end(start, plan.interval)
+        first = discounted(plan.price, promotion_code)
+    membership = Membership(
+        client=client,
+        plan=plan,
+        status=status,
+        started_on=start,
+        current_period_start=start,
+        current_period_end=end,
+    )
+    model_save(membership)
+    audit_record(
+        action="membership.sold",
+        actor=actor,
+        obj=membership,
+        changes={
+            "client": [None, client.pk],
+            "plan": [None, plan.pk],
+            "status": [None, status],
+            "promotion_code": [None, promotion_code.code if promotion_code else None],
+        },
+    )
+    amount = first + plan.joining_fee
+    if amount:
+        _record_payment(
+            actor=actor,
+            client=client,
+            kind=payment_kind,
+            amount=amount,
+            description=plan.name,
+            membership=membership,
+        )
+    return membership
+
+
+@transaction.atomic
+def pack_sell(
+    *,
+    actor: User,
+    client: Client,
+    pack: Pack,
+    payment_kind: str,
+    promotion_code: PromotionCode | None = None,
+    payment_extra: dict[str, Any] | None = None,
+) -> CreditGrant:
+    """Sell a class or session pack: its credits now, expiring `expiry_days` later. Card
+    sales come through `pack_grant_from_stripe`."""
+    if payment_extra is None:
+        _require(actor, SELLING_ROLES, _("You cannot sell packs."))
+        _check_payment_kind(payment_kind)
+    if pack.archived_at is not None:
+        raise ValidationError({"pack": [_("This pack is no longer sold.")]})
+    now = timezone.now()
+    credit = CreditGrant(
+        client=client,
+        pack=pack,
+        kind=pack.kind,
+        granted=pack.credits,
+        remaining=pack.credits,
+        expires_at=now + timedelta(days=pack.expiry_days) if pack.expiry_days else None,
+    )
+    model_save(credit)
+    audit_record(
+        action="credits.granted",
+        actor=actor,
+        obj=credit,
+        changes={
+            "client": [None, client.pk],
+            "pack": [None, pack.pk],
+            "granted": [None, pack.credits],
+        },
+    )
+    amount = discounted(pack.price, promotion_code)
+    if amount:
+        _record_payment(
+            actor=actor,
+            client=client,
+            kind=payment_kind,
+            amount=amount,
+            description=pack.name,
+            credit=credit,
+            **(payment_extra or {}),
+        )
+    return credit
+
+
+@transaction.atomic
+def payment_record_offline(
+    *, actor: User, client: Client, kind: str, amount: int, description: str = ""
+) -> Payment:
+    """Cash or a bank transfer taken at the desk for something not sold here (a drop-in)."""
+    _require(actor, SELLING_ROLES, _("You cannot record payments."))
+    if kind not in (*OFFLINE_KINDS, PaymentKind.FEE):
+        raise ValidationError({"kind": [_("Record cash, a bank transfer or a fee.")]})
+    if amount < 1:
+        raise ValidationError({"amount": [_("Enter an amount above zero.")]})
+    return _record_payment(
+        actor=actor, client=client, kind=kind, amount=amount, description=description
+    )
+
+
+# --- A membership's life ------------------------------------------------------------------------
+
+
+def _membership_locked(membership: Membership) -> Membership:
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("plan", "client")
+        .get(pk=membership.pk)
+    )
+
+
+def _audit_membership(
+    action: str, actor: User | None, membership: Membership, before: dict[str, Any], **extra: Any
+) -> None:
+    changes = changes_between(before, snapshot(membership, MEMBERSHIP_AUDIT_FIELDS))
+    changes.update({key: {"before": None, "after": value} for key, value in extra.items()})
+    audit_record(action=action, actor=actor, obj=membership, changes=changes)
+
+
+@transaction.atomic
+def membership_change(
+    *, actor: User, membership: Membership, plan: MembershipPlan, payment_kind: str = ""
+) -> Membership:
+    """Move to another plan now. The rest of the current period is prorated by day: the
+    difference between the new and the old plan's price for the days left, recorded as an
+    offline payment when the client owes it (the ledger's description says so), or in the
+    audit event as what they are owed."""
+    _require(actor, MANAGING_ROLES, _("Only owners and managers can change memberships."))
+    if plan.archived_at is not None:
+        raise ValidationError({"plan": [_("This plan is no longer sold.")]})
+    membership = _membership_locked(membership)
+    if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.TRIALING):
+        raise ValidationError({"status": [_("Only an active membership can change plan.")]})
+    if plan.pk == membership.plan_id:
+        raise ValidationError({"plan": [_("The client is on this plan already.")]})
+    today = gym_today()
+    old_plan = membership.plan
+    days = (membership.current_period_end - membership.current_period_start).days + 1
+    left = max(0, (membership.current_period_end - today).days + 1)
+
+    def share(price: int) -> int:
+        return price * left // days if days else 0
+
+    proration = (
+        0
+        if membership.status == MembershipStatus.TRIALING
+        else share(plan.price) - share(old_plan.price)
+    )
+    before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+    membership.plan = plan
+    model_save(membership)
+    _audit_membership(
+        "membership.changed",
+        actor,
+        membership,
+        before,
+        plan=[old_plan.pk, plan.pk],
+        proration=proration,
+    )
+    if proration > 0:
+        _check_payment_kind(payment_kind)
+        _record_payment(
+            actor=actor,
+            client=membership.client,
+            kind=payment_kind,
+            amount=proration,
+            description=_("Plan change: %(old)s to %(new)s (prorated)")
+            % {"old": old_plan.name, "new": plan.name},
+            membership=membership,
+        )
+    return membership
+
+
+@transaction.atomic
+def membership_pause(
+    *, actor: User, membership: Membership, paused_from: date, paused_until: date
+) -> Membership:
+    """Freeze a membership between two days: it books nothing then, and its period ends that
+    many days later. Stripe's `pause_collection` follows through part 1's gateway."""
+    _require(actor, MANAGING_ROLES, _("Only owners and managers can pause memberships."))
+    if paused_until < paused_from:
+        raise ValidationError({"paused_until": [_("The end must be on or after the start.")]})
+    membership = _membership_locked(membership)
+    if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.TRIALING):
+        raise ValidationError({"status": [_("Only an active membership can be paused.")]})
+    before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+    membership.paused_from = paused_from
+    membership.paused_until = paused_until
+    if paused_from <= gym_today():
+        membership.status = MembershipStatus.PAUSED
+    membership.current_period_end += timedelta(days=(paused_until - paused_from).days + 1)
+    model_save(membership)
+    _audit_membership("membership.paused", actor, membership, before)
+    return membership
+
+
+@transaction.atomic
+def membership_resume(*, actor: User, membership: Membership) -> Membership:
+    """End a pause now; the days not used come off the extension."""
+    _require(actor, MANAGING_ROLES, _("Only owners and managers can resume memberships."))
+    membership = _membership_locked(membership)
+    if membership.paused_from is None:
+        raise ValidationError({"status": [_("This membership is not paused.")]})
+    before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+    today = gym_today()
+    if membership.paused_until and membership.paused_until > today:
+        unused = (membership.paused_until - max(today, membership.paused_from)).days
+        if membership.paused_from > today:
+            unused += 1
+        membership.current_period_end = max(
+            membership.current_period_start, membership.current_period_end - timedelta(days=unused)
+        )
+    membership.paused_from = None
+    membership.paused_until = None
+    if membership.status == MembershipStatus.PAUSED:
+        membership.status = MembershipStatus.ACTIVE
+    model_save(membership)
+    _audit_membership("membership.resumed", actor, membership, before)
+    return membership
+
+
+def minimum_term_ends(membership: Membership) -> date:
+    """The first day the client may leave without the manager's override."""
+    step = {
+        Interval.WEEK: relativedelta(weeks=1),
+        Interval.MONTH: relativedelta(months=1),
+        Interval.YEAR: relativedelta(years=1),
+    }[Interval(membership.plan.interval)]
+    return membership.started_on + step * membership.plan.minimum_term
+
+
+@transaction.atomic
+def membership_cancel(
+    *,
+    actor: User,
+    membership: Membership,
+    at_period_end: bool = True,
+    override_minimum_term: bool = False,
+) -> Membership:
+    """Cancel now or at the end of the current period. Inside the plan's minimum term only
+    with a manager's override."""
+    _require(actor, MANAGING_ROLES, _("Only owners and managers can cancel memberships."))
+    if override_minimum_term and not is_management(actor):
+        raise PermissionDenied(_("Only owners and managers can override the minimum term."))
+    membership = _membership_locked(membership)
+    if membership.status in (MembershipStatus.CANCELLED, MembershipStatus.EXPIRED):
+        raise ValidationError({"status": [_("This membership has ended already.")]})
+    today = gym_today()
+    ends = membership.current_period_end if at_period_end else today
+    if ends < minimum_term_ends(membership) - timedelta(days=1) and not override_minimum_term:
+        raise ValidationError(
+            {
+                "membership": ValidationError(
+                    _("The minimum term runs until %(day)s.")
+                    % {"day": minimum_term_ends(membership).isoformat()},
+                    code="minimum_term",
+                )
+            }
+        )
+    before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+    if at_period_end:
+        membership.cancel_at_period_end = True
+    else:
+        membership.status = MembershipStatus.CANCELLED
+        membership.ended_on = today
+        membership.current_period_end = max(membership.current_period_start, today)
+    model_save(membership)
+    _audit_membership(
+        "membership.cancelled",
+        actor,
+        membership,
+        before,
+        at_period_end=at_period_end,
+        override_minimum_term=override_minimum_term,
+    )
+    return membership
+
+
+# --- Dunning ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_mark_past_due(
+    *, membership: Membership, actor: User | None = None, failed_at: datetime | None = None
+) -> Membership:
+    """A renewal failed: past due from the first failure on (a retry that fails again only
+    counts the attempt). Booking stays open for the gym's grace days."""
+    membership = _membership_locked(membership)
+    before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+    membership.failed_attempts += 1
+    if membership.status in (MembershipStatus.ACTIVE, MembershipStatus.TRIALING):
+        membership.status = MembershipStatus.PAST_DUE
+        membership.past_due_since = failed_at or timezone.now()
+    model_save(membership)
+    _audit_membership("membership.past_due", actor, membership, before)
+    return membership
+
+
+@transaction.atomic
+def membership_recovered(*, membership: Membership, actor: User | None = None) -> Membership:
+    """A payment came through: a past-due or suspended membership is active again at once."""
+    membership = _membership_locked(membership)
+    if membership.status not in (MembershipStatus.PAST_DUE, MembershipStatus.SUSPENDED):
+        return membership
+    before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+    membership.status = MembershipStatus.ACTIVE
+    membership.failed_attempts = 0
+    membership.past_due_since = None
+    model_save(membership)
+    _audit_membership("membership.recovered", actor, membership, before)
+    return membership
+
+
+@transaction.atomic
+def dunning_run(*, now: datetime | None = None) -> dict[str, int]:
+    """The daily step: suspend memberships past due longer than the gym's limit, end those
+    set to cancel whose period is over, and start or end pauses whose day has come. Returns
+    how many of each changed (each one audited)."""
+    now = now or timezone.now()
+    today = now.astimezone(gym_zone()).date()
+    limit = billing_settings().dunning_suspend_days
+    counts = {"suspended": 0, "ended": 0, "paused": 0, "resumed": 0}
+    overdue = Membership.objects.select_for_update().filter(
+        status=MembershipStatus.PAST_DUE, past_due_since__lte=now - timedelta(days=limit)
+    )
+    for membership in overdue.order_by("pk"):
+        before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+        membership.status = MembershipStatus.SUSPENDED
+        membership.save(update_fields=["status", "updated_at"])
+        _audit_membership("membership.suspended", None, membership, before)
+        counts["suspended"] += 1
+    ending = Membership.objects.select_for_update().filter(
+        cancel_at_period_end=True,
+        current_period_end__lt=today,
+        status__in=(MembershipStatus.ACTIVE, MembershipStatus.TRIALING, MembershipStatus.PAST_DUE),
+    )
+    for membership in ending.order_by("pk"):
+        before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+        membership.status = MembershipStatus.CANCELLED
+        membership.ended_on = membership.current_period_end
+        membership.save(update_fields=["status", "ended_on", "updated_at"])
+        _audit_membership("membership.ended", None, membership, before)
+        counts["ended"] += 1
+    starting = Membership.objects.select_for_update().filter(
+        status=MembershipStatus.ACTIVE, paused_from__lte=today, paused_until__gte=today
+    )
+    for membership in starting.order_by("pk"):
+        before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+        membership.status = MembershipStatus.PAUSED
+        membership.save(update_fields=["status", "updated_at"])
+        _audit_membership("membership.paused", None, membership, before)
+        counts["paused"] += 1
+    finished = Membership.objects.select_for_update().filter(
+        status=MembershipStatus.PAUSED, paused_until__lt=today
+    )
+    for membership in finished.order_by("pk"):
+        before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+        membership.status = MembershipStatus.ACTIVE
+        membership.paused_from = membership.paused_until = None
+        membership.save(update_fields=["status", "paused_from", "paused_until", "updated_at"])
+        _audit_membership("membership.resumed", None, membership, before)
+        counts["resumed"] += 1
+    return counts
+
+
+# --- Refunds ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_refund(
+    *,
+    actor: User,
+    payment: Payment,
+    reason: str,
+    amount: int | None = None,
+    stripe_refund_id: str = "",
+) -> Payment:
+    """Refund all (`amount` None) or part of a payment, with a reason: a refund line in the
+    ledger and the payment marked (partly) refunded. Owners and managers only. For a card
+    payment, part 1's gateway makes the Stripe refund and passes its id, so the webhook
+    reporting it later finds this line."""
+    _require(actor, MANAGING_ROLES, _("Only owners and managers can refund."))
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the money is refunded.")]})
+    # Locked: two refunds of one payment at once must not return more than was paid.
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.kind == PaymentKind.REFUND or payment.status not in (
+        PaymentStatus.SUCCEEDED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+    ):
+        raise ValidationError({"payment": [_("Only a received payment can be refunded.")]})
+    left = refundable_amount(payment)
+    amount = left if amount is None else amount
+    if amount < 1 or amount > left:
+        raise ValidationError(
+            {"amount": [_("Refund between 1 and %(left)s (minor units).") % {"left": left}]}
+        )
+    before = {"refunded_amount": payment.refunded_amount, "status": payment.status}
+    payment.refunded_amount += amount
+    payment.status = (
+        PaymentStatus.REFUNDED
+        if payment.refunded_amount == payment.amount
+        else PaymentStatus.PARTIALLY_REFUNDED
+    )
+    payment.save(update_fields=["refunded_amount", "status"])
+    audit_record(
+        action="payment.refunded",
+        actor=actor,
+        obj=payment,
+        changes=changes_between(
+            before, {"refunded_amount": payment.refunded_amount, "status": payment.status}
+        ),
+    )
+    return _record_payment(
+        actor=actor,
+        client=payment.client,
+        kind=PaymentKind.REFUND,
+        amount=amount,
+        description=_("Refund: %(what)s") % {"what": payment.description},
+        refund_of=payment,
+        reason=reason.strip()[:200],
+        stripe_id=stripe_refund_id,
+    )
+
+
+# --- What Stripe tells us (called by part 1's webhook processing) ------------------------------
+
+_STRIPE_STATUSES = {
+    "trialing": MembershipStatus.TRIALING,
+    "active": MembershipStatus.ACTIVE,
+    "past_due": MembershipStatus.PAST_DUE,
+    "unpaid": MembershipStatus.SUSPENDED,
+    "paused": MembershipStatus.PAUSED,
+    "canceled": MembershipStatus.CANCELLED,
+    "incomplete_expired": MembershipStatus.EXPIRED,
+    "incomplete": MembershipStatus.PAST_DUE,
+}
+
+
+def _stripe_day(timestamp: int | None) -> date | None:
+    if not timestamp:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=gym_zone()).date()
+
+
+@transaction.atomic
+def membership_sync_from_stripe(
+    *,
+    subscription: dict[str, Any],
+    client: Client | None = None,
+    plan: MembershipPlan | None = None,
+) -> Membership:
+    """Make the membership match a Stripe subscription object as it is now (not as the event
+    said it was: events come twice and out of order). Found by the subscription's id; made
+    when first seen, which needs the client (metadata `client_id`, or passed) and the plan
+    (by its Stripe price). Idempotent."""
+    subscription_id = subscription["id"]
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .filter(stripe_subscription_id=subscription_id)
+        .first()
+    )
+    items = (subscription.get("items") or {}).get("data") or []
+    price_id = items[0]["price"]["id"] if items and items[0].get("price") else ""
+    if plan is None and price_id:
+        plan = MembershipPlan.objects.filter(stripe_price_id=price_id).first()
+    status = _STRIPE_STATUSES.get(subscription.get("status", ""), MembershipStatus.ACTIVE)
+    if subscription.get("pause_collection") and status == MembershipStatus.ACTIVE:
+        status = MembershipStatus.PAUSED
+    start = _stripe_day(subscription.get("current_period_start")) or gym_today()
+    end = _stripe_day(subscription.get("current_period_end")) or start
+    if membership is None:
+        metadata = subscription.get("metadata") or {}
+        if client is None and metadata.get("client_id"):
+            client = Client.objects.filter(pk=metadata["client_id"]).first()
+        if client is None or plan is None:
+            raise ValidationError(
+                {"subscription": [_("The subscription names no client or plan of this gym.")]}
+            )
+        membership = Membership(
+            client=client,
+            plan=plan,
+            started_on=_stripe_day(subscription.get("start_date")) or start,
+            stripe_subscription_id=subscription_id,
+            status=status,
+            current_period_start=start,
+            current_period_end=max(start, end),
+        )
+        before: dict[str, Any] = {}
+        action = "membership.created_from_stripe"
+    else:
+        before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+        action = "membership.synced_from_stripe"
+        if plan is not None:
+            membership.plan = plan
+    if status == MembershipStatus.PAST_DUE and membership.status != MembershipStatus.PAST_DUE:
+        membership.past_due_since = membership.past_due_since or timezone.now()
+    if status in (MembershipStatus.ACTIVE, MembershipStatus.TRIALING):
+        membership.past_due_since = None
+        membership.failed_attempts = 0
+    membership.status = status
+    membership.current_period_start = start
+    membership.current_period_end = max(start, end)
+    membership.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
+    if status in (MembershipStatus.CANCELLED, MembershipStatus.EXPIRED):
+        membership.ended_on = _stripe_day(subscription.get("ended_at")) or gym_today()
+    model_save(membership)
+    after = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
+    changes = changes_between(before, after)
+    if changes or not before:
+        audit_record(action=action, actor=None, obj=membership, changes=changes)
+    return membership
+
+
+@transaction.atomic
+def payment_record_from_stripe(
+    *,
+    stripe_id: str,
+    client: Client,
+    amount: int,
+    currency: str,
+    status: str = PaymentStatus.SUCCEEDED,
+    kind: str = PaymentKind.CARD,
+    description: str = "",
+    paid_at: datetime | None = None,
+    stripe_invoice_id: str = "",
+    stripe_charge_id: str = "",
+    hosted_invoice_url: str = "",
+    receipt_url: str = "",
+    membership: Membership | None = None,
+    refund_of: Payment | None = None,
+    failed_attempts: int = 0,
+) -> Payment:
+    """The ledger line for a Stripe invoice, charge or refund, written once per `stripe_id`;
+    delivered again, the line is brought up to date (a failed invoice later paid). A paid
+    invoice of a past-due membership restores it at once; a failed one marks it past due."""
+    if not stripe_id:
+        raise ValidationError({"stripe_id": [_("A Stripe payment needs its id.")]})
+    existing = Payment.objects.select_for_update().filter(stripe_id=stripe_id).first()
+    if existing is None:
+        payment = _record_payment(
+            actor=None,
+            client=client,
+            kind=kind,
+            amount=amount,
+            description=description,
+            membership=membership,
+            paid_at=paid_at,
+            status=status,
+            stripe_id=stripe_id,
+            stripe_invoice_id=stripe_invoice_id,
+            stripe_charge_id=stripe_charge_id,
+            hosted_invoice_url=hosted_invoice_url,
+            receipt_url=receipt_url,
+            refund_of=refund_of,
+            failed_attempts=failed_attempts,
+        )
+        changed = True
+    else:
+        payment = existing
+        before = snapshot(
+            payment, ("status", "receipt_url", "hosted_invoice_url", "failed_attempts")
+        )
+        # A payment that succeeded never goes back to failed (an older event arriving late).
+        if not (
+            payment.status
+            in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
+            and status in (PaymentStatus.FAILED, PaymentStatus.PENDING)
+        ):
+            payment.status = status if payment.refunded_amount == 0 else payment.status
+        payment.receipt_url = receipt_url or payment.receipt_url
+        payment.hosted_invoice_url = hosted_invoice_url or payment.hosted_invoice_url
+        payment.failed_attempts = max(payment.failed_attempts, failed_attempts)
+        changes = changes_between(
+            before,
+            snapshot(payment, ("status", "receipt_url", "hosted_invoice_url", "failed_attempts")),
+        )
+        changed = bool(changes)
+        if changed:
+            payment.save()
+            audit_record(
+                action="payment.synced_from_stripe", actor=None, obj=payment, changes=changes
+            )
+    if membership is not None and changed:
+        if payment.status == PaymentStatus.SUCCEEDED:
+            membership_recovered(membership=membership)
+        elif payment.status == PaymentStatus.FAILED:
+            membership_mark_past_due(membership=membership)
+    return payment
+
+
+# --- Entitlements: what a booking uses ----------------------------------------------------------
+
+
+def _period_bounds(grant: str, day: date) -> tuple[date, date]:
+    if grant == Grant.CLASSES_PER_WEEK:
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    start = day.replace(day=1)
+    return start, start + relativedelta(months=1)
+
+
+def _membership_allows(
+    membership: Membership, *, kind: str, day: date, class_type_id: int | None
+) -> bool:
+    plan = membership.plan
+    if kind == CreditKind.CLASS:
+        if plan.grant == Grant.SESSIONS_PER_MONTH:
+            return False
+        if plan.class_type_ids and class_type_id not in plan.class_type_ids:
+            return False
+    elif plan.grant != Grant.SESSIONS_PER_MONTH:
+        return False
+    if day < membership.started_on:
+        return False
+    if membership.paused_from and membership.paused_from <= day <= (membership.paused_until or day):
+        return False
+    if membership.ended_on and day > membership.ended_on:
+        return False
+    if membership.cancel_at_period_end and day > membership.current_period_end:
+        return False
+    return not is_booking_blocked_by_dunning(membership)
+
+
+def _allowance_left(membership: Membership, *, day: date) -> bool:
+    plan = membership.plan
+    if plan.grant == Grant.UNLIMITED:
+        return True
+    start, end = _period_bounds(plan.grant, day)
+    zone = gym_zone()
+    used = EntitlementUse.objects.filter(
+        membership=membership,
+        returned_at__isnull=True,
+        starts_at__gte=datetime.combine(start, datetime.min.time(), tzinfo=zone),
+        starts_at__lt=datetime.combine(end, datetime.min.time(), tzinfo=zone),
+    ).count()
+    return used < (plan.grant_count or 0)
+
+
+def entitlement_take(
+    *,
+    actor: User | None,
+    client: Client,
+    kind: str,
+    booking_ref: str,
+    starts_at: datetime,
+    class_type_id: int | None = None,
+    override: bool = False,
+) -> EntitlementUse:
+    """Use what the client holds for one booking: an allowance of their current membership
+    first, else one credit (the one expiring soonest). Call inside the booking's transaction,
+    after the spot is locked; this locks the client's memberships, then their credits, by
+    primary key (the module docstring's order). Nothing valid: a ValidationError naming
+    `membership`. Owners and managers may `override` (the booking uses nothing, audited)."""
+    if override:
+        if not is_management(actor):
+            raise PermissionDenied(_("Only owners and managers can book without a membership."))
+        use = EntitlementUse.objects.create(
+            booking_ref=booking_ref,
+            client=client,
+            kind=kind,
+            starts_at=starts_at,
+            overridden_by=actor,
+        )
+        audit_record(
+            action="entitlement.overridden",
+            actor=actor,
+            obj=use,
+            changes={"booking": [None, booking_ref], "client": [None, client.pk]},
+        )
+        return use
+    day = starts_at.astimezone(gym_zone()).date()
+    memberships = list(
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .filter(
+            client=client,
+            status__in=(
+                MembershipStatus.TRIALING,
+                MembershipStatus.ACTIVE,
+                MembershipStatus.PAST_DUE,
+            ),
+        )
+        .order_by("pk")
+    )
+    source: dict[str, Any] = {}
+    for membership in memberships:
+        if _membership_allows(
+            membership, kind=kind, day=day, class_type_id=class_type_id
+        ) and _allowance_left(membership, day=day):
+            source = {"membership": membership}
+            break
+    if not source:
+        credits = list(
+            CreditGrant.objects.select_for_update()
+            .filter(client=client, kind=kind, remaining__gt=0)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=starts_at))
+            .order_by("pk")
+        )
+        if not credits:
+            raise _no_membership()
+        far = timezone.now() + timedelta(days=365 * 100)
+        credit = min(credits, key=lambda grant: (grant.expires_at or far, grant.pk))
+        credit.remaining -= 1
+        credit.save(update_fields=["remaining"])
+        source = {"credit": credit}
+    use = EntitlementUse.objects.create(
+        booking_ref=booking_ref, client=client, kind=kind, starts_at=starts_at, **source
+    )
+    audit_record(
+        action="entitlement.used",
+        actor=actor,
+        obj=use,
+        changes={
+            "booking": [None, booking_ref],
+            "membership": [None, getattr(source.get("membership"), "pk", None)],
+            "credit": [None, getattr(source.get("credit"), "pk", None)],
+        },
+    )
+    return use
+
+
+def entitlement_return(*, actor: User | None, booking_ref: str) -> EntitlementUse | None:
+    """Give back what a booking used (cancelled in time, or the class was cancelled): the
+    credit goes up by one, the membership's allowance no longer counts it. Returning twice
+    returns once; a booking that used nothing returns nothing. The use given back now, or
+    None."""
+    use = EntitlementUse.objects.select_for_update().filter(booking_ref=booking_ref).first()
+    if use is None or use.returned_at is not None:
+        return None
+    use.returned_at = timezone.now()
+    use.save(update_fields=["returned_at"])
+    if use.credit_id is not None:
+        credit = CreditGrant.objects.select_for_update().get(pk=use.credit_id)
+        credit.remaining += 1
+        credit.save(update_fields=["remaining"])
+    audit_record(
+        action="entitlement.returned",
+        actor=actor,
+        obj=use,
+        changes={"booking": [None, booking_ref], "credit": [None, use.credit_id]},
+    )
+    return use
+
+
+def class_booking_ref(pk: int) -> str:
+    return f"class:{pk}"
+
+
+def appointment_ref(pk: int) -> str:
+    return f"appointment:{pk}"
+
+
+def class_entitlements_return(*, actor: User | None, booking_pks: list[int]) -> int:
+    """Give back what each of these class bookings used (the gym cancelled the class).
+    Returns how many came back."""
+    returned = 0
+    for pk in sorted(booking_pks):
+        use = entitlement_return(actor=actor, booking_ref=class_booking_ref(pk))
+        returned += use is not None and use.credit_id is not None
+    return returned

@@ -1,0 +1,350 @@
+"""Billing services: the catalogue, selling with offline payments, plan changes with proration,
+pause and resume, cancelling and the minimum term, refunds, dunning, Stripe's syncs (idempotent),
+roles, audit events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from apps.audit.models import AuditEvent
+from apps.billing import services
+from apps.billing.models import (
+    Grant,
+    Interval,
+    Membership,
+    MembershipStatus,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+)
+from apps.billing.selectors import billing_status_for, failed_payments
+from apps.tenants.selectors import gym_today
+from tests.billing.factories import make_pack, make_plan
+from tests.crm.conftest import CrmGym
+from tests.scheduling.conftest import crm_a, sched_a  # noqa: F401
+
+
+def actions() -> list[str]:
+    return list(AuditEvent.objects.order_by("pk").values_list("action", flat=True))
+
+
+# --- Catalogue ------------------------------------------------------------------------------
+
+
+def test_only_the_owner_manages_the_catalogue(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        plan = make_plan(crm_a.owner)
+        assert plan.currency == "EUR"
+        for actor in (crm_a.manager, crm_a.desk, crm_a.tina.user, crm_a.cara_user):
+            with pytest.raises(PermissionDenied):
+                make_plan(actor)
+            with pytest.raises(PermissionDenied):
+                services.plan_archive(actor=actor, plan=plan)
+        plan = services.plan_update(actor=crm_a.owner, plan=plan, price=6500)
+        assert plan.price == 6500
+        plan = services.plan_archive(actor=crm_a.owner, plan=plan)
+        assert plan.archived_at is not None
+        assert {
+            "membership_plan.created",
+            "membership_plan.updated",
+            "membership_plan.archived",
+        } <= set(actions())
+
+
+def test_a_limited_plan_says_how_many(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        with pytest.raises(ValidationError) as error:
+            make_plan(crm_a.owner, grant=Grant.CLASSES_PER_WEEK)
+        assert "grant_count" in error.value.message_dict or "__all__" in error.value.message_dict
+        plan = make_plan(crm_a.owner, grant=Grant.CLASSES_PER_WEEK, grant_count=2)
+        assert plan.grant_count == 2
+
+
+def test_promotion_codes_are_upper_case_and_unique(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        code = services.promotion_code_create(actor=crm_a.owner, code=" spring ", percent_off=20)
+        assert code.code == "SPRING"
+        with pytest.raises(ValidationError):
+            services.promotion_code_create(actor=crm_a.owner, code="spring", amount_off=500)
+        assert services.discounted(10000, code) == 8000
+
+
+# --- Selling --------------------------------------------------------------------------------
+
+
+def test_front_desk_sells_a_plan_with_cash(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        plan = make_plan(crm_a.owner, joining_fee=2500)
+        membership = services.membership_sell(
+            actor=crm_a.desk, client=crm_a.ann, plan=plan, payment_kind=PaymentKind.OFFLINE_CASH
+        )
+        assert membership.status == MembershipStatus.ACTIVE
+        assert membership.current_period_start == gym_today()
+        payment = Payment.objects.get(client=crm_a.ann)
+        assert (payment.kind, payment.amount, payment.currency) == ("offline_cash", 8500, "EUR")
+        assert payment.recorded_by == crm_a.desk
+        assert "membership.sold" in actions()
+        assert "payment.recorded" in actions()
+        # One current membership per client.
+        with pytest.raises(ValidationError):
+            services.membership_sell(
+                actor=crm_a.desk, client=crm_a.ann, plan=plan, payment_kind="offline_cash"
+            )
+
+
+def test_trainers_and_clients_cannot_sell(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        plan = make_plan(crm_a.owner)
+        for actor in (crm_a.tina.user, crm_a.cara_user):
+            with pytest.raises(PermissionDenied):
+                services.membership_sell(
+                    actor=actor, client=crm_a.cara, plan=plan, payment_kind="offline_cash"
+                )
+
+
+def test_cards_are_not_recorded_by_hand(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        plan = make_plan(crm_a.owner)
+        with pytest.raises(ValidationError):
+            services.membership_sell(
+                actor=crm_a.desk, client=crm_a.ann, plan=plan, payment_kind=PaymentKind.CARD
+            )
+
+
+def test_a_trial_costs_the_trial_price(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        plan = make_plan(crm_a.owner, trial_days=7, trial_price=500)
+        membership = services.membership_sell(
+            actor=crm_a.desk, client=crm_a.ann, plan=plan, payment_kind="offline_transfer"
+        )
+        assert membership.status == MembershipStatus.TRIALING
+        assert membership.current_period_end == gym_today() + timedelta(days=6)
+        assert Payment.objects.get(client=crm_a.ann).amount == 500
+
+
+def test_archived_plans_are_not_sold(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        plan = services.plan_archive(actor=crm_a.owner, plan=make_plan(crm_a.owner))
+        with pytest.raises(ValidationError):
+            services.membership_sell(
+                actor=crm_a.desk, client=crm_a.ann, plan=plan, payment_kind="offline_cash"
+            )
+
+
+def test_selling_a_pack_grants_credits_with_expiry(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        pack = make_pack(crm_a.owner, credits=5, expiry_days=30)
+        code = services.promotion_code_create(actor=crm_a.owner, code="TENOFF", amount_off=1000)
+        credit = services.pack_sell(
+            actor=crm_a.desk,
+            client=crm_a.bob,
+            pack=pack,
+            payment_kind="offline_cash",
+            promotion_code=code,
+        )
+        assert (credit.granted, credit.remaining) == (5, 5)
+        assert credit.expires_at - timezone.now() > timedelta(days=29)
+        assert Payment.objects.get(client=crm_a.bob).amount == 8000
+
+
+# --- A membership's life --------------------------------------------------------------------
+
+
+def _sold(crm: CrmGym, **plan_fields: object) -> Membership:
+    plan = make_plan(crm.owner, **plan_fields)
+    return services.membership_sell(
+        actor=crm.desk, client=crm.ann, plan=plan, payment_kind="offline_cash"
+    )
+
+
+def test_changing_plan_prorates_the_rest_of_the_period(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        membership = _sold(crm_a, price=3000)
+        dearer = make_plan(crm_a.owner, name="Premium", price=6000)
+        with pytest.raises(PermissionDenied):
+            services.membership_change(actor=crm_a.desk, membership=membership, plan=dearer)
+        membership = services.membership_change(
+            actor=crm_a.manager, membership=membership, plan=dearer, payment_kind="offline_cash"
+        )
+        assert membership.plan == dearer
+        proration = Payment.objects.filter(client=crm_a.ann).order_by("pk").last()
+        # The whole period is left (sold today): the full difference.
+        assert proration.amount == 3000
+        assert "prorated" in proration.description
+        event = AuditEvent.objects.filter(action="membership.changed").get()
+        assert event.changes["proration"]["after"] == 3000
+
+
+def test_pause_and_resume(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        membership = _sold(crm_a)
+        end = membership.current_period_end
+        today = gym_today()
+        with pytest.raises(PermissionDenied):
+            services.membership_pause(
+                actor=crm_a.desk, membership=membership, paused_from=today, paused_until=today
+            )
+        membership = services.membership_pause(
+            actor=crm_a.manager,
+            membership=membership,
+            paused_from=today,
+            paused_until=today + timedelta(days=13),
+        )
+        assert membership.status == MembershipStatus.PAUSED
+        assert membership.current_period_end == end + timedelta(days=14)
+        membership = services.membership_resume(actor=crm_a.manager, membership=membership)
+        assert membership.status == MembershipStatus.ACTIVE
+        assert membership.paused_from is None
+        assert membership.current_period_end == end + timedelta(days=1)
+
+
+def test_cancel_respects_the_minimum_term_unless_overridden(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        membership = _sold(crm_a, minimum_term=6, interval=Interval.MONTH)
+        with pytest.raises(ValidationError) as error:
+            services.membership_cancel(actor=crm_a.manager, membership=membership)
+        assert "membership" in error.value.message_dict
+        membership = services.membership_cancel(
+            actor=crm_a.manager,
+            membership=membership,
+            at_period_end=False,
+            override_minimum_term=True,
+        )
+        assert membership.status == MembershipStatus.CANCELLED
+        assert membership.ended_on == gym_today()
+
+
+def test_cancel_at_period_end_then_the_daily_run_ends_it(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        membership = _sold(crm_a)
+        membership = services.membership_cancel(actor=crm_a.owner, membership=membership)
+        assert membership.cancel_at_period_end
+        assert membership.status == MembershipStatus.ACTIVE
+        later = timezone.now() + timedelta(days=40)
+        assert services.dunning_run(now=later)["ended"] == 1
+        membership.refresh_from_db()
+        assert membership.status == MembershipStatus.CANCELLED
+
+
+# --- Refunds --------------------------------------------------------------------------------
+
+
+def test_partial_then_full_refund(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        _sold(crm_a, price=5000)
+        payment = Payment.objects.get(client=crm_a.ann)
+        with pytest.raises(PermissionDenied):
+            services.payment_refund(actor=crm_a.desk, payment=payment, reason="x")
+        with pytest.raises(ValidationError):
+            services.payment_refund(actor=crm_a.manager, payment=payment, reason="  ")
+        refund = services.payment_refund(
+            actor=crm_a.manager, payment=payment, amount=2000, reason="Moved away"
+        )
+        assert (refund.kind, refund.amount, refund.refund_of) == ("refund", 2000, payment)
+        payment.refresh_from_db()
+        assert payment.status == PaymentStatus.PARTIALLY_REFUNDED
+        with pytest.raises(ValidationError):
+            services.payment_refund(
+                actor=crm_a.owner, payment=payment, amount=3001, reason="Too much"
+            )
+        services.payment_refund(actor=crm_a.owner, payment=payment, reason="The rest")
+        payment.refresh_from_db()
+        assert (payment.status, payment.refunded_amount) == (PaymentStatus.REFUNDED, 5000)
+        with pytest.raises(ValidationError):
+            services.payment_refund(actor=crm_a.owner, payment=refund, reason="A refund's refund")
+        assert actions().count("payment.refunded") == 2
+
+
+# --- Dunning and Stripe ---------------------------------------------------------------------
+
+
+def test_dunning_blocks_then_suspends_and_a_payment_restores(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        membership = _sold(crm_a)
+        membership.stripe_subscription_id = "sub_1"
+        membership.save()
+        failed_at = timezone.now() - timedelta(days=22)
+        payment = services.payment_record_from_stripe(
+            stripe_id="in_1",
+            client=crm_a.ann,
+            amount=6000,
+            currency="EUR",
+            status=PaymentStatus.FAILED,
+            membership=membership,
+            failed_attempts=1,
+        )
+        membership.refresh_from_db()
+        assert membership.status == MembershipStatus.PAST_DUE
+        Membership.objects.filter(pk=membership.pk).update(past_due_since=failed_at)
+        assert list(failed_payments(viewer=crm_a.desk)) == [membership]
+        assert "Payment failed" in billing_status_for([crm_a.ann.pk])[crm_a.ann.pk].warning
+        assert services.dunning_run()["suspended"] == 1
+        membership.refresh_from_db()
+        assert membership.status == MembershipStatus.SUSPENDED
+        # The same invoice, paid on a retry: restored at once.
+        services.payment_record_from_stripe(
+            stripe_id="in_1",
+            client=crm_a.ann,
+            amount=6000,
+            currency="EUR",
+            status=PaymentStatus.SUCCEEDED,
+            membership=membership,
+        )
+        membership.refresh_from_db()
+        assert membership.status == MembershipStatus.ACTIVE
+        assert membership.past_due_since is None
+        assert Payment.objects.filter(stripe_id="in_1").count() == 1
+        payment.refresh_from_db()
+        assert payment.status == PaymentStatus.SUCCEEDED
+        # A late "failed" event for the paid invoice changes nothing.
+        services.payment_record_from_stripe(
+            stripe_id="in_1",
+            client=crm_a.ann,
+            amount=6000,
+            currency="EUR",
+            status=PaymentStatus.FAILED,
+            membership=membership,
+        )
+        payment.refresh_from_db()
+        membership.refresh_from_db()
+        assert payment.status == PaymentStatus.SUCCEEDED
+        assert membership.status == MembershipStatus.ACTIVE
+        assert {"membership.past_due", "membership.suspended", "membership.recovered"} <= set(
+            actions()
+        )
+
+
+def test_subscription_sync_is_idempotent_and_decides_from_state(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        plan = make_plan(crm_a.owner, stripe_price_id="price_1")
+        now = int(timezone.now().timestamp())
+        subscription = {
+            "id": "sub_9",
+            "status": "active",
+            "metadata": {"client_id": str(crm_a.bob.pk)},
+            "items": {"data": [{"price": {"id": "price_1"}}]},
+            "current_period_start": now,
+            "current_period_end": now + 30 * 86400,
+            "start_date": now,
+            "cancel_at_period_end": False,
+        }
+        first = services.membership_sync_from_stripe(subscription=subscription)
+        again = services.membership_sync_from_stripe(subscription=subscription)
+        assert first.pk == again.pk
+        assert first.plan == plan
+        assert Membership.objects.filter(stripe_subscription_id="sub_9").count() == 1
+        assert actions().count("membership.created_from_stripe") == 1
+        assert actions().count("membership.synced_from_stripe") == 0
+        ended = services.membership_sync_from_stripe(
+            subscription={**subscription, "status": "canceled", "ended_at": now}
+        )
+        assert ended.status == MembershipStatus.CANCELLED
+        with pytest.raises(ValidationError):
+            services.membership_sync_from_stripe(
+                subscription={**subscription, "id": "sub_other", "metadata": {}}
+            )
