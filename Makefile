@@ -15,6 +15,7 @@ help:
 	@echo "make migrate  migrate public, the gym template and every gym (in parallel)"
 	@echo "make lint     ruff check + format check, makemigrations --check, check --deploy"
 	@echo "make bench    run the benchmarks under bench/"
+	@echo "make messages refresh and compile the es/de/fr catalogs in locale/ (needs GNU gettext)"
 	@echo "make stop-db  stop the embedded PostgreSQL (only used with no DATABASE_URL)"
 	@echo "make clean    stop the embedded PostgreSQL, remove .venv and .data"
 
@@ -77,8 +78,21 @@ bench: install
 	$(BIN)/python bench/tenant_provisioning.py
 	$(BIN)/python bench/mixed_load.py
 
+# Refreshes the catalogs in locale/ from the code, compiles them, and counts what is left to
+# translate (needs GNU gettext: xgettext, msgmerge, msgfmt). The compiled .mo files are
+# committed, so running the app needs no gettext. See README, "Translations".
+LANGS := es de fr
 messages: install
-	$(BIN)/python manage.py makemessages --all --ignore '.venv/*' --ignore '.data/*'
+	$(BIN)/python manage.py makemessages $(addprefix -l ,$(LANGS)) --no-obsolete \
+		--ignore '.venv/*' --ignore '.data/*' --ignore 'node_modules/*'
+	$(BIN)/python manage.py compilemessages $(addprefix -l ,$(LANGS)) \
+		--ignore '.venv' --ignore '.data' --ignore 'node_modules'
+	@for lang in $(LANGS); do \
+		po=locale/$$lang/LC_MESSAGES/django.po; \
+		echo "$$lang: $$(msgattrib --untranslated --no-obsolete $$po | grep -c '^msgid ' | \
+			awk '{print ($$1 > 0 ? $$1 - 1 : 0)}') untranslated, $$(msgattrib --only-fuzzy \
+			--no-obsolete $$po | grep -c '^msgid ' | awk '{print ($$1 > 0 ? $$1 - 1 : 0)}') fuzzy"; \
+	done
 
 clean: stop-db
 	rm -rf $(VENV) .data
