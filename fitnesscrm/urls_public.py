@@ -3,13 +3,16 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from apps.tenants import views
+from apps.tenants import brand_views, views
 from apps.tenants.admin import platform_admin
 from apps.tenants.api.views import GymCreateApi
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("signup/", views.signup, name="signup"),
+    path("favicon.ico", brand_views.favicon, name="favicon"),
+    path("brand/style.css", brand_views.stylesheet, name="brand_stylesheet"),
+    path("brand/icon.png", brand_views.icon, name="brand_icon"),
     path("health/", include("apps.core.urls")),
     path("admin/", platform_admin.urls),
     path("api/v1/gyms/", GymCreateApi.as_view(), name="api-gym-create"),

@@ -11,6 +11,7 @@ from apps.accounts import lockout_views
 from apps.accounts import views as account_views
 from apps.imports import views as imports_views
 from apps.portal import views as portal_views
+from apps.tenants import brand_views
 
 
 def no_such_endpoint(request: HttpRequest) -> HttpResponse:
@@ -64,6 +65,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/handoff/", account_views.handoff, name="account_handoff"),
     path("accounts/lockouts/", lockout_views.lockouts, name="account_lockouts"),
+    # The gym's identity as files (apps/tenants/brand_views.py).
+    path("favicon.ico", brand_views.favicon, name="favicon"),
+    path("brand/style.css", brand_views.stylesheet, name="brand_stylesheet"),
+    path("brand/logo.png", brand_views.logo, name="brand_logo"),
+    path("brand/icon.png", brand_views.icon, name="brand_icon"),
     path("accounts/", include("apps.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     # Phone numbers are a profile field here, not a way to sign in; allauth's phone endpoints

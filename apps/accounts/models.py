@@ -37,6 +37,13 @@ class UserManager(DjangoBaseUserManager["User"]):
     def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
+        if "unit_system" not in extra:
+            # A new account starts in the gym's default units (gym settings), not always metric.
+            from django.db import connection
+
+            gym_units = getattr(getattr(connection, "tenant", None), "unit_system", "")
+            if gym_units in UnitSystem.values:
+                extra["unit_system"] = gym_units
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)

@@ -13,13 +13,14 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Invitation, Role, User
 from apps.accounts.roles import has_role, is_management
-from apps.audit.services import audit_record
-from apps.tenants.selectors import current_gym, gym_url
+from apps.audit.services import audit_record, current_request_context
+from apps.tenants.selectors import current_gym, gym_url, gym_url_for_request
 
 # Who may invite whom. Owners are never invited: ownership is transferred, not granted.
 INVITABLE_ROLES: dict[str, frozenset[str]] = {
@@ -39,9 +40,57 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def gym_link(*, path: str) -> str:
+    """An absolute link on the current gym's host. Inside a request it keeps the scheme and
+    port the person acting used (as allauth's password-reset links do); outside one (a task,
+    a command) it falls back to the configured public port."""
+    gym = current_gym()
+    context = current_request_context.get()
+    if context is not None:
+        return gym_url_for_request(gym=gym, request=context.request, path=path)
+    return gym_url(gym=gym, path=path)
+
+
 def invitation_url(*, token: str) -> str:
     """The accept link, on the current gym's own host."""
-    return gym_url(gym=current_gym(), path=f"/accounts/invitation/{token}/")
+    return gym_link(path=f"/accounts/invitation/{token}/")
+
+
+def set_password_url(*, user: User) -> str:
+    """allauth's password-reset link for `user`: one use, and void once the password changes."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={
+            "uidb36": user_pk_to_url_str(user),
+            "key": default_token_generator.make_token(user),
+        },
+    )
+    return gym_link(path=path)
+
+
+def welcome_email_send(*, user: User, inviter: User) -> None:
+    """Tell someone whose account staff just created how to choose their password. Sent once
+    the transaction commits, so a rolled-back account sends nothing."""
+    link = set_password_url(user=user)
+    context = {
+        "link": link,
+        "gym_name": current_gym().name,
+        "inviter": inviter.get_full_name() or inviter.email,
+        "role": Role(user.role).label,
+        "first_name": user.first_name,
+    }
+    email = user.email
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=render_to_string("accounts/email/welcome_subject.txt", context).strip(),
+            message=render_to_string("accounts/email/welcome_message.txt", context),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
 
 
 def user_change_role(*, actor: User, user: User, role: str) -> User:

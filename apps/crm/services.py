@@ -199,8 +199,8 @@ def trainer_create(
     last_name: str = "",
     **profile: Any,
 ) -> Trainer:
-    """Make someone a trainer: an existing staff account, or a new account they activate by
-    resetting their password (or through an invitation)."""
+    """Make someone a trainer: an existing staff account, or a new account whose owner is
+    emailed a link to choose their password."""
     if not is_management(actor):
         raise PermissionDenied(_("Only owners and managers add trainers."))
     unknown = set(profile) - set(TRAINER_FIELDS)
@@ -219,6 +219,10 @@ def trainer_create(
             last_name=last_name.strip(),
             role=Role.TRAINER,
         )
+        # A new account has no password yet: the trainer gets a link to choose one.
+        from apps.accounts.services import welcome_email_send
+
+        welcome_email_send(user=user, inviter=actor)
     elif user.role == Role.CLIENT:
         raise ValidationError({"email": [_("This person is a client; change their role first.")]})
     if Trainer.objects.filter(user=user).exists():

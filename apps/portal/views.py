@@ -130,8 +130,27 @@ def _short_name(name: str) -> str:
 @require_GET
 def manifest(request: HttpRequest) -> HttpResponse:
     """The web app manifest of this gym's portal. Public: browsers fetch it without cookies."""
-    gym_name = getattr(request.tenant, "name", "") or "FitnessCRM"  # type: ignore[attr-defined]
+    gym = request.tenant  # type: ignore[attr-defined]
+    gym_name = getattr(gym, "name", "") or "FitnessCRM"
     portal_url = reverse("portal:home")
+    if getattr(gym, "icon_name", ""):
+        # The gym's own icon: its logo centred inside a maskable icon's safe zone.
+        icon_url = f"{reverse('brand_icon')}?v={gym.brand_version}"
+        icons = [
+            {"src": icon_url, "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": icon_url, "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ]
+    else:
+        icons = [
+            {"src": static("portal/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("portal/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {
+                "src": static("portal/icon-maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+        ]
     document = {
         "id": portal_url,
         "name": gym_name,
@@ -141,18 +160,9 @@ def manifest(request: HttpRequest) -> HttpResponse:
         "start_url": portal_url,
         "scope": "/",
         "display": "standalone",
-        "theme_color": THEME_COLOUR,
+        "theme_color": getattr(gym, "brand_colour", "") or THEME_COLOUR,
         "background_color": BACKGROUND_COLOUR,
-        "icons": [
-            {"src": static("portal/icon-192.png"), "sizes": "192x192", "type": "image/png"},
-            {"src": static("portal/icon-512.png"), "sizes": "512x512", "type": "image/png"},
-            {
-                "src": static("portal/icon-maskable-512.png"),
-                "sizes": "512x512",
-                "type": "image/png",
-                "purpose": "maskable",
-            },
-        ],
+        "icons": icons,
         "shortcuts": [{"name": _("My profile"), "url": reverse("portal:profile")}],
     }
     response = JsonResponse(

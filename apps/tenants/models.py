@@ -14,6 +14,15 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
+DEFAULT_BRAND_COLOUR = "#0b6e4f"
+DEFAULT_CURRENCY = "EUR"
+
+
+class GymUnitSystem(models.TextChoices):
+    """The same values as accounts.UnitSystem: a user without their own choice gets the gym's."""
+
+    METRIC = "metric", _("Metric (kg, cm)")
+    IMPERIAL = "imperial", _("Imperial (lb, in)")
 
 
 class Gym(TenantMixin):
@@ -24,6 +33,28 @@ class Gym(TenantMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    # Identity: shown on the staff app, the portal, sign-in pages, emails and the admin.
+    # The logo and its square icon are names in the gym's own storage (its schema's prefix),
+    # served only through the gym's host; `brand_version` changes with every identity edit so
+    # the stylesheet and images can be cached for long under versioned URLs.
+    logo_name = models.CharField(_("logo"), max_length=200, blank=True, editable=False)
+    icon_name = models.CharField(_("icon"), max_length=200, blank=True, editable=False)
+    brand_colour = models.CharField(_("brand colour"), max_length=7, default=DEFAULT_BRAND_COLOUR)
+    brand_version = models.PositiveIntegerField(default=1, editable=False)
+    address = models.TextField(_("address"), blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default=DEFAULT_CURRENCY)
+    unit_system = models.CharField(
+        _("default units"),
+        max_length=10,
+        choices=GymUnitSystem.choices,
+        default=GymUnitSystem.METRIC,
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
 
     # The schema is cloned from TENANT_BASE_SCHEMA on save, and dropped with the gym.
     auto_create_schema = True
@@ -37,6 +68,14 @@ class Gym(TenantMixin):
             models.CheckConstraint(
                 condition=models.Q(subdomain__regex=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"),
                 name="gym_subdomain_is_a_dns_label",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(brand_colour__regex=r"^#[0-9a-f]{6}$"),
+                name="gym_brand_colour_is_hex",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"),
+                name="gym_currency_is_iso_4217",
             ),
         ]
 

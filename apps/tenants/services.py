@@ -7,6 +7,8 @@ import secrets
 import zoneinfo
 from datetime import date as dt_date
 from datetime import time
+from itertools import pairwise
+from typing import IO
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -368,3 +370,208 @@ def special_day_delete(*, actor: User, day: SpecialDay) -> None:
         changes=changes_between({"date": day.date.isoformat(), "name": day.name}, {}),
     )
     day.delete()
+
+
+@transaction.atomic
+def opening_hours_week_save(
+    *, actor: User, gym: Gym, week: dict[int, list[tuple[time, time]]]
+) -> list[OpeningHours]:
+    """Replace the whole week's hours in one go: `week` maps each weekday (Monday 0) to its
+    ranges; a day left out or empty is closed. Errors name the field `hours-<day>`."""
+    _require_management(actor)
+    errors: dict[str, list[str]] = {}
+    for weekday, ranges in week.items():
+        if weekday not in range(7):
+            errors["weekday"] = [_("Choose a day of the week.")]
+            continue
+        ordered = sorted(ranges)
+        for opens_at, closes_at in ordered:
+            if closes_at <= opens_at:
+                errors[f"hours-{weekday}"] = [_("Closing time must be after opening time.")]
+        for (_open1, close1), (open2, _close2) in pairwise(ordered):
+            if open2 < close1:
+                errors[f"hours-{weekday}"] = [_("These hours overlap hours of the same day.")]
+    if errors:
+        raise ValidationError(errors)
+    Gym.objects.select_for_update().get(pk=gym.pk)
+
+    def text(rows: list[tuple[time, time]]) -> list[str]:
+        return [f"{_time_text(start)}-{_time_text(end)}" for start, end in sorted(rows)]
+
+    existing = list(OpeningHours.objects.filter(gym=gym))
+    before = {
+        day: text([(h.opens_at, h.closes_at) for h in existing if h.weekday == day])
+        for day in range(7)
+    }
+    after = {day: text(week.get(day, [])) for day in range(7)}
+    if before == after:
+        return existing
+    OpeningHours.objects.filter(gym=gym).delete()
+    created = OpeningHours.objects.bulk_create(
+        OpeningHours(gym=gym, weekday=day, opens_at=start, closes_at=end)
+        for day in range(7)
+        for start, end in sorted(week.get(day, []))
+    )
+    audit_record(
+        action="opening_hours.week_saved",
+        actor=actor,
+        obj=gym,
+        changes=changes_between(
+            {str(day): rows for day, rows in before.items()},
+            {str(day): rows for day, rows in after.items()},
+        ),
+    )
+    return created
+
+
+# --- Gym settings: identity -------------------------------------------------------------------
+# The logo files live in the gym's own storage prefix (the current schema's), so the services
+# run on the gym's host only; the row is the public schema's.
+
+IDENTITY_FIELDS = (
+    "brand_colour",
+    "address",
+    "contact_email",
+    "contact_phone",
+    "currency",
+    "unit_system",
+    "language",
+)
+
+
+def _keep_tenant_current(gym: Gym, fields: tuple[str, ...]) -> None:
+    # The request's tenant is a separate instance: keep it current for the rest of the request.
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Gym) and tenant.pk == gym.pk and tenant is not gym:
+        for field in fields:
+            setattr(tenant, field, getattr(gym, field))
+
+
+@transaction.atomic
+def gym_identity_update(*, actor: User, gym: Gym, **fields: str) -> Gym:
+    """Change the gym's brand colour, address, contact details, currency, default units or
+    language. Only the fields given change."""
+    from apps.tenants.branding import brand_colour_clean, currency_is_known
+    from apps.tenants.models import GymUnitSystem
+
+    _require_management(actor)
+    unknown = set(fields) - set(IDENTITY_FIELDS)
+    if unknown:
+        raise ValidationError({field: [_("Unknown field.")] for field in sorted(unknown)})
+    values = {name: (value or "").strip() for name, value in fields.items()}
+    errors: dict[str, list[str]] = {}
+    if "brand_colour" in values:
+        try:
+            values["brand_colour"] = brand_colour_clean(values["brand_colour"])
+        except ValidationError as exc:
+            errors["brand_colour"] = exc.messages
+    if "currency" in values:
+        values["currency"] = values["currency"].upper()
+        if not currency_is_known(values["currency"]):
+            errors["currency"] = [_("Choose a currency from the list.")]
+    if "unit_system" in values and values["unit_system"] not in GymUnitSystem.values:
+        errors["unit_system"] = [_("Choose metric or imperial.")]
+    if "language" in values and values["language"] not in dict(settings.LANGUAGES):
+        errors["language"] = [_("Choose a language from the list.")]
+    if values.get("contact_email"):
+        try:
+            validate_email(values["contact_email"])
+        except ValidationError as exc:
+            errors["contact_email"] = exc.messages
+    if values.get("contact_phone"):
+        from apps.crm.phones import normalise_phone
+
+        try:
+            values["contact_phone"] = normalise_phone(
+                values["contact_phone"], field="contact_phone"
+            )
+        except ValidationError as exc:
+            errors["contact_phone"] = exc.messages
+    if len(values.get("address", "")) > 500:
+        errors["address"] = [_("The address is too long.")]
+    if errors:
+        raise ValidationError(errors)
+    gym = Gym.objects.select_for_update().get(pk=gym.pk)
+    before = {name: getattr(gym, name) for name in values}
+    for name, value in values.items():
+        setattr(gym, name, value)
+    changes = changes_between(before, values)
+    if not changes:
+        return gym
+    gym.brand_version += 1
+    gym.save(update_fields=[*values, "brand_version"])
+    audit_record(action="gym.identity_updated", actor=actor, obj=gym, changes=changes)
+    _keep_tenant_current(gym, (*IDENTITY_FIELDS, "brand_version"))
+    return gym
+
+
+def _require_gyms_host(gym: Gym) -> None:
+    if connection.schema_name != gym.schema_name:
+        raise PermissionDenied(_("A gym's logo is changed on the gym's own address."))
+
+
+def _delete_files(*names: str) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        if name:
+            try:
+                default_storage.delete(name)
+            except OSError:  # pragma: no cover - a missing file is already gone
+                logger.warning("could not delete %s", name)
+
+
+@transaction.atomic
+def gym_logo_set(*, actor: User, gym: Gym, image: IO[bytes], size: int | None = None) -> Gym:
+    """Check and keep a new logo (and its square icon); the old files go once this commits."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from apps.tenants.branding import process_logo
+
+    _require_management(actor)
+    _require_gyms_host(gym)
+    processed = process_logo(image, size=size)
+    stem = secrets.token_urlsafe(18)
+    logo_name = default_storage.save(f"brand/{stem}-logo.png", ContentFile(processed.logo))
+    icon_name = default_storage.save(f"brand/{stem}-icon.png", ContentFile(processed.icon))
+    gym = Gym.objects.select_for_update().get(pk=gym.pk)
+    old = (gym.logo_name, gym.icon_name)
+    gym.logo_name, gym.icon_name = logo_name, icon_name
+    gym.brand_version += 1
+    try:
+        gym.save(update_fields=["logo_name", "icon_name", "brand_version"])
+    except Exception:
+        _delete_files(logo_name, icon_name)
+        raise
+    audit_record(
+        action="gym.logo_changed",
+        actor=actor,
+        obj=gym,
+        changes={"logo": {"before": bool(old[0]), "after": True}},
+    )
+    transaction.on_commit(lambda: _delete_files(*old))
+    _keep_tenant_current(gym, ("logo_name", "icon_name", "brand_version"))
+    return gym
+
+
+@transaction.atomic
+def gym_logo_remove(*, actor: User, gym: Gym) -> Gym:
+    _require_management(actor)
+    _require_gyms_host(gym)
+    gym = Gym.objects.select_for_update().get(pk=gym.pk)
+    old = (gym.logo_name, gym.icon_name)
+    if not any(old):
+        return gym
+    gym.logo_name = gym.icon_name = ""
+    gym.brand_version += 1
+    gym.save(update_fields=["logo_name", "icon_name", "brand_version"])
+    audit_record(
+        action="gym.logo_changed",
+        actor=actor,
+        obj=gym,
+        changes={"logo": {"before": True, "after": False}},
+    )
+    transaction.on_commit(lambda: _delete_files(*old))
+    _keep_tenant_current(gym, ("logo_name", "icon_name", "brand_version"))
+    return gym

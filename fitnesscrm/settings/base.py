@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The reader's language on a gym's host: theirs, else the gym's (after authentication).
+    "apps.tenants.middleware.GymLanguageMiddleware",
     # After authentication: its 400 page is drawn like any other page.
     "apps.core.middleware.NulCharacterMiddleware",
     "apps.audit.middleware.AuditContextMiddleware",
@@ -180,7 +182,9 @@ CSRF_COOKIE_HTTPONLY = False
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Features nobody here uses are switched off for the pages and any frame in them; `self` keeps
-# fullscreen (videos) and passkeys (allauth.mfa WebAuthn) possible on our own origin.
+# fullscreen (videos) and passkeys (allauth.mfa WebAuthn) possible on our own origin. Only
+# features Chromium recognises on every platform: an unknown one (web-share on Linux) logs an
+# error on every page (tests/core/test_rough_edges.py checks the list).
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     "accelerometer": [],
     "autoplay": [],
@@ -203,7 +207,6 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
     "screen-wake-lock": [],
     "serial": [],
     "usb": [],
-    "web-share": [],
     "xr-spatial-tracking": [],
 }
 

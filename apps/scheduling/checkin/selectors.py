@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
@@ -137,3 +138,29 @@ def kiosk_bookings(
         .order_by("starts_at", "pk")
     )
     return classes, sessions
+
+
+def kiosk_already_checked_in(
+    *, client: Client, now: datetime, before: timedelta, after: timedelta
+) -> list[str]:
+    """What the client has already checked in to in the kiosk's window: a second visit to the
+    kiosk is told so rather than "not found"."""
+    classes = (
+        ClassBooking.objects.filter(
+            client=client,
+            checked_in_at__isnull=False,
+            occurrence__starts_at__gte=now - after,
+            occurrence__starts_at__lte=now + before,
+        )
+        .order_by("occurrence__starts_at", "pk")
+        .values_list("occurrence__class_type__name", flat=True)
+    )
+    sessions = Appointment.objects.filter(
+        client=client,
+        checked_in_at__isnull=False,
+        starts_at__gte=now - after,
+        starts_at__lte=now + before,
+    ).select_related("trainer__user")
+    names = list(classes)
+    names += [_("Session with %(trainer)s") % {"trainer": a.trainer} for a in sessions]
+    return names

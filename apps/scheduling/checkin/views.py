@@ -127,6 +127,16 @@ def _kiosk_check_in(request: HttpRequest, identifier: str) -> dict[str, Any]:
         client=client, now=timezone.now(), before=KIOSK_BEFORE, after=KIOSK_AFTER
     )
     if not classes and not sessions:
+        already = selectors.kiosk_already_checked_in(
+            client=client, now=timezone.now(), before=KIOSK_BEFORE, after=KIOSK_AFTER
+        )
+        if already:
+            return {
+                "found": True,
+                "already": True,
+                "first_name": client.first_name,
+                "checked": already,
+            }
         return {"found": False}
     checked: list[str] = []
     for booking in classes:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -36,11 +37,13 @@ from apps.scheduling.gym_settings import selectors, services
 from apps.scheduling.gym_settings.forms import (
     AvailabilityExceptionForm,
     AvailabilityForm,
+    GymIdentityForm,
     GymProfileForm,
     LocationForm,
     OpeningHoursForm,
     RoomForm,
     SpecialDayForm,
+    WeekHoursForm,
 )
 from apps.scheduling.models import Availability, AvailabilityException
 from apps.tenants import selectors as gym_selectors
@@ -105,6 +108,45 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "gym_settings/profile.html", {"form": form, "gym": gym})
 
 
+# --- Identity -------------------------------------------------------------------------------
+
+IDENTITY_FIELDS = gym_services.IDENTITY_FIELDS
+
+
+@role_required(*MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def identity(request: HttpRequest) -> HttpResponse:
+    """Logo, brand colour, address, contact details, currency, default units and language:
+    one form, one save."""
+    gym = _gym()
+    form = GymIdentityForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={name: getattr(gym, name) for name in IDENTITY_FIELDS},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                gym_services.gym_identity_update(
+                    actor=request.user,
+                    gym=gym,
+                    **{name: data[name] for name in IDENTITY_FIELDS},
+                )
+                if data["logo"]:
+                    gym_services.gym_logo_set(
+                        actor=request.user, gym=gym, image=data["logo"], size=data["logo"].size
+                    )
+                elif data["remove_logo"]:
+                    gym_services.gym_logo_remove(actor=request.user, gym=gym)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return HttpResponseRedirect(reverse("gym_settings:identity"))
+    return render(request, "gym_settings/identity.html", {"form": form, "gym": gym})
+
+
 # --- Opening hours --------------------------------------------------------------------------
 
 
@@ -112,10 +154,15 @@ def _hours_context(
     gym: Gym,
     hours_form: OpeningHoursForm | None = None,
     special_form: SpecialDayForm | None = None,
+    week_form: WeekHoursForm | None = None,
+    week_errors: list[str] | None = None,
 ) -> dict[str, Any]:
+    week = gym_selectors.gym_opening_hours(gym)
     return {
         "gym": gym,
-        "week": gym_selectors.gym_opening_hours(gym),
+        "week": week,
+        "week_form": week_form or WeekHoursForm(week=week),
+        "week_errors": week_errors or [],
         "special_days": gym_selectors.special_day_list(
             gym=gym, since=timezone.localdate(timezone=ZoneInfo(gym.time_zone))
         ),
@@ -161,6 +208,23 @@ def _hours_write(
         else:
             return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
     return _hours_response(request, gym, **{form_name: form})
+
+
+@role_required(*MANAGEMENT)
+@require_POST
+def hours_week(request: HttpRequest) -> HttpResponse:
+    """The whole week's opening hours in one save."""
+    gym = _gym()
+    form = WeekHoursForm(request.POST)
+    errors: list[str] = []
+    if form.is_valid():
+        try:
+            gym_services.opening_hours_week_save(actor=request.user, gym=gym, week=form.week())
+        except ValidationError as exc:
+            errors = form.add_service_errors(exc)
+        else:
+            return _after_write(request, "gym_settings:hours") or _hours_response(request, gym)
+    return _hours_response(request, gym, week_form=form, week_errors=errors)
 
 
 @role_required(*MANAGEMENT)
