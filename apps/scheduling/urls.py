@@ -7,5 +7,6 @@ app_name = "scheduling"
 urlpatterns = [
     path("", include("apps.scheduling.calendar.urls")),
     path("", include("apps.scheduling.checkin.urls")),
+    path("", include("apps.scheduling.classes.urls")),
     path("", include("apps.scheduling.policies.urls")),
 ]

@@ -1,4 +1,5 @@
-"""Reads of group classes: the timetable with spots left, and a client's active booking."""
+"""Reads of group classes: the timetable with spots left, a client's active booking, and what
+the staff pages show (the week's classes, the weekly timetable, a class's roster) by role."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Q, QuerySet
 
+from apps.accounts.models import Role, User
+from apps.accounts.roles import has_role
 from apps.crm.models import Client
 from apps.scheduling.models import (
     ACTIVE_CLASS_STATUSES,
     SPOT_STATUSES,
     ClassBooking,
+    ClassBookingStatus,
     ClassOccurrence,
+    ClassSeries,
     ClassType,
 )
 from apps.tenants.selectors import current_gym
@@ -53,3 +58,65 @@ def active_booking(*, occurrence: ClassOccurrence, client: Client) -> ClassBooki
         .filter(occurrence=occurrence, client=client, status__in=ACTIVE_CLASS_STATUSES)
         .first()
     )
+
+
+# --- The staff pages: the week's classes, the timetable, a class's roster ----------------------
+
+STAFF_CLASS_ROLES = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK, Role.TRAINER)
+# What a roster lists: who holds a spot, and who waits for one.
+ROSTER_STATUSES = (*SPOT_STATUSES, ClassBookingStatus.WAITLISTED)
+
+
+def staff_occurrence_list(
+    *, viewer: User, date_from: date, date_to: date
+) -> QuerySet[ClassOccurrence]:
+    """The classes of the days `date_from` to `date_to` a staff member works with: every class
+    for management and the front desk, a trainer's own classes for a trainer; counts as in
+    occurrence_list."""
+    occurrences = occurrence_list(date_from=date_from, date_to=date_to)
+    if has_role(viewer, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        return occurrences
+    if has_role(viewer, Role.TRAINER):
+        return occurrences.filter(trainer__user=viewer)
+    return occurrences.none()
+
+
+def staff_occurrence_get(*, viewer: User, pk: int) -> ClassOccurrence:
+    """One class the viewer may open (its roster); ClassOccurrence.DoesNotExist otherwise, for
+    a class of another trainer as for one that does not exist."""
+    occurrences = ClassOccurrence.objects.select_related(
+        "class_type", "trainer__user", "room__location", "series"
+    )
+    if has_role(viewer, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        return occurrences.get(pk=pk)
+    if has_role(viewer, Role.TRAINER):
+        return occurrences.get(pk=pk, trainer__user=viewer)
+    raise ClassOccurrence.DoesNotExist
+
+
+def roster(*, occurrence: ClassOccurrence) -> tuple[list[ClassBooking], list[ClassBooking]]:
+    """A class's bookings holding a spot (by client name) and its waitlist (in order): one
+    query whatever the class's size."""
+    bookings = list(
+        ClassBooking.objects.select_related("client")
+        .filter(occurrence=occurrence, status__in=ROSTER_STATUSES)
+        .order_by("waitlist_position", "client__last_name", "client__first_name", "pk")
+    )
+    waiting = [b for b in bookings if b.status == ClassBookingStatus.WAITLISTED]
+    holding = [b for b in bookings if b.status != ClassBookingStatus.WAITLISTED]
+    return holding, waiting
+
+
+def series_list(*, viewer: User, today: date) -> QuerySet[ClassSeries]:
+    """The weekly timetable: series that have not ended, for the staff who manage classes."""
+    if not has_role(viewer, Role.OWNER, Role.MANAGER):
+        return ClassSeries.objects.none()
+    return (
+        ClassSeries.objects.select_related("class_type", "trainer__user", "room__location")
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .order_by("local_start_time", "class_type__name", "pk")
+    )
+
+
+def class_type_get(*, pk: int) -> ClassType:
+    return ClassType.objects.get(pk=pk)
