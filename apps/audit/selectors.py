@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.roles import is_management
 from apps.audit.models import AuditEvent
+from apps.core.sorting import sort_queryset
 
 
 def current_time_zone_name() -> str:
@@ -25,10 +26,24 @@ def _start_of(day: datetime.date, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
 
 
+# The columns the audit log may be sorted by (`?sort=`); anything else keeps newest first.
+AUDIT_SORTS = {
+    "time": ("created_at",),
+    "actor": ("actor_email",),
+    "action": ("action",),
+    "object": ("object_type", "object_id"),
+}
+
+
 def audit_event_list(
-    *, viewer: Any, filters: Mapping[str, Any] | None = None, time_zone: str | None = None
+    *,
+    viewer: Any,
+    filters: Mapping[str, Any] | None = None,
+    time_zone: str | None = None,
+    sort: str = "",
 ) -> QuerySet[AuditEvent]:
-    """Events of the current schema, newest first, narrowed by `filters`.
+    """Events of the current schema, newest first (or by an AUDIT_SORTS key), narrowed by
+    `filters`.
 
     Filters (all optional): action (exact), actor (part of the actor's email), object_type,
     object_id, date_from and date_to (whole days in `time_zone`, by default the gym's).
@@ -51,7 +66,7 @@ def audit_event_list(
     if filters.get("date_to"):
         next_day = filters["date_to"] + datetime.timedelta(days=1)
         events = events.filter(created_at__lt=_start_of(next_day, zone))
-    return events
+    return sort_queryset(events, sort, AUDIT_SORTS)
 
 
 def audit_action_list(*, viewer: Any) -> list[str]:

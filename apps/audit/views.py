@@ -21,8 +21,14 @@ from apps.accounts.decorators import mfa_required, role_required
 from apps.accounts.models import Role
 from apps.audit.forms import AuditEventFilterForm
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import audit_action_list, audit_event_list, current_time_zone_name
+from apps.audit.selectors import (
+    AUDIT_SORTS,
+    audit_action_list,
+    audit_event_list,
+    current_time_zone_name,
+)
 from apps.audit.services import audit_record
+from apps.core.sorting import sort_links, sort_value
 from apps.core.spreadsheets import spreadsheet_safe
 
 PAGE_SIZE = 50
@@ -44,7 +50,8 @@ EXPORT_COLUMNS = [
 @role_required(Role.OWNER, Role.MANAGER)
 def event_list(request: HttpRequest) -> HttpResponse:
     form = AuditEventFilterForm(request.GET)
-    events = audit_event_list(viewer=request.user, filters=form.filters())
+    sort = sort_value(request.GET.get("sort"), AUDIT_SORTS)
+    events = audit_event_list(viewer=request.user, filters=form.filters(), sort=sort)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -54,6 +61,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "actions": audit_action_list(viewer=request.user),
             "time_zone": current_time_zone_name(),
+            "sort_links": sort_links(request.GET, sort, AUDIT_SORTS),
             # The filters, for the pagination and export links.
             "query": _without_page(request),
         },
