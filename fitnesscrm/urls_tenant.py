@@ -36,6 +36,7 @@ api_patterns = [
     path("", include("apps.workouts.api.urls")),
     path("", include("apps.progress.api.urls")),
     path("", include("apps.tenants.api_gym")),
+    path("", include("apps.billing.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]
@@ -49,6 +50,7 @@ urlpatterns = [
     path("clients/export.csv", imports_views.client_export, name="client_export"),
     path("", include("apps.crm.urls")),
     path("health/", include("apps.core.urls")),
+    path("billing/", include("apps.billing.urls")),
     path("audit/", include("apps.audit.urls")),
     path("privacy/", include("apps.privacy.urls")),
     path("portal/", include("apps.portal.urls")),

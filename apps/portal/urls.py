@@ -13,4 +13,5 @@ urlpatterns = [
     path("schedule/", include("apps.scheduling.portal.urls")),
     path("workouts/", include("apps.workouts.portal_urls")),
     path("progress/", include("apps.progress.portal_urls")),
+    path("memberships/", include("apps.billing.portal_urls")),
 ]

@@ -1,0 +1,7 @@
+"""The portal's memberships page (mounted under /portal/memberships/, portal namespace)."""
+
+from django.urls import path
+
+from apps.billing import views
+
+urlpatterns = [path("", views.portal_memberships, name="memberships")]

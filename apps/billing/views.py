@@ -1,0 +1,332 @@
+"""Billing pages: the catalogue, failed payments, the actions of a client's "Membership &
+payments" section, and the portal's memberships page. Thin: services decide, selectors read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.accounts.decorators import role_required
+from apps.accounts.models import Role
+from apps.billing import selectors, services
+from apps.billing.forms import (
+    BillingSettingsForm,
+    CancelForm,
+    PackForm,
+    PauseForm,
+    PlanForm,
+    PromotionCodeForm,
+    RecordPaymentForm,
+    RefundForm,
+    SellPackForm,
+    SellPlanForm,
+)
+from apps.billing.models import Membership, MembershipPlan, Pack, Payment, PromotionCode
+from apps.billing.money import to_major
+from apps.core.forms import add_service_errors
+from apps.crm import selectors as crm_selectors
+from apps.crm.models import Client
+from apps.portal.views import client_required
+
+SELLERS = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
+MANAGERS = (Role.OWNER, Role.MANAGER)
+
+
+def _client_or_404(viewer: Any, pk: int) -> Client:
+    client = crm_selectors.client_list(viewer=viewer).filter(pk=pk).first()
+    if client is None:
+        raise Http404
+    return client
+
+
+def _back_to(client: Client) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("crm:client_detail", args=[client.pk]) + "#billing")
+
+
+def _form_errors(form: Any) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+def _run(
+    request: HttpRequest, client: Client, action: Callable[[], Any], done: str
+) -> HttpResponseRedirect:
+    """Call the service; its refusal becomes the message shown on the profile."""
+    try:
+        action()
+    except (ValidationError, PermissionDenied) as error:
+        text = " ".join(getattr(error, "messages", [])) or str(error) or _("Not allowed.")
+        messages.error(request, text)
+    else:
+        messages.success(request, done)
+    return _back_to(client)
+
+
+# --- Catalogue -----------------------------------------------------------------------------
+
+
+def _catalogue_context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
+    owner = selectors.can_manage_catalogue(request.user)
+    settings_row = selectors.billing_settings()
+    return {
+        "plans": selectors.plan_list(include_archived=owner),
+        "packs": selectors.pack_list(include_archived=owner),
+        "codes": selectors.promotion_code_list(),
+        "settings_row": settings_row,
+        "can_edit": owner,
+        "can_manage": selectors.can_manage_memberships(request.user),
+        "plan_form": forms.get("plan_form") or PlanForm(prefix="plan"),
+        "pack_form": forms.get("pack_form") or PackForm(prefix="pack"),
+        "code_form": forms.get("code_form") or PromotionCodeForm(prefix="code"),
+        "settings_form": forms.get("settings_form")
+        or BillingSettingsForm(
+            prefix="settings",
+            initial={
+                "memberships_required": settings_row.memberships_required,
+                "drop_in_price": to_major(settings_row.drop_in_price, selectors.gym_currency())
+                if settings_row.drop_in_price is not None
+                else None,
+                "dunning_block_days": settings_row.dunning_block_days,
+                "dunning_suspend_days": settings_row.dunning_suspend_days,
+            },
+        ),
+    }
+
+
+@role_required(*SELLERS)
+@require_GET
+def catalogue(request: HttpRequest) -> HttpResponse:
+    return render(request, "billing/catalogue.html", _catalogue_context(request))
+
+
+def _catalogue_post(
+    request: HttpRequest, form_class: type, prefix: str, save: Callable[[Any], Any], done: str
+) -> HttpResponse:
+    form = form_class(request.POST, prefix=prefix)
+    if form.is_valid():
+        data = form.service_fields() if hasattr(form, "service_fields") else form.cleaned_data
+        try:
+            save(data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, done)
+            return HttpResponseRedirect(reverse("billing:catalogue"))
+    context = _catalogue_context(request, **{f"{prefix}_form": form})
+    return render(request, "billing/catalogue.html", context, status=400)
+
+
+@role_required(Role.OWNER)
+@require_POST
+def plan_add(request: HttpRequest) -> HttpResponse:
+    return _catalogue_post(
+        request,
+        PlanForm,
+        "plan",
+        lambda data: services.plan_create(actor=request.user, **data),
+        _("Plan added."),
+    )
+
+
+@role_required(Role.OWNER)
+@require_POST
+def pack_add(request: HttpRequest) -> HttpResponse:
+    def save(data: dict[str, Any]) -> None:
+        services.pack_create(actor=request.user, **data)
+
+    return _catalogue_post(request, PackForm, "pack", save, _("Pack added."))
+
+
+@role_required(Role.OWNER)
+@require_POST
+def code_add(request: HttpRequest) -> HttpResponse:
+    def save(data: dict[str, Any]) -> None:
+        services.promotion_code_create(actor=request.user, **data)
+
+    return _catalogue_post(request, PromotionCodeForm, "code", save, _("Promotion code added."))
+
+
+@role_required(*MANAGERS)
+@require_POST
+def settings_save(request: HttpRequest) -> HttpResponse:
+    def save(data: dict[str, Any]) -> None:
+        services.billing_settings_update(actor=request.user, **data)
+
+    return _catalogue_post(
+        request, BillingSettingsForm, "settings", save, _("Billing settings saved.")
+    )
+
+
+@role_required(Role.OWNER)
+@require_POST
+def plan_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    services.plan_archive(actor=request.user, plan=get_object_or_404(MembershipPlan, pk=pk))
+    messages.success(request, _("Plan archived: no longer sold."))
+    return HttpResponseRedirect(reverse("billing:catalogue"))
+
+
+@role_required(Role.OWNER)
+@require_POST
+def pack_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    services.pack_archive(actor=request.user, pack=get_object_or_404(Pack, pk=pk))
+    messages.success(request, _("Pack archived: no longer sold."))
+    return HttpResponseRedirect(reverse("billing:catalogue"))
+
+
+@role_required(Role.OWNER)
+@require_POST
+def code_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    code = get_object_or_404(PromotionCode, pk=pk)
+    services.promotion_code_update(actor=request.user, promotion_code=code, active=not code.active)
+    return HttpResponseRedirect(reverse("billing:catalogue"))
+
+
+@role_required(*SELLERS)
+@require_GET
+def failed_payments(request: HttpRequest) -> HttpResponse:
+    memberships = selectors.failed_payments(viewer=request.user)[:200]
+    return render(request, "billing/failed_payments.html", {"memberships": memberships})
+
+
+# --- A client's "Membership & payments" -----------------------------------------------------
+
+
+@role_required(*SELLERS)
+@require_POST
+def sell_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    client = _client_or_404(request.user, pk)
+    form = SellPlanForm(request.POST, prefix="plan")
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back_to(client)
+    return _run(
+        request,
+        client,
+        lambda: services.membership_sell(actor=request.user, client=client, **form.cleaned_data),
+        _("Membership sold."),
+    )
+
+
+@role_required(*SELLERS)
+@require_POST
+def sell_pack(request: HttpRequest, pk: int) -> HttpResponse:
+    client = _client_or_404(request.user, pk)
+    form = SellPackForm(request.POST, prefix="pack")
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back_to(client)
+    return _run(
+        request,
+        client,
+        lambda: services.pack_sell(actor=request.user, client=client, **form.cleaned_data),
+        _("Pack sold."),
+    )
+
+
+@role_required(*SELLERS)
+@require_POST
+def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
+    client = _client_or_404(request.user, pk)
+    form = RecordPaymentForm(request.POST, prefix="pay")
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back_to(client)
+    return _run(
+        request,
+        client,
+        lambda: services.payment_record_offline(
+            actor=request.user, client=client, **form.cleaned_data
+        ),
+        _("Payment recorded."),
+    )
+
+
+@role_required(*MANAGERS)
+@require_POST
+def refund(request: HttpRequest, pk: int) -> HttpResponse:
+    payment = get_object_or_404(Payment.objects.select_related("client"), pk=pk)
+    client = _client_or_404(request.user, payment.client_id)
+    form = RefundForm(request.POST, prefix="refund")
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back_to(client)
+    return _run(
+        request,
+        client,
+        lambda: services.payment_refund(actor=request.user, payment=payment, **form.cleaned_data),
+        _("Refund recorded."),
+    )
+
+
+@role_required(*MANAGERS)
+@require_POST
+def membership_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    membership = get_object_or_404(Membership.objects.select_related("client"), pk=pk)
+    client = _client_or_404(request.user, membership.client_id)
+    if action == "resume":
+        return _run(
+            request,
+            client,
+            lambda: services.membership_resume(actor=request.user, membership=membership),
+            _("Membership resumed."),
+        )
+    form_class = {"pause": PauseForm, "cancel": CancelForm}.get(action)
+    if form_class is None:
+        raise Http404
+    form = form_class(request.POST, prefix=action)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back_to(client)
+    service = services.membership_pause if action == "pause" else services.membership_cancel
+    done = _("Membership paused.") if action == "pause" else _("Membership cancelled.")
+    return _run(
+        request,
+        client,
+        lambda: service(actor=request.user, membership=membership, **form.cleaned_data),
+        done,
+    )
+
+
+# --- Portal --------------------------------------------------------------------------------
+
+
+def _checkout_url() -> str:
+    """The Stripe Checkout start (billing part 1), when it is installed; empty until then."""
+    try:
+        return reverse("connect:checkout")
+    except NoReverseMatch:
+        return ""
+
+
+@client_required
+@require_GET
+def portal_memberships(request: HttpRequest) -> HttpResponse:
+    """What the client holds, their payments, and what they can buy."""
+    client = Client.objects.filter(user=request.user).first()
+    if client is None:
+        raise Http404
+    status = selectors.billing_status_for([client.pk])[client.pk]
+    return render(
+        request,
+        "billing/portal_memberships.html",
+        {
+            "client": client,
+            "status": status,
+            "memberships": selectors.memberships_of(viewer=request.user, client=client)[:5],
+            "credits": selectors.credits_of(viewer=request.user, client=client).filter(
+                remaining__gt=0
+            ),
+            "payments": selectors.ledger_of(viewer=request.user, client=client)[:20],
+            "plans": selectors.plan_list(),
+            "packs": selectors.pack_list(),
+            "drop_in_price": selectors.billing_settings().drop_in_price,
+            "checkout_url": _checkout_url(),
+        },
+    )
