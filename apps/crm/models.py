@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import CharField, F, Func, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +18,28 @@ from apps.core.fields import EncryptedTextField
 from apps.core.models import TimeStampedModel
 
 HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a7f5a."))
+
+
+def phone_digits() -> Func:
+    """The digits of a client's phone ("+44 7700 900123" -> "447700900123")."""
+    return Func(
+        F("phone"),
+        Value(r"\D"),
+        Value(""),
+        Value("g"),
+        function="regexp_replace",
+        output_field=CharField(),
+    )
+
+
+def client_search_text() -> Concat:
+    """What the client search looks for a term in (apps.crm.selectors.client_search_q): name,
+    email and phone in one text, so one trigram index answers it. The parts are joined by a
+    line break, which a search box does not send, so a term never spans two of them."""
+    parts: list[F | Value] = []
+    for name in ("first_name", "last_name", "email", "phone"):
+        parts += [F(name), Value("\n")]
+    return Concat(*parts[:-1], output_field=CharField())
 
 
 class Trainer(TimeStampedModel):
@@ -147,6 +170,12 @@ class Client(TimeStampedModel):
             models.Index(models.functions.Lower("email"), name="crm_client_email_lower"),
             models.Index(fields=["phone"]),
             GinIndex(fields=["tags"], name="crm_client_tags_gin"),
+            GinIndex(
+                OpClass(client_search_text(), name="gin_trgm_ops"), name="crm_client_search_trgm"
+            ),
+            GinIndex(
+                OpClass(phone_digits(), name="gin_trgm_ops"), name="crm_client_phone_digits_trgm"
+            ),
         ]
         constraints = [
             # One client per email in a gym (case-insensitive); clients without email are fine.

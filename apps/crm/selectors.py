@@ -12,24 +12,24 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
-    CharField,
     Count,
     Exists,
     F,
-    Func,
+    Lookup,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Value,
 )
 from django.db.models.lookups import Contains
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
+from apps.core.sorting import sort_queryset
 from apps.crm.models import (
     Assignment,
     Certification,
@@ -39,6 +39,8 @@ from apps.crm.models import (
     Note,
     NoteKind,
     Trainer,
+    client_search_text,
+    phone_digits,
 )
 from apps.crm.phones import phone_search_digits
 from apps.tenants.selectors import gym_today
@@ -50,29 +52,47 @@ def _current_assignments() -> QuerySet[Assignment]:
     return Assignment.objects.filter(ends_on__isnull=True).select_related("trainer__user")
 
 
+class _ContainsIgnoringCase(Contains):
+    """`lhs ILIKE '%term%'`, which a trigram (gin_trgm_ops) index on `lhs` answers: Django's
+    icontains compares UPPER()s, which that index cannot."""
+
+    def get_rhs_op(self, connection: Any, rhs: str) -> str:
+        return f"ILIKE {rhs}"
+
+
+class _AnyOf(Lookup):
+    """`lhs = ANY(rhs)`, rhs an array."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+
+
+# A term this long has trigrams for the search indexes to look up.
+TRIGRAM_LENGTH = 3
+
+
 def client_search_q(search: str) -> Q:
     """Clients whose name, email or phone contains `search`. A number is matched on digits, in
     any way people type it: "07700 900123", "+44 7700 900123" and "900123" all find the client
-    stored as +447700900123 (and numbers stored before they were normalised)."""
-    condition = (
-        Q(first_name__icontains=search)
-        | Q(last_name__icontains=search)
-        | Q(email__icontains=search)
-        | Q(phone__icontains=search)
-    )
-    candidates = phone_search_digits(search)
-    if candidates:
-        phone_digits = Func(
-            F("phone"),
-            Value(r"\D"),
-            Value(""),
-            Value("g"),
-            function="regexp_replace",
-            output_field=CharField(),
-        )
-        for digits in candidates:
-            condition |= Q(Contains(phone_digits, Value(digits)))
-    return condition
+    stored as +447700900123 (and numbers stored before they were normalised). Trigram indexes
+    (apps.crm.models.client_search_text and phone_digits) answer terms of three characters or
+    more."""
+    condition = Q(_ContainsIgnoringCase(client_search_text(), search))
+    for digits in phone_search_digits(search):
+        condition |= Q(Contains(phone_digits(), digits))
+    if len(search) < TRIGRAM_LENGTH:
+        # No trigram to look up; so short a term matches so many clients that reading them in
+        # the list's order finds a page at once.
+        return condition
+    # The matches as an array the query reads once: as a plain condition, PostgreSQL walks the
+    # name index in the list's order testing every client, expecting matches spread evenly
+    # through the alphabet ("smi" are all under S: thousands of rows tested for one page).
+    matches = Client.objects.filter(condition).order_by().values("pk")
+    return Q(_AnyOf(F("pk"), ArraySubquery(matches)))
 
 
 # Clients who still come to the gym, so should have a trainer.
@@ -86,7 +106,10 @@ def has_current_trainer_q() -> Q:
 def without_trainer_q() -> Q:
     """Clients still coming (active, trial, paused) who have no trainer at the moment: the
     owner's "clients without a trainer", as counted and as filtered (`has_trainer=false`)."""
-    return ~has_current_trainer_q() & Q(status__in=STILL_COMING)
+    # NOT IN rather than NOT EXISTS: in an aggregate's FILTER, PostgreSQL runs a correlated
+    # EXISTS once per client, while it reads the open assignments into a hash once for NOT IN.
+    coached = Assignment.objects.filter(ends_on__isnull=True).values("client_id")
+    return Q(status__in=STILL_COMING) & ~Q(pk__in=coached)
 
 
 def trainer_for_user(user: User) -> Trainer | None:
@@ -332,13 +355,15 @@ CLIENT_FILTER_PARAMS = (
     "has_trainer",
     "joined_after",
     "joined_before",
+    "ids",
 )
 
 
 def client_filter(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
     """Narrow a client queryset (from `client_list`, which applied the viewer's rules) by the
     client list's filters: search, status, trainer (id), tag, has_trainer, joined_after,
-    joined_before (inclusive, YYYY-MM-DD). Empty values are ignored; a bad value raises
+    joined_before (inclusive, YYYY-MM-DD), ids (comma-separated, the rows picked on the
+    list). Empty values are ignored; a bad value raises
     ValidationError naming the parameter. `params` is any mapping (a request's QueryDict)."""
     from django.core.exceptions import ValidationError
 
@@ -349,6 +374,12 @@ def client_filter(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
         return str(raw).strip() if raw is not None else ""
 
     errors: dict[str, list[str]] = {}
+    ids = [part.strip() for part in value("ids").split(",") if part.strip()]
+    if ids:
+        if all(part.isdigit() for part in ids):
+            queryset = queryset.filter(pk__in=[int(part) for part in ids])
+        else:
+            errors["ids"] = [_("Give client ids separated by commas.")]
     search = value("search")
     if search:
         queryset = queryset.filter(client_search_q(search))
@@ -400,6 +431,29 @@ def client_filter(queryset: QuerySet[Client], params: Any) -> QuerySet[Client]:
     if errors:
         raise ValidationError(errors)
     return queryset
+
+
+# The columns the client and lead lists may be sorted by (`?sort=`; anything else keeps the
+# default order): see apps.core.sorting.
+CLIENT_SORTS = {
+    "name": ("last_name", "first_name"),
+    "status": ("status",),
+    "email": ("email",),
+    "joined": ("joined_on",),
+}
+LEAD_SORTS = {
+    "name": ("first_name", "last_name"),
+    "received": ("created_at",),
+    "status": ("status",),
+}
+
+
+def client_sort(queryset: QuerySet[Client], sort: str) -> QuerySet[Client]:
+    return sort_queryset(queryset, sort, CLIENT_SORTS)
+
+
+def lead_sort(queryset: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
+    return sort_queryset(queryset, sort, LEAD_SORTS)
 
 
 # --- The client portal ------------------------------------------------------------------------
