@@ -90,11 +90,18 @@ def workout_log_list(*, viewer: User, client: Client | None = None) -> QuerySet[
     return logs
 
 
+def _with_exercise_name(model: type[SetLog] | type[CardioLog]) -> QuerySet[Any]:
+    """Logged sets or cardio with their exercise's name and nothing more of it: an exercise row
+    carries its instructions, cues and aliases, kilobytes read for every set otherwise."""
+    own = [field.name for field in model._meta.concrete_fields]
+    return model.objects.select_related("exercise").only(*own, "exercise__name")
+
+
 def workout_log_detail_list(*, viewer: User) -> QuerySet[WorkoutLog]:
     """Workout logs with their sets and cardio prefetched (three queries for any page)."""
     return workout_log_list(viewer=viewer).prefetch_related(
-        Prefetch("sets", queryset=SetLog.objects.select_related("exercise")),
-        Prefetch("cardio", queryset=CardioLog.objects.select_related("exercise")),
+        Prefetch("sets", queryset=_with_exercise_name(SetLog)),
+        Prefetch("cardio", queryset=_with_exercise_name(CardioLog)),
     )
 
 

@@ -217,6 +217,11 @@ def workout_complete(
 
 # --- Sets -------------------------------------------------------------------------------------
 
+# Sets and cardio are validated field by field only (validate_constraints=False): each check
+# constraint of SetLog and CardioLog has a field validator saying the same, "done or skipped" is
+# checked before, and the set number's uniqueness is the database's, reported as a field error
+# (apps.core.constraints). Validating the constraints again would cost a query each.
+
 
 def _check_exercise(log: WorkoutLog, exercise: Exercise, plan_item: PlanItem | None) -> None:
     if plan_item is None:
@@ -288,7 +293,7 @@ def set_log_create(
     )
     if not skipped and reps is None and duration_seconds is None:
         raise ValidationError({"reps": [_("Enter the reps you did, or skip the exercise.")]})
-    set_log.full_clean(exclude=["log", "exercise", "plan_item"])
+    set_log.full_clean(exclude=["log", "exercise", "plan_item"], validate_constraints=False)
     try:
         with transaction.atomic():
             set_log.save()
@@ -322,7 +327,9 @@ def set_log_update(
         setattr(set_log, name, value)
     if not set_log.skipped and set_log.reps is None and set_log.duration_seconds is None:
         raise ValidationError({"reps": [_("Enter the reps you did, or skip the exercise.")]})
-    set_log.full_clean(exclude=["log", "exercise", "plan_item", "client_uuid"])
+    set_log.full_clean(
+        exclude=["log", "exercise", "plan_item", "client_uuid"], validate_constraints=False
+    )
     set_log.save()
     changes = changes_between(before, snapshot(set_log, tuple(fields)))
     if changes:
@@ -400,7 +407,7 @@ def cardio_log_create(
         skipped=skipped,
         client_uuid=client_uuid,
     )
-    cardio.full_clean(exclude=["log", "exercise", "plan_item"])
+    cardio.full_clean(exclude=["log", "exercise", "plan_item"], validate_constraints=False)
     try:
         with transaction.atomic():
             cardio.save()
@@ -423,7 +430,9 @@ def cardio_log_update(*, actor: User, cardio: CardioLog, **fields: Any) -> Cardi
         raise ValidationError(
             {"duration_seconds": [_("Enter the time or the distance, or skip the exercise.")]}
         )
-    cardio.full_clean(exclude=["log", "exercise", "plan_item", "client_uuid"])
+    cardio.full_clean(
+        exclude=["log", "exercise", "plan_item", "client_uuid"], validate_constraints=False
+    )
     cardio.save()
     changes = changes_between(before, snapshot(cardio, tuple(fields)))
     if changes:
