@@ -12,6 +12,7 @@ from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Role, User
+from apps.billing.demo import seed_billing
 from apps.crm.demo import link_demo_client_login, seed_business
 from apps.scheduling.demo import seed_schedule
 from apps.tenants.models import Gym
@@ -74,6 +75,7 @@ class Command(BaseCommand):
                 ("Demo schedule", seed_schedule),
                 ("Demo training", seed_training),
                 ("Demo progress", seed_measurements),
+                ("Demo billing", seed_billing),
             ):
                 seeded = seed(owner=owner)
                 self.stdout.write(
