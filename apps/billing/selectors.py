@@ -210,6 +210,16 @@ _WARNINGS = {
 }
 
 
+def billing_in_use() -> bool:
+    """Whether the gym sells anything: gyms that do not see no membership badges."""
+    return MembershipPlan.objects.exists() or Pack.objects.exists()
+
+
+def check_in_statuses(client_ids: set[int]) -> dict[int, BillingStatus]:
+    """The check-in list's badges: none at all for a gym that sells nothing."""
+    return billing_status_for(client_ids) if billing_in_use() else {}
+
+
 def billing_status_for(client_ids: list[int] | set[int]) -> dict[int, BillingStatus]:
     """The billing status of many clients in two queries (check-in lists, rosters)."""
     ids = set(client_ids)

@@ -167,3 +167,45 @@ def test_gym_b_cannot_sell_or_refund_in_gym_a(crm_a: CrmGym, crm_b: CrmGym) -> N
     with tenant_context(crm_a.gym):
         payment.refresh_from_db()
         assert payment.refunded_amount == 0
+
+
+def test_check_in_shows_membership_status_and_credits(
+    crm_a: CrmGym,  # noqa: F811
+    django_assert_max_num_queries,
+) -> None:
+    from datetime import timedelta
+
+    from apps.scheduling.classes import services as class_services
+    from apps.scheduling.models import ClassOccurrence, ClassType
+
+    with tenant_context(crm_a.gym):
+        class_type = ClassType.objects.create(name="Yoga", booking_closes_minutes=0)
+        starts_at = timezone.now() + timedelta(minutes=30)
+        occurrence = ClassOccurrence.objects.create(
+            class_type=class_type,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=1),
+            capacity=10,
+        )
+        membership = services.membership_sell(
+            actor=crm_a.desk,
+            client=crm_a.ann,
+            plan=make_plan(crm_a.owner),
+            payment_kind="offline_cash",
+        )
+        services.membership_mark_past_due(membership=membership)
+        services.pack_sell(
+            actor=crm_a.desk,
+            client=crm_a.bob,
+            pack=make_pack(crm_a.owner, credits=3),
+            payment_kind="offline_cash",
+        )
+        for client in (crm_a.ann, crm_a.bob, crm_a.cara):
+            class_services.class_book(actor=crm_a.desk, occurrence=occurrence, client=client)
+    desk = browser_as(crm_a, "desk")
+    with django_assert_max_num_queries(25):
+        page = desk.get("/schedule/checkin/").content.decode()
+    assert page.count('data-testid="billing-badge"') == 3
+    assert "Past due" in page
+    assert "3 credits left" in page
+    assert "Nothing valid to book with." in page

@@ -76,3 +76,14 @@ def client_billing(context: Any, client: Client) -> dict[str, Any]:
         "pause_form": PauseForm(prefix="pause") if can_manage and current else None,
         "cancel_form": CancelForm(prefix="cancel") if can_manage and current else None,
     }
+
+
+@register.inclusion_tag("billing/_status_badge.html")
+def billing_badge(statuses: dict[int, Any] | None, client_id: int) -> dict[str, Any]:
+    """A client's membership status at check-in, with a warning. `statuses` is the list's
+    (check_in_statuses: two queries for all rows); a single row asks for its own."""
+    if isinstance(statuses, dict):
+        return {"status": statuses.get(client_id)}
+    if not selectors.billing_in_use():
+        return {"status": None}
+    return {"status": selectors.billing_status_for([client_id])[client_id]}

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
+from apps.billing.selectors import check_in_statuses
 from apps.core.api.throttling import client_ip, rate_limit
 from apps.core.htmx import is_partial
 from apps.scheduling.appointments import services
@@ -46,11 +47,16 @@ def _today() -> Any:
 
 def _checkin_context(request: HttpRequest, search: str) -> dict[str, Any]:
     day = _today()
+    bookings = selectors.checkin_class_bookings(viewer=request.user, day=day, search=search)
+    appointments = selectors.checkin_appointments(viewer=request.user, day=day, search=search)
+    clients = {row.client_id for rows in (bookings, appointments) for row in rows}
     return {
         "day": day,
         "search": search,
-        "bookings": selectors.checkin_class_bookings(viewer=request.user, day=day, search=search),
-        "appointments": selectors.checkin_appointments(viewer=request.user, day=day, search=search),
+        "bookings": bookings,
+        "appointments": appointments,
+        # Membership status and credits left of everyone on the list, in two queries.
+        "billing_status": check_in_statuses(clients),
     }
 
 
