@@ -44,6 +44,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60.0,
         "args": ["calendars.send_class_reminders"],
     },
+    # The daily steps of memberships (apps.billing.services.dunning_run): run hourly so each
+    # gym's day turns over within the hour of its own midnight; a run that finds nothing to do
+    # changes nothing.
+    "billing-dunning": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 60 * 60.0,
+        "args": ["billing.run_dunning"],
+    },
     "fail-stuck-import-jobs": {
         "task": "core.fan_out_to_gyms",
         "schedule": 10 * 60.0,

@@ -348,3 +348,16 @@ def test_subscription_sync_is_idempotent_and_decides_from_state(crm_a: CrmGym) -
             services.membership_sync_from_stripe(
                 subscription={**subscription, "id": "sub_other", "metadata": {}}
             )
+
+
+def test_the_dunning_task_runs_in_the_gym(crm_a: CrmGym) -> None:  # noqa: F811
+    from apps.billing.tasks import run_dunning
+
+    with tenant_context(crm_a.gym):
+        membership = _sold(crm_a)
+        services.membership_mark_past_due(
+            membership=membership, failed_at=timezone.now() - timedelta(days=30)
+        )
+        assert run_dunning.apply().get()["suspended"] == 1
+        membership.refresh_from_db()
+        assert membership.status == MembershipStatus.SUSPENDED
