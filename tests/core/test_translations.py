@@ -246,6 +246,27 @@ def test_the_users_choice_beats_the_gyms(measured_ann: CrmGym, client_a):
     assert "Poids" not in html
 
 
+# A trainer's hourly rate of 45.50 euros, as each language writes money (Babel's CLDR data).
+MONEY = {"en": "€45.50", "es": "45,50 €", "de": "45,50 €", "fr": "45,50 €"}
+
+
+@needs_gym_language
+@pytest.mark.parametrize("language", ["en", *LANGUAGES])
+def test_money_is_written_the_readers_way(crm_a: CrmGym, client_a, language: str):
+    Gym.objects.filter(pk=crm_a.gym.pk).update(currency="EUR")
+    with tenant_context(crm_a.gym):
+        type(crm_a.tina).objects.filter(pk=crm_a.tina.pk).update(hourly_rate=Decimal("45.50"))
+        crm_a.owner.language = language
+        crm_a.owner.save(update_fields=["language"])
+    connection.set_schema_to_public()
+    client_a.force_login(crm_a.owner)
+    response = client_a.get(f"/trainers/{crm_a.tina.pk}/")
+    assert response.status_code == 200
+    # CLDR separates the amount and the symbol with a no-break space (narrow in French).
+    html = re.sub("[\u00a0\u202f]", " ", response.content.decode())
+    assert MONEY[language] in html
+
+
 @pytest.mark.parametrize(
     ("accept", "expected"),
     [
