@@ -170,3 +170,14 @@ def test_lists_are_bounded(crm_a: CrmGym, api_as, django_assert_max_num_queries)
         with django_assert_max_num_queries(6):
             response = owner.get(BASE + path)
         assert response.status_code == 200
+
+
+def test_managers_override_through_the_api(sched_a: CrmGym, api_as) -> None:  # noqa: F811
+    with tenant_context(sched_a.gym):
+        require_memberships()
+        occurrence = make_class(sched_a, capacity=5)
+    url = f"/api/v1/occurrences/{occurrence.pk}/book/"
+    body = {"client": sched_a.bob.pk, "override_membership": True}
+    assert api_as("desk").post(url, body, format="json").status_code == 403
+    response = api_as("manager").post(url, body, format="json")
+    assert response.status_code == 201, response.content

@@ -86,9 +86,11 @@ class ClassBookingSerializer(serializers.ModelSerializer):
 
 
 class ClassBookSerializer(serializers.Serializer):
-    """`client` may be left out by a client booking themselves."""
+    """`client` may be left out by a client booking themselves. `override_membership`: an
+    owner or manager books a client who holds no valid membership or credit."""
 
     client = _ViewerQuerysetField(crm_selectors.client_list, required=False)
+    override_membership = serializers.BooleanField(required=False, default=False)
 
 
 class ClassCancelSerializer(serializers.Serializer):

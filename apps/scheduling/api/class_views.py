@@ -86,7 +86,10 @@ class OccurrenceViewSet(viewsets.ReadOnlyModelViewSet):
             serializer.is_valid(raise_exception=True)
             client = _client_for(request, serializer.validated_data.get("client"))
             booking = class_services.class_book(
-                actor=request.user, occurrence=occurrence, client=client
+                actor=request.user,
+                occurrence=occurrence,
+                client=client,
+                override_membership=serializer.validated_data["override_membership"],
             )
             return Response(ClassBookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 

@@ -57,6 +57,8 @@ class AppointmentBookSerializer(serializers.Serializer):
     video_link = serializers.URLField(required=False, allow_blank=True, default="")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     override_availability = serializers.BooleanField(required=False, default=False)
+    # An owner or manager books a client who holds no valid membership or session credit.
+    override_membership = serializers.BooleanField(required=False, default=False)
 
 
 class AppointmentCancelSerializer(serializers.Serializer):
