@@ -15,6 +15,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.context_processors import Viewer
+from apps.accounts.models import Role
+from apps.accounts.roles import has_role
 
 
 def _staff(viewer: Viewer) -> bool:
@@ -35,6 +37,14 @@ def _builders(viewer: Viewer) -> bool:
 
 def _trainer(viewer: Viewer) -> bool:
     return viewer.is_trainer
+
+
+def _sellers(viewer: Viewer) -> bool:
+    return viewer.is_management or viewer.is_front_desk
+
+
+def _owner(viewer: Viewer) -> bool:
+    return has_role(viewer.user, Role.OWNER)
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ NAVIGATION: tuple[NavGroup, ...] = (
         _("Schedule"),
         (
             NavEntry("scheduling:calendar", _("Calendar"), "calendar", _staff),
-            NavEntry("scheduling:class_list", _("Classes"), "calendar-days", _management),
+            NavEntry("scheduling:class_list", _("Classes"), "calendar-days", _staff),
             NavEntry(
                 "scheduling:checkin",
                 _("Check-in"),
@@ -107,12 +117,20 @@ NAVIGATION: tuple[NavGroup, ...] = (
             NavEntry("training:plan_list", _("Plans"), "clipboard-list", _builders),
         ),
     ),
-    # Business (billing, reports) joins here once those pages exist.
+    # Reports join Business once they exist.
+    NavGroup(
+        _("Business"),
+        (
+            NavEntry("billing:catalogue", _("Memberships"), "credit-card", _sellers),
+            NavEntry("billing:failed_payments", _("Failed payments"), "circle-alert", _sellers),
+        ),
+    ),
     NavGroup(
         _("Settings"),
         (
             NavEntry("gym_settings:index", _("Gym settings"), "settings", _management),
             NavEntry("scheduling:policies", _("Booking rules"), "calendar-clock", _management),
+            NavEntry("connect:settings", _("Payments"), "landmark", _owner),
             NavEntry("accounts:invitations", _("Invitations"), "mail", _management),
             NavEntry("audit:list", _("Audit log"), "scroll-text", _management),
             NavEntry("account_lockouts", _("Lockouts"), "lock", _management),

@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import STAFF_ROLES, Invitation, Role, User
 from apps.accounts.roles import has_role, is_management
+from apps.billing.stripe_gateway import is_direct_mode
+from apps.connect.selectors import connected_account_for_gym
 from apps.crm import selectors as crm_selectors
 from apps.crm.models import Client, Lead, LeadStatus, Trainer
 from apps.scheduling.checkin.selectors import checkin_appointments
@@ -29,7 +31,7 @@ from apps.scheduling.models import (
     ClassSeries,
     Room,
 )
-from apps.tenants.models import OpeningHours
+from apps.tenants.models import DEFAULT_BRAND_COLOUR, Gym, OpeningHours
 from apps.tenants.selectors import current_gym, gym_zone
 
 CLASSES_SHOWN = 30
@@ -228,17 +230,9 @@ def _first_url(*names: str) -> str:
     return ""
 
 
-def _branded(gym: Any) -> bool:
-    """Whether the gym has made the app its own: a logo or a brand colour of its own (fields the
-    gym's identity settings add; until they exist there is nothing to check)."""
-    logo = getattr(gym, "logo", None)
-    if logo:
-        return True
-    colour = getattr(gym, "brand_colour", None) or getattr(gym, "brand_color", None)
-    if not colour:
-        return False
-    field = next((f for f in gym._meta.fields if f.name in ("brand_colour", "brand_color")), None)
-    return field is None or colour != field.default
+def _branded(gym: Gym) -> bool:
+    """Whether the gym has made the app its own: a logo, or a brand colour of its own."""
+    return bool(gym.logo_name) or gym.brand_colour != DEFAULT_BRAND_COLOUR
 
 
 def setup_checklist(*, viewer: User) -> SetupChecklist | None:
@@ -297,7 +291,25 @@ def setup_checklist(*, viewer: User) -> SetupChecklist | None:
             _("Branding"),
             _("Your logo and colour on the app, the portal and emails."),
             _branded(gym),
-            _first_url("gym_settings:profile") or settings_url,
+            _first_url("gym_settings:identity", "gym_settings:profile") or settings_url,
         ),
     ]
+    # Stripe is the owner's to connect; a manager is pointed at the price list instead.
+    payments_url = _first_url("connect:settings") if has_role(viewer, Role.OWNER) else ""
+    if payments_url or _first_url("billing:catalogue"):
+        steps.append(
+            SetupStep(
+                "payments",
+                _("Payments"),
+                _("Connect Stripe so clients pay for memberships and packs online."),
+                _payments_ready(gym),
+                payments_url or _first_url("billing:catalogue"),
+            )
+        )
     return SetupChecklist(steps=steps)
+
+
+def _payments_ready(gym: Any) -> bool:
+    """Whether the gym can take payments: its Stripe account is connected, or the platform
+    takes payments directly for every gym."""
+    return is_direct_mode() or connected_account_for_gym(gym=gym) is not None
