@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
 
-from apps.crm.models import Certification, Client, LeadStatus, NoteKind, Trainer
+from apps.crm.models import Certification, Client, ClientStatus, LeadStatus, NoteKind, Trainer
 from apps.crm.parq import PARQ_QUESTIONS
 from apps.crm.phones import normalise_phone
 
@@ -226,3 +226,48 @@ class JoinForm(forms.Form):
     def lead_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {name: data[name] for name in JOIN_LEAD_FIELDS}
+
+
+class ClientBulkForm(forms.Form):
+    """A bulk action on the clients picked on the list: which one, its value, and whether
+    the person has confirmed it. `clients` only offers the clients the viewer may see, so an
+    id from another gym (or outside the viewer's rules) is refused like any unknown one."""
+
+    ASSIGN = "assign"
+    TAG = "tag"
+    STATUS = "status"
+    EXPORT = "export"
+    ACTIONS = (
+        (ASSIGN, _("Assign a trainer")),
+        (TAG, _("Add a tag")),
+        (STATUS, _("Change status")),
+        (EXPORT, _("Export as CSV")),
+    )
+
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    ids = forms.ModelMultipleChoiceField(
+        label=_("Clients"),
+        queryset=Client.objects.none(),
+        error_messages={"required": _("Pick at least one client.")},
+    )
+    trainer = forms.ModelChoiceField(
+        label=_("Trainer"), queryset=Trainer.objects.none(), required=False
+    )
+    tag = forms.CharField(label=_("Tag"), max_length=60, required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", "—"), *ClientStatus.choices], required=False
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, clients: Any, trainers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].queryset = clients  # type: ignore[attr-defined]
+        self.fields["trainer"].queryset = trainers  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        needs = {self.ASSIGN: "trainer", self.TAG: "tag", self.STATUS: "status"}
+        field = needs.get(data.get("action", ""))
+        if field and not data.get(field):
+            self.add_error(field, _("Choose what to apply."))
+        return data

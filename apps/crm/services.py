@@ -3,6 +3,7 @@ in the same transaction, and raises ValidationError naming the field on bad inpu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -583,3 +584,32 @@ def client_delete(*, actor: User, client: Client) -> None:
         raise ValidationError(
             _("This client has history that must be kept: mark them churned instead.")
         ) from exc
+
+
+@transaction.atomic
+def client_tag_add(*, actor: User, clients: Iterable[Client], tag: str) -> int:
+    """Add `tag` to each of `clients` (the client list's bulk action), each change audited as
+    any edit. Returns how many clients changed."""
+    tag = tag.strip().lower()
+    if not tag:
+        raise ValidationError({"tag": [_("Give a tag.")]})
+    changed = 0
+    for client in clients:
+        if tag not in client.tags:
+            client_update(actor=actor, client=client, tags=[*client.tags, tag])
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def client_trainer_assign(*, actor: User, clients: Iterable[Client], trainer: Trainer) -> int:
+    """Assign `trainer` to each of `clients` (the client list's bulk action); clients who
+    already have them keep their assignment. Returns how many were newly assigned."""
+    assigned = 0
+    for client in clients:
+        if not Assignment.objects.filter(
+            client=client, trainer=trainer, ends_on__isnull=True
+        ).exists():
+            assignment_create(actor=actor, client=client, trainer=trainer)
+            assigned += 1
+    return assigned

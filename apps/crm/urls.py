@@ -10,6 +10,7 @@ app_name = "crm"
 urlpatterns = [
     path("clients/", views.client_list, name="client_list"),
     path("clients/new/", views.client_create, name="client_create"),
+    path("clients/bulk/", views.client_bulk, name="client_bulk"),
     path("clients/<int:pk>/", views.client_detail, name="client_detail"),
     path("clients/<int:pk>/edit/", views.client_edit, name="client_edit"),
     path("clients/<int:pk>/notes/", views.note_add, name="note_add"),
