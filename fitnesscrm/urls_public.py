@@ -14,6 +14,8 @@ urlpatterns = [
     path("brand/style.css", brand_views.stylesheet, name="brand_stylesheet"),
     path("brand/icon.png", brand_views.icon, name="brand_icon"),
     path("health/", include("apps.core.urls")),
+    # Stripe's webhook and Connect OAuth redirect: one URL each for every gym.
+    path("integrations/stripe/", include("apps.connect.urls_public")),
     path("admin/", platform_admin.urls),
     path("api/v1/gyms/", GymCreateApi.as_view(), name="api-gym-create"),
     path("api/v1/schema/", SpectacularAPIView.as_view(urlconf=__name__), name="api-schema"),

@@ -50,6 +50,7 @@ urlpatterns = [
     path("clients/export.csv", imports_views.client_export, name="client_export"),
     path("", include("apps.crm.urls")),
     path("health/", include("apps.core.urls")),
+    path("billing/stripe/", include("apps.connect.urls")),
     path("billing/", include("apps.billing.urls")),
     path("audit/", include("apps.audit.urls")),
     path("privacy/", include("apps.privacy.urls")),

@@ -40,6 +40,9 @@ SHARED_APPS = [
     # The platform's own Stripe account only: gyms bill through Stripe Connect (apps.billing),
     # and dj-stripe's ~560 relations would otherwise be repeated in every gym schema.
     "djstripe",
+    # Gyms' Stripe connected accounts and the webhook inbox: the public lookup that routes
+    # each Stripe event to its gym.
+    "apps.connect",
     # No models: the `seed_demo` command.
     "apps.demo",
     *_PER_SCHEMA_APPS,

@@ -1,0 +1,335 @@
+"""The one Stripe webhook endpoint: signatures verified with a real secret (bad ones and stale
+timestamps refused, nothing stored), each event stored once and processed once in the gym of
+its connected account, deliveries repeated and out of order with one effect, decided from the
+object's state at Stripe (localstripe) rather than from the event."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from apps.audit.models import AuditEvent
+from apps.billing import stripe_gateway
+from apps.billing.models import Membership, MembershipStatus, Payment, PaymentStatus
+from apps.connect import services as connect_services
+from apps.connect.models import ConnectedAccount, StripeEvent, StripeEventStatus
+from tests.billing.conftest import TEST_CARD, deliver, event_payload, sign
+from tests.billing.factories import make_plan
+from tests.crm.conftest import CrmGym
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def public(db):  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    return Client(HTTP_HOST="localhost")
+
+
+def _subscription(crm: CrmGym, *, client: Any = None) -> tuple[Any, dict[str, Any]]:
+    """A plan of the gym with its Stripe price, and a live subscription to it at Stripe for
+    one of the gym's clients."""
+    client = client or crm.ann
+    gateway = stripe_gateway.gym_client(crm.gym)
+    _, price_id = stripe_gateway.catalogue_item_push(
+        gym=crm.gym, name="Unlimited", amount=6000, currency="GBP", interval="month"
+    )
+    with tenant_context(crm.gym):
+        plan = make_plan(crm.owner, stripe_price_id=price_id)
+    connection.set_schema_to_public()
+    customer = gateway.v1.customers.create({"email": client.email, "source": TEST_CARD})
+    subscription = gateway.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": price_id}],
+            "metadata": {"client": str(client.pk), "plan": str(plan.pk), "gym": crm.gym.subdomain},
+        }
+    )
+    return plan, subscription.to_dict()
+
+
+# --- Signatures --------------------------------------------------------------------------------
+
+
+def test_a_signed_event_is_stored_and_answered_200(public, stripe_fake, account_a) -> None:
+    payload = event_payload(
+        "customer.created", {"id": "cus_1", "object": "customer"}, account=account_a.account_id
+    )
+    response = deliver(public, payload)
+    assert response.status_code == 200
+    event = StripeEvent.objects.get(event_id=payload["id"])
+    assert event.account == account_a.account_id
+
+
+def test_a_bad_signature_is_refused_and_nothing_stored(public, stripe_fake) -> None:
+    payload = event_payload("invoice.paid", {"id": "in_1", "object": "invoice"})
+    assert deliver(public, payload, secret="whsec_someone_else").status_code == 400
+    body = json.dumps(payload).encode()
+    missing = public.post(
+        "/integrations/stripe/webhook/", data=body, content_type="application/json"
+    )
+    assert missing.status_code == 400
+    tampered = public.post(
+        "/integrations/stripe/webhook/",
+        data=body.replace(b"in_1", b"in_2"),
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(body),
+    )
+    assert tampered.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_stale_timestamp_is_refused(public, stripe_fake) -> None:
+    payload = event_payload("invoice.paid", {"id": "in_1", "object": "invoice"})
+    old = int(time.time()) - 301
+    assert deliver(public, payload, timestamp=old).status_code == 400
+    assert not StripeEvent.objects.exists()
+    # Within the 300 s tolerance it is fine.
+    assert deliver(public, payload, timestamp=int(time.time()) - 250).status_code == 200
+
+
+def test_no_secret_configured_refuses_everything(public, stripe_fake, settings) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    payload = event_payload("invoice.paid", {"id": "in_1", "object": "invoice"})
+    assert deliver(public, payload).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_not_json_or_not_an_event_is_refused(public, stripe_fake) -> None:
+    for body in (b"not json", json.dumps({"id": "x", "type": "invoice.paid"}).encode()):
+        response = public.post(
+            "/integrations/stripe/webhook/",
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign(body),
+        )
+        assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_the_endpoint_is_on_the_public_host_only(client_a, stripe_fake) -> None:
+    payload = event_payload("invoice.paid", {"id": "in_1", "object": "invoice"})
+    assert deliver(client_a, payload).status_code == 404
+
+
+def test_get_is_not_allowed(public) -> None:
+    assert public.get("/integrations/stripe/webhook/").status_code == 405
+
+
+def test_an_unknown_event_is_stored_and_ignored(
+    public,
+    stripe_fake,
+    account_a,
+    django_capture_on_commit_callbacks,
+) -> None:
+    payload = event_payload(
+        "customer.tax_id.created", {"id": "txi_1", "object": "tax_id"}, account=account_a.account_id
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert deliver(public, payload).status_code == 200
+    assert callbacks == []
+    event = StripeEvent.objects.get(event_id=payload["id"])
+    assert event.status == StripeEventStatus.IGNORED
+    assert stripe_fake.requests == []
+
+
+# --- Exactly once, in the right gym ------------------------------------------------------------
+
+
+def test_subscription_events_twice_and_out_of_order_have_one_effect(
+    public,
+    stripe_fake,
+    crm_a: CrmGym,
+    account_a,
+    django_capture_on_commit_callbacks,
+) -> None:
+    plan, subscription = _subscription(crm_a)
+    account = account_a.account_id
+    created = event_payload("customer.subscription.created", subscription, account=account)
+    gateway = stripe_gateway.gym_client(crm_a.gym)
+    cancelled = gateway.v1.subscriptions.cancel(subscription["id"]).to_dict()
+    deleted = event_payload("customer.subscription.deleted", cancelled, account=account)
+    # Stripe sends created then deleted; they arrive deleted first, and each twice.
+    for payload in (deleted, created, deleted, created):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(public, payload).status_code == 200
+    assert StripeEvent.objects.filter(account=account).count() == 2
+    assert set(StripeEvent.objects.values_list("status", flat=True)) == {"processed"}
+    with tenant_context(crm_a.gym):
+        membership = Membership.objects.get()
+        # The later-delivered "created" did not bring the cancelled membership back.
+        assert membership.status == MembershipStatus.CANCELLED
+        assert membership.client == crm_a.ann
+        assert membership.plan == plan
+        assert AuditEvent.objects.filter(action="membership.created_from_stripe").count() == 1
+
+
+def test_invoice_events_twice_and_out_of_order_have_one_payment(
+    public,
+    stripe_fake,
+    crm_a: CrmGym,
+    account_a,
+    django_capture_on_commit_callbacks,
+) -> None:
+    _, subscription = _subscription(crm_a)
+    account = account_a.account_id
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(
+            public, event_payload("customer.subscription.created", subscription, account=account)
+        )
+    gateway = stripe_gateway.gym_client(crm_a.gym)
+    invoice = gateway.v1.invoices.retrieve(subscription["latest_invoice"]).to_dict()
+    assert invoice["status"] == "paid"
+    # The first attempt failed, the retry was paid; the failure's event arrives last.
+    failed = event_payload("invoice.payment_failed", {**invoice, "status": "open"}, account=account)
+    paid = event_payload("invoice.paid", invoice, account=account)
+    for payload in (paid, failed, paid, failed):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(public, payload).status_code == 200
+    with tenant_context(crm_a.gym):
+        payment = Payment.objects.get()
+        assert payment.status == PaymentStatus.SUCCEEDED
+        assert payment.amount == 6000
+        assert payment.stripe_id == invoice["id"]
+        assert Membership.objects.get().status == MembershipStatus.ACTIVE
+
+
+def test_an_event_for_gym_a_never_touches_gym_b(
+    public,
+    stripe_fake,
+    crm_a: CrmGym,
+    crm_b: CrmGym,
+    account_a,
+    account_b,
+    django_capture_on_commit_callbacks,
+) -> None:
+    _, subscription = _subscription(crm_a)
+    # Even with metadata naming gym B and B's client, the account decides.
+    forged = {**subscription, "metadata": {"gym": crm_b.gym.subdomain, "client": str(crm_b.ann.pk)}}
+    payload = event_payload("customer.subscription.created", forged, account=account_a.account_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(public, payload).status_code == 200
+    event = StripeEvent.objects.get(event_id=payload["id"])
+    assert event.gym == crm_a.gym
+    # The object was read back from gym A's account, never with B's.
+    assert all(call[2] != account_b.account_id for call in stripe_fake.requests)
+    with tenant_context(crm_b.gym):
+        assert not Membership.objects.exists()
+    with tenant_context(crm_a.gym):
+        assert Membership.objects.get().client == crm_a.ann
+
+
+def test_an_event_of_an_unknown_account_is_ignored(
+    public,
+    stripe_fake,
+    django_capture_on_commit_callbacks,
+) -> None:
+    payload = event_payload(
+        "invoice.paid", {"id": "in_x", "object": "invoice"}, account="acct_nobody"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(public, payload).status_code == 200
+    event = StripeEvent.objects.get(event_id=payload["id"])
+    assert event.status == StripeEventStatus.IGNORED
+    assert event.gym is None
+
+
+def test_direct_mode_routes_by_metadata_or_the_configured_gym(
+    public,
+    stripe_fake,
+    crm_a: CrmGym,
+    settings,
+    django_capture_on_commit_callbacks,
+) -> None:
+    settings.STRIPE_MODE = "direct"
+    settings.STRIPE_DIRECT_GYM = crm_a.gym.subdomain
+    _, subscription = _subscription(crm_a)
+    payload = event_payload(
+        "customer.subscription.created", {**subscription, "metadata": {"client": str(crm_a.ann.pk)}}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(public, payload).status_code == 200
+    assert StripeEvent.objects.get(event_id=payload["id"]).gym == crm_a.gym
+    with tenant_context(crm_a.gym):
+        assert Membership.objects.get().client == crm_a.ann
+
+
+def test_a_failure_is_recorded_retried_and_shown_on_the_account(
+    stripe_fake,
+    crm_a: CrmGym,
+    account_a,
+    monkeypatch,
+) -> None:
+    payload = event_payload(
+        "customer.subscription.updated",
+        {"id": "sub_missing", "object": "subscription", "metadata": {}},
+        account=account_a.account_id,
+    )
+    body = json.dumps(payload).encode()
+    event, created = connect_services.stripe_event_receive(payload=body, signature=sign(body))
+    assert created
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        connect_services.stripe_event_process(event_pk=event.pk)
+    event.refresh_from_db()
+    assert event.status == StripeEventStatus.FAILED
+    assert event.attempts == 1
+    assert event.last_error
+    account_a.refresh_from_db()
+    assert account_a.last_error
+    # A retry of an event that still fails does not pile up effects, and one processed is
+    # never processed again.
+    monkeypatch.setitem(
+        connect_services.HANDLERS, "customer.subscription.updated", lambda **kwargs: None
+    )
+    assert connect_services.stripe_event_process(event_pk=event.pk) == "processed"
+    assert connect_services.stripe_event_process(event_pk=event.pk) == "processed"
+    event.refresh_from_db()
+    assert event.attempts == 2
+
+
+def test_account_updated_refreshes_the_connected_account(
+    public,
+    stripe_fake,
+    account_a: ConnectedAccount,
+    django_capture_on_commit_callbacks,
+) -> None:
+    stripe_fake.accounts[account_a.account_id].update(
+        {"charges_enabled": False, "payouts_enabled": False}
+    )
+    payload = event_payload(
+        "account.updated",
+        {"id": account_a.account_id, "object": "account", "charges_enabled": True},
+        account=account_a.account_id,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(public, payload).status_code == 200
+    account_a.refresh_from_db()
+    # Stripe's current state, not the event's copy.
+    assert account_a.charges_enabled is False
+    assert account_a.last_event_at is not None
+
+
+def test_deauthorized_disconnects_the_account(
+    public,
+    stripe_fake,
+    account_a: ConnectedAccount,
+    gym_a,
+    django_capture_on_commit_callbacks,
+) -> None:
+    payload = event_payload(
+        "account.application.deauthorized",
+        {"id": "ca_test", "object": "application"},
+        account=account_a.account_id,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(public, payload).status_code == 200
+    account_a.refresh_from_db()
+    assert account_a.disconnected_at is not None
+    with tenant_context(gym_a):
+        assert AuditEvent.objects.filter(action="billing.stripe_deauthorized").exists()

@@ -1,0 +1,402 @@
+"""A loopback fake of the parts of Stripe that localstripe lacks: Connect (OAuth for Standard
+accounts, connected accounts), Checkout Sessions and Customer Portal sessions. Every other
+request is passed through to localstripe, so the SDK needs one `api_base` and tests can see
+which connected account (`Stripe-Account`) each call carried.
+
+    fake = FakeStripeConnect(upstream="http://127.0.0.1:8420").start()
+    fake.url           # api_base and connect_api_base for the SDK
+    fake.requests      # [(method, path, stripe_account), ...]
+    fake.complete_checkout("cs_...")  # the client paid on Stripe's hosted page
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlparse
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def _form(body: bytes) -> dict[str, Any]:
+    """Stripe's form encoding (a[b][0][c]=1) as nested dicts and lists."""
+    tree: dict[str, Any] = {}
+    for key, value in parse_qsl(body.decode(), keep_blank_values=True):
+        parts = key.replace("]", "").split("[")
+        node: Any = tree
+        for part, following in zip(parts, [*parts[1:], None], strict=True):
+            if following is None:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+    return _lists(tree)
+
+
+def _encode(tree: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """The reverse of `_form`."""
+    pairs: list[tuple[str, str]] = []
+    items = (
+        tree.items()
+        if isinstance(tree, dict)
+        else enumerate(tree)
+        if isinstance(tree, list)
+        else None
+    )
+    if items is None:
+        return [(prefix, "" if tree is None else str(tree))]
+    for key, value in items:
+        pairs += _encode(value, f"{prefix}[{key}]" if prefix else str(key))
+    return pairs
+
+
+def _lists(node: Any) -> Any:
+    if isinstance(node, dict):
+        if node and all(key.isdigit() for key in node):
+            return [_lists(node[key]) for key in sorted(node, key=int)]
+        return {key: _lists(value) for key, value in node.items()}
+    return node
+
+
+class FakeStripeConnect:
+    def __init__(self, *, upstream: str | None = None) -> None:
+        self.upstream = upstream.rstrip("/") if upstream else None
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.codes: dict[str, str] = {}
+        self.deauthorized: set[str] = set()
+        self.sessions: dict[str, dict[str, Any]] = {}
+        # localstripe knows Plans, not Prices: a recurring price is a plan there (Stripe
+        # accepts a plan's id wherever a price id goes), a one-time price lives here.
+        self.prices: dict[str, dict[str, Any]] = {}
+        self.paused: dict[str, Any] = {}
+        self.requests: list[tuple[str, str, str | None]] = []
+        # The next N API calls answer 429 with this Retry-After (rate-limit tests).
+        self.rate_limit_next = 0
+        self.retry_after = "0"
+        # What the owner does on Stripe's authorize page: approve, or deny (access_denied).
+        self.authorize_outcome = "approve"
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> FakeStripeConnect:
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # --- what tests arrange ---------------------------------------------------------------
+
+    def account_create(self, *, livemode: bool = False, **fields: Any) -> dict[str, Any]:
+        account = {
+            "id": _id("acct"),
+            "object": "account",
+            "type": "standard",
+            "livemode": livemode,
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "details_submitted": True,
+            "email": "owner@example.com",
+            "settings": {"dashboard": {"display_name": "Test gym"}},
+            **fields,
+        }
+        self.accounts[account["id"]] = account
+        return account
+
+    def complete_checkout(self, session_id: str, **changes: Any) -> dict[str, Any]:
+        """The client paid on the hosted page: the session is complete and paid."""
+        session = self.sessions[session_id]
+        session.update(
+            {"status": "complete", "payment_status": "paid", "payment_intent": _id("pi"), **changes}
+        )
+        return session
+
+    def calls(self, path_prefix: str) -> list[tuple[str, str, str | None]]:
+        return [call for call in self.requests if call[1].startswith(path_prefix)]
+
+    # --- the endpoints --------------------------------------------------------------------
+
+    def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        redirect = query["redirect_uri"]
+        if self.authorize_outcome != "approve":
+            params = {"error": "access_denied", "state": query.get("state", "")}
+            return 302, {"Location": f"{redirect}?{urlencode(params)}"}, b""
+        account = self.account_create()
+        code = _id("ac")
+        self.codes[code] = account["id"]
+        params = {"code": code, "scope": "read_write", "state": query.get("state", "")}
+        return 302, {"Location": f"{redirect}?{urlencode(params)}"}, b""
+
+    def token(self, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        account_id = self.codes.pop(str(form.get("code", "")), None)
+        if account_id is None:
+            return 400, {"error": "invalid_grant", "error_description": "Authorization code"}
+        return 200, {
+            "access_token": "sk_test_connected",
+            "livemode": self.accounts[account_id]["livemode"],
+            "refresh_token": "rt_fake",
+            "scope": "read_write",
+            "stripe_publishable_key": "pk_test_connected",
+            "stripe_user_id": account_id,
+            "token_type": "bearer",
+        }
+
+    def deauthorize(self, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        account_id = str(form.get("stripe_user_id", ""))
+        if account_id not in self.accounts or account_id in self.deauthorized:
+            return 400, {"error": "invalid_client", "error_description": "Not connected"}
+        self.deauthorized.add(account_id)
+        return 200, {"stripe_user_id": account_id}
+
+    def checkout_create(self, form: dict[str, Any], account: str | None) -> dict[str, Any]:
+        session_id = _id("cs_test")
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": form.get("mode"),
+            "status": "open",
+            "payment_status": "unpaid",
+            "customer": form.get("customer"),
+            "client_reference_id": form.get("client_reference_id"),
+            "metadata": form.get("metadata", {}),
+            "line_items_requested": form.get("line_items", []),
+            "success_url": form.get("success_url"),
+            "cancel_url": form.get("cancel_url"),
+            "payment_intent": None,
+            "subscription": None,
+            "amount_total": None,
+            "currency": None,
+            "url": f"{self.url}/pay/{session_id}",
+            "stripe_account": account,
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        self.sessions[session_id] = session
+        return session
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakeStripeConnect
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(
+        self,
+        status: int,
+        payload: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        body = raw if raw is not None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Request-Id", _id("req"))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        fake = self.owner
+        parsed = urlparse(self.path)
+        path = parsed.path
+        body = self._body()
+        account = self.headers.get("Stripe-Account")
+        with fake._lock:
+            fake.requests.append((method, path, account))
+            if path.startswith("/v1/") and fake.rate_limit_next > 0:
+                fake.rate_limit_next -= 1
+                error = {"error": {"type": "rate_limit_error", "message": "Too many requests"}}
+                self._send(429, error, {"Retry-After": fake.retry_after})
+                return
+        query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        if path == "/oauth/authorize" and method == "GET":
+            status, headers, raw = fake.authorize(query)
+            self._send(status, headers=headers, raw=raw)
+            return
+        if path == "/oauth/token" and method == "POST":
+            self._send(*fake.token(_form(body)))
+            return
+        if path == "/oauth/deauthorize" and method == "POST":
+            self._send(*fake.deauthorize(_form(body)))
+            return
+        if path.startswith("/v1/accounts/") and method == "GET":
+            account_obj = fake.accounts.get(path.rsplit("/", 1)[-1])
+            if account_obj is None:
+                self._not_found()
+            else:
+                self._send(200, account_obj)
+            return
+        if path == "/v1/checkout/sessions" and method == "POST":
+            self._send(200, fake.checkout_create(_form(body), account))
+            return
+        if path.startswith("/v1/checkout/sessions/") and method == "GET":
+            session = fake.sessions.get(path.rsplit("/", 1)[-1])
+            # A session is only visible on the account it was made on, as at Stripe.
+            if session is None or session["stripe_account"] != account:
+                self._not_found()
+            else:
+                self._send(200, session)
+            return
+        if path == "/v1/prices" and method == "POST":
+            self._price_create(_form(body))
+            return
+        if path.startswith("/v1/prices/"):
+            price = fake.prices.get(path.rsplit("/", 1)[-1])
+            if price is None:
+                self._not_found()
+                return
+            if method == "POST":
+                form = _form(body)
+                if "active" in form:
+                    price["active"] = form["active"] == "true"
+                price.setdefault("metadata", {}).update(form.get("metadata") or {})
+            self._send(200, price)
+            return
+        if path.startswith("/v1/subscriptions") and method == "POST":
+            form = _form(body)
+            for item in form.get("items") or []:
+                if isinstance(item, dict) and "price" in item:
+                    item["plan"] = item.pop("price")
+            if "pause_collection" in form:
+                # localstripe has no pausing: kept here and shown on the subscription.
+                fake.paused[path.rsplit("/", 1)[-1]] = form.pop("pause_collection") or None
+                if not form:  # nothing left for localstripe: answer with the subscription
+                    method = "GET"
+            body = urlencode(_encode(form)).encode()
+        if path == "/v1/billing_portal/sessions" and method == "POST":
+            form = _form(body)
+            portal_id = _id("bps")
+            self._send(
+                200,
+                {
+                    "id": portal_id,
+                    "object": "billing_portal.session",
+                    "customer": form.get("customer"),
+                    "return_url": form.get("return_url"),
+                    "url": f"{fake.url}/portal/{portal_id}",
+                },
+            )
+            return
+        self._proxy(method, body)
+
+    def _price_create(self, form: dict[str, Any]) -> None:
+        fake = self.owner
+        recurring = form.get("recurring") or None
+        price: dict[str, Any] = {
+            "object": "price",
+            "active": True,
+            "currency": form.get("currency"),
+            "unit_amount": int(form.get("unit_amount") or 0),
+            "product": form.get("product"),
+            "recurring": {"interval": recurring["interval"]} if recurring else None,
+            "type": "recurring" if recurring else "one_time",
+            "metadata": form.get("metadata") or {},
+            "livemode": False,
+        }
+        if recurring:
+            plan = {
+                "amount": price["unit_amount"],
+                "currency": price["currency"],
+                "interval": recurring["interval"],
+                "product": price["product"],
+            }
+            status, raw = self._upstream("POST", "/v1/plans", urlencode(_encode(plan)).encode())
+            if status != 200:
+                self._send(status, raw=raw)
+                return
+            price["id"] = json.loads(raw)["id"]
+        else:
+            price["id"] = _id("price")
+        fake.prices[price["id"]] = price
+        self._send(200, price)
+
+    def _not_found(self) -> None:
+        error = {"error": {"type": "invalid_request_error", "message": "No such object"}}
+        self._send(404, error)
+
+    def _upstream(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        # Only ever the localstripe URL the tests started (http on loopback).
+        request = urllib.request.Request(  # noqa: S310
+            str(self.owner.upstream) + path, data=body or None, method=method
+        )
+        for name in ("Authorization", "Idempotency-Key"):
+            if self.headers.get(name):
+                request.add_header(name, self.headers[name])
+        if body:
+            request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def _proxy(self, method: str, body: bytes) -> None:
+        if self.owner.upstream is None:
+            self._not_found()
+            return
+        status, raw = self._upstream(method, self.path, body)
+        if status == 200 and self.path.startswith("/v1/subscriptions"):
+            subscription = _with_prices(json.loads(raw), self.owner.prices)
+            if subscription.get("object") == "subscription":
+                subscription["pause_collection"] = self.owner.paused.get(subscription["id"])
+            raw = json.dumps(subscription).encode()
+        if status == 404 and not raw.startswith(b"{"):
+            self._not_found()  # an endpoint localstripe lacks: Stripe's JSON error shape
+            return
+        self._send(status, raw=raw)
+
+
+def _with_prices(subscription: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
+    """Subscription items as Stripe shows them today: each with its `price`."""
+    for item in (subscription.get("items") or {}).get("data") or []:
+        plan = item.get("plan") or {}
+        if plan and not item.get("price"):
+            item["price"] = prices.get(plan.get("id")) or {
+                "id": plan.get("id"),
+                "object": "price",
+                "unit_amount": plan.get("amount"),
+                "currency": plan.get("currency"),
+                "recurring": {"interval": plan.get("interval")},
+                "product": plan.get("product"),
+            }
+    return subscription
