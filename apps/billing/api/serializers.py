@@ -21,7 +21,7 @@ from apps.scheduling.api.serializers import _ViewerQuerysetField
 OFFLINE_CHOICES = [kind.value for kind in OFFLINE_KINDS]
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class MembershipPlanSerializer(serializers.ModelSerializer):
     class Meta:
         model = MembershipPlan
         fields = (
@@ -43,7 +43,7 @@ class PlanSerializer(serializers.ModelSerializer):
         read_only_fields = ("id", "currency", "archived_at")
 
 
-class PackSerializer(serializers.ModelSerializer):
+class CreditPackSerializer(serializers.ModelSerializer):
     class Meta:
         model = Pack
         fields = (
