@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import polib
 import pytest
@@ -23,8 +25,10 @@ from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
+from apps.accounts.models import User
 from apps.progress import services as progress_services
 from apps.tenants.models import Gym
+from tests.conftest import BROWSER, PASSWORD, make_user
 from tests.crm.conftest import CrmGym
 
 LANGUAGES = ("es", "de", "fr")
@@ -280,3 +284,40 @@ def test_the_platforms_page_follows_the_browser(public_client, accept: str, expe
     response = public_client.get("/", HTTP_ACCEPT_LANGUAGE=accept)
     assert response.status_code == 200
     assert expected in response.content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["de", "fr"])
+def test_longer_words_fit_a_phone(live_server_port, committed_db, page, language: str):
+    """German and French run longer than English: every page of an owner's navigation still
+    fits 390 px without sideways scrolling, and says `lang` in the language chosen."""
+    gym = Gym.objects.get(subdomain=BROWSER.subdomain)
+    email = f"lang-{uuid.uuid4().hex[:8]}@charlie.example"
+    with tenant_context(gym):
+        make_user("owner", email, first_name="Olga", last_name="Owner", language=language)
+    connection.set_schema_to_public()
+    origin = f"http://{BROWSER.host}:{live_server_port}"
+    try:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{origin}/accounts/login/")
+        page.locator('input[name="login"]').fill(email)
+        page.locator('input[name="password"]').fill(PASSWORD)
+        page.locator('form button[type="submit"]').first.click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        hrefs = page.eval_on_selector_all("nav a[href]", "links => links.map(a => a.href)")
+        paths = sorted({urlsplit(h).path for h in hrefs if h.startswith(origin)})
+        assert len(paths) > 5, paths
+        problems = []
+        for path in paths:
+            response = page.goto(origin + path)
+            assert response is not None, path
+            assert response.status == 200, path
+            assert page.get_attribute("html", "lang") == language, path
+            wide, view = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+            if wide > view:
+                problems.append(f"{path}: {wide}px wide in {view}px")
+        assert not problems, problems
+    finally:
+        with tenant_context(gym):
+            User.objects.filter(email=email).delete()
+        connection.set_schema_to_public()
