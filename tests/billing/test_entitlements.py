@@ -89,7 +89,7 @@ def test_a_class_the_gym_cancels_gives_credits_back(sched_a: CrmGym) -> None:  #
         assert (
             services.class_entitlements_return(actor=sched_a.manager, booking_pks=[booking.pk]) == 1
         )
-        # Twice returns once.
+        # Twice returns once: the timetable's cancel (below) gives nothing more back.
         assert (
             services.class_entitlements_return(actor=sched_a.manager, booking_pks=[booking.pk]) == 0
         )
@@ -311,3 +311,18 @@ def test_50_bookings_racing_for_the_last_5_credits() -> None:
         assert _in_own_connection(read) == (LAST_CREDITS, 0, LAST_CREDITS)
     finally:
         _in_own_connection(clean_up)
+
+
+def test_cancelling_the_class_gives_credits_back(sched_a: CrmGym) -> None:  # noqa: F811
+    from apps.scheduling.classes.timetable import occurrence_cancel
+
+    with tenant_context(sched_a.gym):
+        require_memberships()
+        credit = _credits(sched_a, sched_a.bob, 1)
+        occurrence = make_class(sched_a, in_hours=3)
+        class_services.class_book(actor=sched_a.desk, occurrence=occurrence, client=sched_a.bob)
+        credit.refresh_from_db()
+        assert credit.remaining == 0
+        occurrence_cancel(actor=sched_a.manager, occurrence=occurrence)
+        credit.refresh_from_db()
+        assert credit.remaining == 1

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.audit.services import audit_record, changes_between
+from apps.billing.services import class_entitlements_return
 from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import Trainer
 from apps.scheduling.classes.services import (
@@ -283,6 +284,15 @@ def occurrence_cancel(
     occurrence.edited = True
     occurrence.save(update_fields=["is_cancelled", "edited"])
     notified = _notify_cancelled(occurrence=occurrence, reason=reason.strip())
+    # The gym cancelled: everyone booked or waiting gets back what their booking used.
+    class_entitlements_return(
+        actor=actor,
+        booking_pks=list(
+            occurrence.bookings.filter(
+                status__in=(ClassBookingStatus.BOOKED, ClassBookingStatus.WAITLISTED)
+            ).values_list("pk", flat=True)
+        ),
+    )
     audit_record(
         action="class_occurrence.cancelled",
         actor=actor,
