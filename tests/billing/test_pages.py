@@ -209,3 +209,37 @@ def test_check_in_shows_membership_status_and_credits(
     assert "Past due" in page
     assert "3 credits left" in page
     assert "Nothing valid to book with." in page
+
+
+def test_portal_and_calendar_refuse_without_a_membership(sched_a: CrmGym) -> None:  # noqa: F811
+    from datetime import timedelta
+
+    from apps.scheduling.models import ClassBooking
+    from tests.billing.factories import require_memberships
+    from tests.scheduling.test_classes import make_class
+
+    with tenant_context(sched_a.gym):
+        require_memberships()
+        occurrence = make_class(sched_a)
+    cara = browser_as(sched_a, "cara")
+    response = cara.post(f"/portal/schedule/classes/{occurrence.pk}/book/")
+    assert response.status_code == 400
+    assert "No valid membership or credits" in response.content.decode()
+    # The staff calendar's booking form says the same.
+    day = (timezone.now() + timedelta(days=7)).date()
+    while day.weekday() != 1:  # Tina works Tuesdays
+        day += timedelta(days=1)
+    response = browser_as(sched_a, "desk").post(
+        "/schedule/calendar/appointments/new/",
+        {
+            "trainer": sched_a.tina.pk,
+            "client": sched_a.ann.pk,
+            "day": day.isoformat(),
+            "start": "10:00",
+            "duration_minutes": 45,
+        },
+    )
+    assert response.status_code == 400
+    assert "No valid membership or credits" in response.content.decode()
+    with tenant_context(sched_a.gym):
+        assert not ClassBooking.objects.filter(occurrence=occurrence).exists()
