@@ -1,6 +1,6 @@
 """URLs of a gym's host (`<gym>.<BASE_DOMAIN>`)."""
 
-from csp.constants import UNSAFE_INLINE
+from csp.constants import NONCE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,8 +23,16 @@ handler400 = "apps.core.api.handlers.bad_request"
 handler404 = "apps.core.api.handlers.page_not_found"
 handler500 = "apps.core.api.handlers.server_error"
 
-# Redoc styles itself at run time and parses in a blob worker: only this page relaxes the CSP.
-api_docs = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
+# Redoc adds <style> elements at run time and parses in a blob worker, without 'unsafe-inline':
+# the styles it adds once started carry this response's nonce (js/redoc-init.js); the one it
+# adds while loading (its scrollbar's CSS, fixed by the pinned drf-spectacular-sidecar) is
+# allowed by its hash. tests/browser/test_identity_csp.py fails if either changes.
+REDOC_LOADING_STYLE_HASHES = [
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+    # An empty <style> it creates before filling it.
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+]
+api_docs = csp_update({"style-src": [NONCE, *REDOC_LOADING_STYLE_HASHES], "worker-src": ["blob:"]})(
     SpectacularRedocView.as_view(url_name="api-schema")
 )
 
@@ -65,14 +73,14 @@ urlpatterns = [
     # only the paths under its own URL.
     path("manifest.webmanifest", portal_views.manifest, name="portal_manifest"),
     path("sw.js", portal_views.service_worker, name="portal_service_worker"),
-    path("admin/", admin.site.urls),
-    path("accounts/handoff/", account_views.handoff, name="account_handoff"),
-    path("accounts/lockouts/", lockout_views.lockouts, name="account_lockouts"),
     # The gym's identity as files (apps/tenants/brand_views.py).
     path("favicon.ico", brand_views.favicon, name="favicon"),
     path("brand/style.css", brand_views.stylesheet, name="brand_stylesheet"),
     path("brand/logo.png", brand_views.logo, name="brand_logo"),
     path("brand/icon.png", brand_views.icon, name="brand_icon"),
+    path("admin/", admin.site.urls),
+    path("accounts/handoff/", account_views.handoff, name="account_handoff"),
+    path("accounts/lockouts/", lockout_views.lockouts, name="account_lockouts"),
     path("accounts/", include("apps.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     # Phone numbers are a profile field here, not a way to sign in; allauth's phone endpoints
