@@ -167,7 +167,11 @@ def test_no_list_page_scrolls_sideways_on_a_phone_or_a_desktop(
                 width = page.evaluate("document.documentElement.scrollWidth")
                 if width > viewport["width"]:
                     overflowing[(path, viewport["width"])] = (width, page.evaluate(WIDEST))
-            for name, path in (("calendar", "/schedule/calendar/"), ("clients", "/clients/")):
+            for name, path in (
+                ("calendar", "/schedule/calendar/"),
+                ("calendar-trainers", "/schedule/calendar/?view=trainers"),
+                ("clients", "/clients/"),
+            ):
                 page.goto(f"{base}{path}")
                 page.screenshot(
                     path=SCREENSHOTS.format(name=name, width=viewport["width"]), full_page=True
