@@ -224,3 +224,22 @@ class TestKiosk:
         kiosk.force_login(crm_a.desk)
         html = kiosk.post("/schedule/kiosk/", {"identifier": "ann@alpha.example"}).content.decode()
         assert 'data-testid="kiosk-miss"' in html
+
+
+class TestApiDocsPolicy:
+    def test_the_api_docs_need_no_unsafe_inline(self, client_a: Client, owner_a) -> None:
+        client_a.force_login(owner_a)
+        response = client_a.get("/api/v1/docs/")
+        assert response.status_code == 200
+        policy = {
+            name: values
+            for name, *values in (
+                part.split() for part in response["Content-Security-Policy"].split(";")
+            )
+        }
+        assert "'unsafe-inline'" not in policy["style-src"]
+        assert any(value.startswith("'nonce-") for value in policy["style-src"])
+        html = response.content.decode()
+        # The bundle is the vendored one, whose badge image is not on a CDN.
+        assert "/static/vendor/redoc/redoc.standalone.js" in html
+        assert "cdn." not in html
