@@ -5,6 +5,7 @@ Screenshots go to docs/screenshots/billing-*.png."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from apps.billing.models import (
 )
 from apps.crm.models import Client
 from apps.crm.services import profile_ensure_for_role
+from apps.scheduling.classes.services import class_book
+from apps.scheduling.models import ClassBooking, ClassOccurrence, ClassType
 from apps.tenants.models import Gym
 from tests.conftest import BROWSER, activate_totp, make_user
 
@@ -93,6 +96,15 @@ def test_billing_pages_at_both_widths(  # type: ignore[no-untyped-def]
             actor=owner, client=client, pack=packs[0], payment_kind="offline_transfer"
         )
         services.membership_mark_past_due(membership=membership, failed_at=timezone.now())
+        class_type = ClassType.objects.create(name=f"Spin {tag}", booking_closes_minutes=0)
+        starts_at = timezone.now() + timedelta(minutes=40)
+        occurrence = ClassOccurrence.objects.create(
+            class_type=class_type,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=45),
+            capacity=12,
+        )
+        class_book(actor=owner, occurrence=occurrence, client=client)
     connection.set_schema_to_public()
 
     def clean_up() -> None:
@@ -100,6 +112,9 @@ def test_billing_pages_at_both_widths(  # type: ignore[no-untyped-def]
             Payment.objects.filter(client=client, refund_of__isnull=False).delete()
             Payment.objects.filter(client=client).delete()
             EntitlementUse.objects.filter(client=client).delete()
+            ClassBooking.objects.filter(occurrence=occurrence).delete()
+            occurrence.delete()
+            class_type.delete()
             CreditGrant.objects.filter(client=client).delete()
             Membership.objects.filter(client=client).delete()
             MembershipPlan.objects.filter(pk__in=[p.pk for p in plans]).delete()
@@ -114,6 +129,7 @@ def test_billing_pages_at_both_widths(  # type: ignore[no-untyped-def]
                 ("catalogue", "/billing/"),
                 ("client", f"/clients/{client.pk}/"),
                 ("failed-payments", "/billing/failed-payments/"),
+                ("checkin", "/schedule/checkin/"),
             ):
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
@@ -123,7 +139,7 @@ def test_billing_pages_at_both_widths(  # type: ignore[no-untyped-def]
                 page.screenshot(
                     path=str(SCREENSHOTS / f"billing-{name}-{width}.png"), full_page=True
                 )
-        assert "Unlimited" in page.content()
+        assert "Past due" in page.content()
         page.context.clear_cookies()
         sign_in(page, base, user.email)
         for width, size in WIDTHS.items():
