@@ -11,9 +11,11 @@ from django.core.exceptions import ValidationError
 from django.forms.models import fields_for_model
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.dates import EARLIEST
 from apps.crm.models import Certification, Client, ClientStatus, LeadStatus, NoteKind, Trainer
 from apps.crm.parq import PARQ_QUESTIONS
 from apps.crm.phones import normalise_phone
+from apps.tenants.selectors import gym_today
 
 CLIENT_FORM_FIELDS = (
     "first_name",
@@ -75,6 +77,11 @@ class ClientForm(forms.Form):
         self.fields["phone"].widget.input_type = "tel"
         # A callable model default would add a hidden "initial-" input to every form.
         self.fields["joined_on"].show_hidden_initial = False
+        # The date picker offers no day after today or before 1900: the model's validator
+        # (apps.core.dates.validate_birth_date) refuses them anyway.
+        self.fields["date_of_birth"].widget.attrs.update(
+            {"min": EARLIEST.isoformat(), "max": gym_today().isoformat()}
+        )
         if with_health:
             # The PAR-Q as its yes/no questions; the service checks the answers again.
             for key, question in PARQ_QUESTIONS:

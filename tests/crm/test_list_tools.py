@@ -174,3 +174,11 @@ def test_the_model_refuses_a_birth_date_in_the_future(crm_a: CrmGym) -> None:
         with pytest.raises(ValidationError) as excinfo:
             client.full_clean()
         assert "date_of_birth" in excinfo.value.message_dict
+
+
+def test_the_birth_date_picker_stops_at_today(crm_a: CrmGym) -> None:
+    body = as_user(crm_a, "owner").get("/clients/new/").content.decode()
+    with tenant_context(crm_a.gym):
+        today = gym_today().isoformat()
+    assert f'max="{today}"' in body
+    assert 'min="1900-01-01"' in body
