@@ -54,27 +54,42 @@ def test_manager_sets_opening_hours_and_a_room(  # type: ignore[no-untyped-def]
         page.get_by_role("link", name="Gym settings").click()
         page.get_by_role("link", name="Edit opening hours").click()
 
-        form = page.get_by_test_id("hours-form")
-        form.get_by_label("Day").select_option(label="Tuesday")
-        form.get_by_label("Opens at").fill("06:30")
-        form.get_by_label("Closes at").fill("21:00")
-        form.get_by_role("button", name="Add").click()
-        week = page.get_by_test_id("weekly-hours")
-        week.get_by_text("06:30\u201321:00").wait_for()
-
-        # An overlapping range: the error shows on the field, in place.
-        form = page.get_by_test_id("hours-form")
-        form.get_by_label("Day").select_option(label="Tuesday")
-        form.get_by_label("Opens at").fill("20:00")
-        form.get_by_label("Closes at").fill("22:00")
-        form.get_by_role("button", name="Add").click()
-        page.get_by_text("These hours overlap hours of the same day.").wait_for()
-
-        page.get_by_test_id("weekly-hours").get_by_role("button", name="Remove").click()
-        page.get_by_test_id("weekly-hours").get_by_text("06:30\u201321:00").wait_for(
-            state="detached"
+        # The whole week in one form and one save.
+        form = page.get_by_test_id("week-form")
+        tuesday = form.get_by_test_id("week-day-1")
+        tuesday.get_by_role("checkbox", name="Open").check()
+        tuesday.get_by_label("Tuesday opens at").fill("06:30")
+        tuesday.get_by_label("Tuesday closes at").fill("21:00")
+        saturday = form.get_by_test_id("week-day-5")
+        saturday.get_by_role("checkbox", name="Open").check()
+        saturday.get_by_label("Saturday opens at").fill("08:00")
+        saturday.get_by_label("Saturday closes at").fill("12:00")
+        saturday.get_by_label("Saturday opens again at").fill("14:00")
+        saturday.get_by_label("Saturday closes again at").fill("18:00")
+        form.get_by_role("button", name="Save the week").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('#gym-hours').length === 1 && "
+            "!document.querySelector('.htmx-request')"
         )
-        assert not OpeningHours.objects.filter(gym=gym).exists()
+        page.wait_for_timeout(300)
+        hours = [
+            (h.weekday, h.opens_at.strftime("%H:%M"), h.closes_at.strftime("%H:%M"))
+            for h in OpeningHours.objects.filter(gym=gym).order_by("weekday", "opens_at")
+        ]
+        assert hours == [
+            (1, "06:30", "21:00"),
+            (5, "08:00", "12:00"),
+            (5, "14:00", "18:00"),
+        ]
+
+        # Ranges that overlap: the error shows on that day, in place, and nothing changes.
+        saturday = page.get_by_test_id("week-form").get_by_test_id("week-day-5")
+        saturday.get_by_label("Saturday opens again at").fill("11:00")
+        page.get_by_test_id("week-form").get_by_role("button", name="Save the week").click()
+        page.get_by_test_id("week-day-5").get_by_text(
+            "These hours overlap hours of the same day."
+        ).wait_for()
+        assert OpeningHours.objects.filter(gym=gym).count() == 3
 
         # A location and a room, through the ordinary forms.
         page.get_by_role("link", name="Locations and rooms").first.click()
