@@ -177,6 +177,21 @@ def test_no_list_page_scrolls_sideways_on_a_phone_or_a_desktop(
                     path=SCREENSHOTS.format(name=name, width=viewport["width"]), full_page=True
                 )
         assert overflowing == {}
+        # Bulk action: tick every client of one search, tag them, confirm, read the message.
+        page.set_viewport_size(DESKTOP)
+        page.goto(f"{base}/clients/?search=Smith+{tag}")
+        page.get_by_test_id("client-pick-all").check()
+        assert page.get_by_test_id("client-pick").count() == 2
+        page.get_by_text("Bulk actions").click()
+        page.get_by_label("With the selected clients").select_option("tag")
+        page.locator("#bulk-tag").fill("spring-offer")
+        page.get_by_role("button", name="Apply…").click()
+        assert (
+            "Add the tag “spring-offer” to 2 clients?"
+            in page.get_by_test_id("bulk-summary").inner_text()
+        )
+        page.get_by_test_id("bulk-confirm").get_by_role("button", name="Apply").click()
+        page.get_by_text("2 of 2 clients changed.").wait_for()
         # On a phone the calendar is an agenda, not a grid.
         page.set_viewport_size(PHONE)
         page.goto(f"{base}/schedule/calendar/")
