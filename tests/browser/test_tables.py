@@ -35,6 +35,7 @@ PAGES = [
     "/accounts/team/",
     "/accounts/invitations/",
     "/accounts/lockouts/",
+    "/accounts/sessions/",
     "/audit/",
     "/training/exercises/",
     "/training/plans/",
