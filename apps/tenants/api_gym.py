@@ -1,4 +1,5 @@
-"""GET /api/v1/gym/: the current gym's name, time zone and opening hours, for the mobile app.
+"""GET /api/v1/gym/: the current gym's name, time zone, identity and opening hours, for the
+mobile app.
 Read-only; any signed-in user of the gym may read it (it is what the front door shows)."""
 
 from __future__ import annotations
@@ -6,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -40,6 +41,15 @@ class SpecialDaySerializer(serializers.Serializer):
 class GymInfoSerializer(serializers.Serializer):
     name = serializers.CharField()
     time_zone = serializers.CharField(help_text="IANA name; every time here is local to it.")
+    brand_colour = serializers.CharField(help_text="#rrggbb; white text is readable on it.")
+    logo_url = serializers.CharField(allow_null=True, help_text="Path on the gym's host, or null.")
+    icon_url = serializers.CharField(help_text="A 512x512 PNG: the gym's icon or the default.")
+    address = serializers.CharField(allow_blank=True)
+    contact_email = serializers.CharField(allow_blank=True)
+    contact_phone = serializers.CharField(allow_blank=True, help_text="E.164, or empty.")
+    currency = serializers.CharField(help_text="ISO 4217: every amount is in it.")
+    unit_system = serializers.CharField(help_text="metric or imperial, for users with no choice.")
+    language = serializers.CharField(help_text="For users who have not chosen their own.")
     opening_hours = WeekdayHoursSerializer(many=True)
     special_days = SpecialDaySerializer(many=True, help_text="Today and later.")
 
@@ -51,9 +61,19 @@ class GymInfoApi(APIView):
     def get(self, request: Request) -> Response:
         gym = current_gym()
         today = timezone.localdate(timezone=ZoneInfo(gym.time_zone))
+        version = f"?v={gym.brand_version}"
         body: dict[str, Any] = {
             "name": gym.name,
             "time_zone": gym.time_zone,
+            "brand_colour": gym.brand_colour,
+            "logo_url": f"{reverse('brand_logo')}{version}" if gym.logo_name else None,
+            "icon_url": f"{reverse('brand_icon')}{version}",
+            "address": gym.address,
+            "contact_email": gym.contact_email,
+            "contact_phone": gym.contact_phone,
+            "currency": gym.currency,
+            "unit_system": gym.unit_system,
+            "language": gym.language,
             "opening_hours": gym_opening_hours(gym),
             "special_days": special_day_list(gym=gym, since=today),
         }
