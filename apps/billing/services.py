@@ -13,7 +13,8 @@ the payment it returns.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -54,7 +55,7 @@ from apps.billing.selectors import (
 )
 from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import Client
-from apps.tenants.selectors import gym_today, gym_zone
+from apps.tenants.selectors import current_gym, gym_today, gym_zone
 
 PLAN_FIELDS = (
     "name",
@@ -98,6 +99,32 @@ MEMBERSHIP_AUDIT_FIELDS = (
     "failed_attempts",
     "past_due_since",
 )
+
+
+def _stripe(call: Callable[[], Any]) -> Any:
+    """Ask Stripe first, for a membership or payment Stripe manages: when Stripe refuses,
+    nothing changes here (the webhook that follows confirms what Stripe did)."""
+    import stripe
+
+    from apps.billing import stripe_gateway
+
+    try:
+        return call()
+    except stripe_gateway.StripeNotConnectedError as error:
+        raise ValidationError(
+            {"stripe": [_("This gym's Stripe account is not connected.")]}
+        ) from error
+    except stripe.StripeError as error:
+        message = getattr(error, "user_message", None) or str(error)
+        raise ValidationError(
+            {"stripe": [_("Stripe refused: %(message)s") % {"message": message}]}
+        ) from error
+
+
+def _gateway() -> Any:
+    from apps.billing import stripe_gateway
+
+    return stripe_gateway
 
 
 def _require(actor: Any, roles: tuple[str, ...], message: str) -> None:
@@ -393,10 +420,12 @@ def pack_sell(
     payment_kind: str,
     promotion_code: PromotionCode | None = None,
     payment_extra: dict[str, Any] | None = None,
+    charged: int | None = None,
 ) -> CreditGrant:
     """Sell a class or session pack: its credits now, expiring `expiry_days` later. Card
     sales come through `pack_grant_from_stripe`."""
     if payment_extra is None:
+        # Sold at the desk; a card sale comes from Stripe's webhook (pack_grant_from_stripe).
         _require(actor, SELLING_ROLES, _("You cannot sell packs."))
         _check_payment_kind(payment_kind)
     if pack.archived_at is not None:
@@ -421,7 +450,7 @@ def pack_sell(
             "granted": [None, pack.credits],
         },
     )
-    amount = discounted(pack.price, promotion_code)
+    amount = discounted(pack.price, promotion_code) if charged is None else charged
     if amount:
         _record_payment(
             actor=actor,
@@ -432,6 +461,25 @@ def pack_sell(
             credit=credit,
             **(payment_extra or {}),
         )
+    return credit
+
+
+@transaction.atomic
+def pack_grant_from_stripe(
+    *, client: Client, pack: Pack, stripe_id: str, amount: int | None = None
+) -> CreditGrant | None:
+    """A pack paid through Stripe Checkout: its credits and its card payment line, once per
+    `stripe_id` (the payment intent); delivered again, nothing more (None)."""
+    if Payment.objects.select_for_update().filter(stripe_id=stripe_id).exists():
+        return None
+    credit = pack_sell(
+        actor=None,
+        client=client,
+        pack=pack,
+        payment_kind=PaymentKind.CARD,
+        payment_extra={"stripe_id": stripe_id},
+        charged=amount,
+    )
     return credit
 
 
@@ -498,6 +546,18 @@ def membership_change(
         if membership.status == MembershipStatus.TRIALING
         else share(plan.price) - share(old_plan.price)
     )
+    if membership.stripe_subscription_id:
+        if not plan.stripe_price_id:
+            raise ValidationError({"plan": [_("This plan is not on sale through Stripe yet.")]})
+        # Stripe prorates and invoices the card; its invoice reaches the ledger by webhook.
+        _stripe(
+            lambda: _gateway().subscription_change_price(
+                gym=current_gym(),
+                subscription_id=membership.stripe_subscription_id,
+                price_id=plan.stripe_price_id,
+            )
+        )
+        proration = 0
     before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
     membership.plan = plan
     model_save(membership)
@@ -535,6 +595,15 @@ def membership_pause(
     membership = _membership_locked(membership)
     if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.TRIALING):
         raise ValidationError({"status": [_("Only an active membership can be paused.")]})
+    if membership.stripe_subscription_id:
+        resumes = datetime.combine(paused_until + timedelta(days=1), time.min, tzinfo=gym_zone())
+        _stripe(
+            lambda: _gateway().subscription_pause(
+                gym=current_gym(),
+                subscription_id=membership.stripe_subscription_id,
+                resumes_at=int(resumes.timestamp()),
+            )
+        )
     before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
     membership.paused_from = paused_from
     membership.paused_until = paused_until
@@ -553,6 +622,12 @@ def membership_resume(*, actor: User, membership: Membership) -> Membership:
     membership = _membership_locked(membership)
     if membership.paused_from is None:
         raise ValidationError({"status": [_("This membership is not paused.")]})
+    if membership.stripe_subscription_id:
+        _stripe(
+            lambda: _gateway().subscription_resume(
+                gym=current_gym(), subscription_id=membership.stripe_subscription_id
+            )
+        )
     before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
     today = gym_today()
     if membership.paused_until and membership.paused_until > today:
@@ -608,6 +683,14 @@ def membership_cancel(
                     code="minimum_term",
                 )
             }
+        )
+    if membership.stripe_subscription_id:
+        _stripe(
+            lambda: _gateway().subscription_cancel(
+                gym=current_gym(),
+                subscription_id=membership.stripe_subscription_id,
+                at_period_end=at_period_end,
+            )
         )
     before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
     if at_period_end:
@@ -718,6 +801,34 @@ def dunning_run(*, now: datetime | None = None) -> dict[str, int]:
 # --- Refunds ------------------------------------------------------------------------------------
 
 
+def _refund_mark_original(*, payment: Payment, amount: int, actor: User | None = None) -> Payment:
+    """Count `amount` as refunded on the payment it returns (locked: two refunds at once must
+    not return more than was paid)."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    left = refundable_amount(payment)
+    if amount < 1 or amount > left:
+        raise ValidationError(
+            {"amount": [_("Refund between 1 and %(left)s (minor units).") % {"left": left}]}
+        )
+    before = {"refunded_amount": payment.refunded_amount, "status": payment.status}
+    payment.refunded_amount += amount
+    payment.status = (
+        PaymentStatus.REFUNDED
+        if payment.refunded_amount == payment.amount
+        else PaymentStatus.PARTIALLY_REFUNDED
+    )
+    payment.save(update_fields=["refunded_amount", "status"])
+    audit_record(
+        action="payment.refunded",
+        actor=actor,
+        obj=payment,
+        changes=changes_between(
+            before, {"refunded_amount": payment.refunded_amount, "status": payment.status}
+        ),
+    )
+    return payment
+
+
 @transaction.atomic
 def payment_refund(
     *,
@@ -741,28 +852,26 @@ def payment_refund(
         PaymentStatus.PARTIALLY_REFUNDED,
     ):
         raise ValidationError({"payment": [_("Only a received payment can be refunded.")]})
-    left = refundable_amount(payment)
-    amount = left if amount is None else amount
-    if amount < 1 or amount > left:
-        raise ValidationError(
-            {"amount": [_("Refund between 1 and %(left)s (minor units).") % {"left": left}]}
+    amount = refundable_amount(payment) if amount is None else amount
+    already = payment.refunded_amount
+    payment = _refund_mark_original(payment=payment, amount=amount, actor=actor)
+    if payment.kind == PaymentKind.CARD and not stripe_refund_id:
+        # The card is refunded by Stripe first; the key makes a retry after a timeout the
+        # same refund (this payment, this much already refunded, this amount).
+        intent = payment.stripe_id if payment.stripe_id.startswith("pi_") else ""
+        if not (payment.stripe_charge_id or intent):
+            raise ValidationError({"payment": [_("Stripe does not know this card payment.")]})
+        refund = _stripe(
+            lambda: _gateway().refund_create(
+                gym=current_gym(),
+                charge_id=payment.stripe_charge_id,
+                payment_intent_id="" if payment.stripe_charge_id else intent,
+                amount=amount,
+                idempotency_key=f"refund-{payment.pk}-{already}-{amount}",
+                metadata={"payment": payment.pk, "reason": reason.strip()[:200]},
+            )
         )
-    before = {"refunded_amount": payment.refunded_amount, "status": payment.status}
-    payment.refunded_amount += amount
-    payment.status = (
-        PaymentStatus.REFUNDED
-        if payment.refunded_amount == payment.amount
-        else PaymentStatus.PARTIALLY_REFUNDED
-    )
-    payment.save(update_fields=["refunded_amount", "status"])
-    audit_record(
-        action="payment.refunded",
-        actor=actor,
-        obj=payment,
-        changes=changes_between(
-            before, {"refunded_amount": payment.refunded_amount, "status": payment.status}
-        ),
-    )
+        stripe_refund_id = refund["id"]
     return _record_payment(
         actor=actor,
         client=payment.client,
@@ -890,6 +999,8 @@ def payment_record_from_stripe(
     if not stripe_id:
         raise ValidationError({"stripe_id": [_("A Stripe payment needs its id.")]})
     existing = Payment.objects.select_for_update().filter(stripe_id=stripe_id).first()
+    if existing is None and refund_of is not None:
+        _refund_mark_original(payment=refund_of, amount=amount)
     if existing is None:
         payment = _record_payment(
             actor=None,

@@ -361,3 +361,107 @@ def test_the_dunning_task_runs_in_the_gym(crm_a: CrmGym) -> None:  # noqa: F811
         assert run_dunning.apply().get()["suspended"] == 1
         membership.refresh_from_db()
         assert membership.status == MembershipStatus.SUSPENDED
+
+
+# --- Stripe-managed memberships and card payments: Stripe is asked first ------------------------
+
+
+class FakeGateway:
+    """Records the calls billing makes to apps.billing.stripe_gateway."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        def call(**kwargs):  # type: ignore[no-untyped-def]
+            self.calls.append((name, kwargs))
+            return {"id": f"re_{len(self.calls)}"}
+
+        return call
+
+
+def test_stripe_is_asked_first_for_its_memberships_and_cards(crm_a: CrmGym, monkeypatch) -> None:  # noqa: F811
+    fake = FakeGateway()
+    monkeypatch.setattr(services, "_gateway", lambda: fake)
+    with tenant_context(crm_a.gym):
+        membership = _sold(crm_a)
+        Membership.objects.filter(pk=membership.pk).update(stripe_subscription_id="sub_7")
+        membership.refresh_from_db()
+        today = gym_today()
+        services.membership_pause(
+            actor=crm_a.manager,
+            membership=membership,
+            paused_from=today,
+            paused_until=today + timedelta(days=6),
+        )
+        services.membership_resume(actor=crm_a.manager, membership=membership)
+        other = make_plan(crm_a.owner, name="Other", price=3000)
+        with pytest.raises(ValidationError):
+            services.membership_change(actor=crm_a.manager, membership=membership, plan=other)
+        other = services.plan_update(actor=crm_a.owner, plan=other, stripe_price_id="price_o")
+        services.membership_change(actor=crm_a.manager, membership=membership, plan=other)
+        services.membership_cancel(actor=crm_a.owner, membership=membership)
+        assert [name for name, _ in fake.calls] == [
+            "subscription_pause",
+            "subscription_resume",
+            "subscription_change_price",
+            "subscription_cancel",
+        ]
+        assert fake.calls[0][1]["subscription_id"] == "sub_7"
+        # A card payment is refunded through Stripe; its refund line carries Stripe's id, so
+        # the charge.refunded webhook finds it instead of writing another.
+        card = services.payment_record_from_stripe(
+            stripe_id="pi_1", client=crm_a.ann, amount=5000, currency="EUR", stripe_charge_id="ch_1"
+        )
+        refund = services.payment_refund(
+            actor=crm_a.manager, payment=card, amount=1500, reason="Overcharged"
+        )
+        name, kwargs = fake.calls[-1]
+        assert name == "refund_create"
+        assert (kwargs["charge_id"], kwargs["amount"]) == ("ch_1", 1500)
+        assert refund.stripe_id == "re_5"
+        again = services.payment_record_from_stripe(
+            stripe_id="re_5",
+            client=crm_a.ann,
+            amount=1500,
+            currency="EUR",
+            kind=PaymentKind.REFUND,
+            refund_of=card,
+        )
+        assert again.pk == refund.pk
+        card.refresh_from_db()
+        assert card.refunded_amount == 1500
+
+
+def test_a_refund_made_in_stripe_marks_the_payment(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        card = services.payment_record_from_stripe(
+            stripe_id="pi_2", client=crm_a.ann, amount=4000, currency="EUR"
+        )
+        for _ in range(2):
+            services.payment_record_from_stripe(
+                stripe_id="re_dash",
+                client=crm_a.ann,
+                amount=4000,
+                currency="EUR",
+                kind=PaymentKind.REFUND,
+                refund_of=card,
+            )
+        card.refresh_from_db()
+        assert (card.refunded_amount, card.status) == (4000, PaymentStatus.REFUNDED)
+        assert Payment.objects.filter(refund_of=card).count() == 1
+
+
+def test_a_pack_paid_through_checkout_is_granted_once(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        pack = make_pack(crm_a.owner, credits=5, price=6000)
+        first = services.pack_grant_from_stripe(
+            client=crm_a.cara, pack=pack, stripe_id="pi_pack", amount=4800
+        )
+        again = services.pack_grant_from_stripe(
+            client=crm_a.cara, pack=pack, stripe_id="pi_pack", amount=4800
+        )
+        assert first is not None
+        assert again is None
+        payment = Payment.objects.get(stripe_id="pi_pack")
+        assert (payment.kind, payment.amount) == (PaymentKind.CARD, 4800)
