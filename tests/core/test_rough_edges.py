@@ -219,6 +219,16 @@ class TestKiosk:
         html = kiosk.post("/schedule/kiosk/", {"identifier": "ann@alpha.example"}).content.decode()
         assert 'data-testid="kiosk-already"' in html
 
+    def test_the_kiosk_wears_the_gyms_brand(self, crm_a: CrmGym) -> None:
+        from apps.tenants.models import Gym
+
+        Gym.objects.filter(pk=crm_a.gym.pk).update(logo_name="brand/x-logo.png", brand_version=4)
+        kiosk = GymClient(crm_a.gym.subdomain)
+        kiosk.force_login(crm_a.desk)
+        html = kiosk.get("/schedule/kiosk/").content.decode()
+        assert 'href="/brand/style.css?v=4"' in html
+        assert 'data-testid="kiosk-logo"' in html
+
     def test_someone_else_is_still_not_found(self, crm_a: CrmGym) -> None:
         kiosk = GymClient(crm_a.gym.subdomain)
         kiosk.force_login(crm_a.desk)
