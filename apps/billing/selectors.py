@@ -47,6 +47,18 @@ def billing_settings() -> BillingSettings:
     return BillingSettings.objects.first() or BillingSettings()
 
 
+def stripe_ready() -> bool:
+    """Whether the current gym can take cards: its Stripe account is connected (or this
+    instance runs Stripe with its own keys, STRIPE_MODE=direct)."""
+    from apps.billing import stripe_gateway
+    from apps.connect.selectors import connected_account_for_gym
+    from apps.tenants.selectors import current_gym
+
+    if stripe_gateway.is_direct_mode():
+        return bool(settings.STRIPE_TEST_SECRET_KEY or settings.STRIPE_LIVE_SECRET_KEY)
+    return connected_account_for_gym(gym=current_gym()) is not None
+
+
 def memberships_required() -> bool:
     return BillingSettings.objects.filter(memberships_required=True).exists()
 

@@ -171,6 +171,17 @@ def billing_settings_update(*, actor: User, **fields: Any) -> BillingSettings:
     return current
 
 
+def _push_to_stripe(instance: Any) -> None:
+    """Once committed, bring the plan or pack's Stripe Product and Price in step (a task: a
+    page never waits on Stripe). Nothing to do for a gym that takes no cards."""
+    from apps.billing.selectors import stripe_ready
+    from apps.billing.tasks import push_catalogue_item
+
+    if stripe_ready():
+        label, pk = instance._meta.label_lower, instance.pk
+        transaction.on_commit(lambda: push_catalogue_item.delay(label, pk))
+
+
 def _catalogue_create(model: type, action: str, allowed: tuple[str, ...], actor: User, fields):  # type: ignore[no-untyped-def]
     _require(actor, CATALOGUE_ROLES, _("Only the owner can change the catalogue."))
     check_fields_allowed(fields, allowed)
@@ -218,36 +229,48 @@ def _catalogue_archive(instance, action: str, actor: User):  # type: ignore[no-u
 @transaction.atomic
 def plan_create(*, actor: User, **fields: Any) -> MembershipPlan:
     """A membership plan, priced in the gym's currency."""
-    return _catalogue_create(MembershipPlan, "membership_plan.created", PLAN_FIELDS, actor, fields)
+    item = _catalogue_create(MembershipPlan, "membership_plan.created", PLAN_FIELDS, actor, fields)
+    _push_to_stripe(item)
+    return item
 
 
 @transaction.atomic
 def plan_update(*, actor: User, plan: MembershipPlan, **fields: Any) -> MembershipPlan:
     """Change a plan; memberships already sold keep their periods (the price applies from the
     next renewal)."""
-    return _catalogue_update(plan, "membership_plan.updated", PLAN_FIELDS, actor, fields)
+    item = _catalogue_update(plan, "membership_plan.updated", PLAN_FIELDS, actor, fields)
+    _push_to_stripe(item)
+    return item
 
 
 @transaction.atomic
 def plan_archive(*, actor: User, plan: MembershipPlan) -> MembershipPlan:
     """No longer sold; memberships on it carry on."""
-    return _catalogue_archive(plan, "membership_plan.archived", actor)
+    item = _catalogue_archive(plan, "membership_plan.archived", actor)
+    _push_to_stripe(item)
+    return item
 
 
 @transaction.atomic
 def pack_create(*, actor: User, **fields: Any) -> Pack:
-    return _catalogue_create(Pack, "pack.created", PACK_FIELDS, actor, fields)
+    item = _catalogue_create(Pack, "pack.created", PACK_FIELDS, actor, fields)
+    _push_to_stripe(item)
+    return item
 
 
 @transaction.atomic
 def pack_update(*, actor: User, pack: Pack, **fields: Any) -> Pack:
     """Change a pack; credits already sold keep their number and expiry."""
-    return _catalogue_update(pack, "pack.updated", PACK_FIELDS, actor, fields)
+    item = _catalogue_update(pack, "pack.updated", PACK_FIELDS, actor, fields)
+    _push_to_stripe(item)
+    return item
 
 
 @transaction.atomic
 def pack_archive(*, actor: User, pack: Pack) -> Pack:
-    return _catalogue_archive(pack, "pack.archived", actor)
+    item = _catalogue_archive(pack, "pack.archived", actor)
+    _push_to_stripe(item)
+    return item
 
 
 @transaction.atomic
@@ -268,6 +291,39 @@ def promotion_code_update(
     return _catalogue_update(
         promotion_code, "promotion_code.updated", PROMOTION_FIELDS, actor, fields
     )
+
+
+def catalogue_item_stripe_sync(*, label: str, pk: int) -> None:
+    """Push one plan or pack to Stripe (billing.stripe_gateway.catalogue_item_push) and keep
+    the Product and Price ids it answers with. Run by a task, after the change committed."""
+    model = {"billing.membershipplan": MembershipPlan, "billing.pack": Pack}[label]
+    with transaction.atomic():
+        item = model.objects.select_for_update().get(pk=pk)
+        interval = getattr(item, "interval", None)
+        product_id, price_id = _stripe(
+            lambda: _gateway().catalogue_item_push(
+                gym=current_gym(),
+                name=item.name,
+                amount=item.price,
+                currency=item.currency,
+                interval=interval,
+                product_id=item.stripe_product_id,
+                price_id=item.stripe_price_id,
+                active=item.archived_at is None,
+                metadata={label.split(".")[1]: item.pk},
+            )
+        )
+        if (product_id, price_id) != (item.stripe_product_id, item.stripe_price_id):
+            before = snapshot(item, ("stripe_product_id", "stripe_price_id"))
+            item.stripe_product_id, item.stripe_price_id = product_id, price_id
+            item.save(update_fields=["stripe_product_id", "stripe_price_id", "updated_at"])
+            audit_record(
+                action=f"{label.split('.')[1]}.synced_to_stripe",
+                obj=item,
+                changes=changes_between(
+                    before, snapshot(item, ("stripe_product_id", "stripe_price_id"))
+                ),
+            )
 
 
 def discounted(amount: int, promotion_code: PromotionCode | None) -> int:

@@ -465,3 +465,37 @@ def test_a_pack_paid_through_checkout_is_granted_once(crm_a: CrmGym) -> None:  #
         assert again is None
         payment = Payment.objects.get(stripe_id="pi_pack")
         assert (payment.kind, payment.amount) == (PaymentKind.CARD, 4800)
+
+
+def test_plans_and_packs_follow_in_stripe_once_committed(
+    crm_a: CrmGym,  # noqa: F811
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+) -> None:
+    from apps.billing import selectors
+
+    pushed: list[dict] = []
+
+    class Gateway:
+        def catalogue_item_push(self, **kwargs):  # type: ignore[no-untyped-def]
+            pushed.append(kwargs)
+            return ("prod_1", f"price_{len(pushed)}")
+
+    monkeypatch.setattr(services, "_gateway", Gateway)
+    monkeypatch.setattr(selectors, "stripe_ready", lambda: True)
+    with tenant_context(crm_a.gym):
+        with django_capture_on_commit_callbacks(execute=True):
+            plan = make_plan(crm_a.owner, price=5000)
+        plan.refresh_from_db()
+        assert (plan.stripe_product_id, plan.stripe_price_id) == ("prod_1", "price_1")
+        assert pushed[0]["interval"] == "month"
+        assert pushed[0]["amount"] == 5000
+        with django_capture_on_commit_callbacks(execute=True):
+            services.plan_archive(actor=crm_a.owner, plan=plan)
+        assert pushed[-1]["active"] is False
+        assert pushed[-1]["price_id"] == "price_1"
+    # A gym that takes no cards pushes nothing.
+    monkeypatch.setattr(selectors, "stripe_ready", lambda: False)
+    with tenant_context(crm_a.gym), django_capture_on_commit_callbacks(execute=True):
+        make_pack(crm_a.owner)
+    assert len(pushed) == 2
