@@ -599,6 +599,32 @@ class TestRoster:
             booking.refresh_from_db()
             assert booking.status == ClassBookingStatus.BOOKED
 
+    def test_before_check_in_opens_the_roster_says_when_it_does(self, sched_a: CrmGym) -> None:
+        with tenant_context(sched_a.gym):
+            occurrence = class_soon(sched_a)
+            occurrence.starts_at += timedelta(hours=3)
+            occurrence.ends_at += timedelta(hours=3)
+            occurrence.save()
+            ClassBooking.objects.create(occurrence=occurrence, client=sched_a.ann)
+        body = as_user(sched_a, "desk").get(f"/schedule/classes/{occurrence.pk}/").content.decode()
+        opens = (occurrence.starts_at - timedelta(hours=1)).astimezone(LONDON)
+        assert f"Check-in opens at {opens:%H:%M}" in body
+        assert "/check-in/" not in body
+
+    def test_trainers_and_the_desk_get_no_edit_or_cancel(self, sched_a: CrmGym) -> None:
+        with tenant_context(sched_a.gym):
+            occurrence = class_soon(sched_a)
+        for role in ("desk", "tina"):
+            body = as_user(sched_a, role).get(f"/schedule/classes/{occurrence.pk}/")
+            assert "/edit/" not in body.content.decode()
+            assert "/cancel/" not in body.content.decode()
+        assert (
+            "/cancel/"
+            in as_user(sched_a, "manager")
+            .get(f"/schedule/classes/{occurrence.pk}/")
+            .content.decode()
+        )
+
     def test_too_early_is_an_error_in_the_row(self, sched_a: CrmGym) -> None:
         with tenant_context(sched_a.gym):
             occurrence = class_soon(sched_a)
