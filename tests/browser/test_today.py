@@ -229,3 +229,26 @@ def test_a_new_gym_sees_its_set_up_checklist(
         gym = Gym.objects.filter(subdomain=subdomain).first()
         if gym is not None:
             gym.delete(force_drop=True)
+
+
+def test_the_phone_menu_and_the_personal_menu_open_without_a_script_of_ours(
+    browser: Browser, busy_day: BusyDay
+) -> None:
+    context = browser.new_context(viewport=WIDTHS["phone"], has_touch=True)
+    page = context.new_page()
+    try:
+        _log_in(page, busy_day.base, busy_day.owner_email)
+        menu = page.locator(".navmenu-panel")
+        expect(menu).to_be_hidden()
+        expect(page.locator(".sidenav")).to_be_hidden()
+        page.locator(".navmenu-toggle").click()
+        expect(menu).to_be_visible()
+        expect(menu.get_by_role("link", name="Today")).to_have_attribute("aria-current", "page")
+        page.screenshot(path=SCREENSHOT.format(name="menu", width="phone"))
+        menu.get_by_role("link", name="Clients").click()
+        page.wait_for_url(lambda url: url.endswith("/clients/"))
+        page.locator(".usermenu-toggle").click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        page.screenshot(path=SCREENSHOT.format(name="account-menu", width="phone"))
+    finally:
+        context.close()
