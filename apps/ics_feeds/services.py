@@ -26,6 +26,7 @@ from apps.scheduling.models import (
     ClassBooking,
     ClassBookingStatus,
 )
+from apps.tenants.branding import gym_email_body
 from apps.tenants.selectors import current_gym, gym_url
 
 logger = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ def _send_once(
             if not created:
                 return False
             subject, body = message()
+            body = gym_email_body(body)
             transaction.on_commit(
                 lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
             )

@@ -165,3 +165,21 @@ def currency_choices(language: str | None = None) -> list[tuple[str, str]]:
 def format_money(amount: Decimal | int | float, currency: str, language: str | None = None) -> str:
     """`amount` in `currency`, written the way the reader's language writes money."""
     return format_currency(amount, currency, locale=_locale(language))
+
+
+# --- Emails ------------------------------------------------------------------------------------
+
+
+def gym_email_body(body: str) -> str:
+    """`body` signed by the current gym: its name, address and phone under a signature line, as
+    allauth's emails are (templates/account/email/base_message.txt). Unchanged outside a gym."""
+    from django.db import connection
+
+    from apps.tenants.models import Gym
+
+    gym = getattr(connection, "tenant", None)
+    if not isinstance(gym, Gym):
+        return body
+    lines = [gym.name, gym.address, gym.contact_phone, gym.contact_email]
+    signature = "\n".join(line.strip() for line in lines if line and line.strip())
+    return f"{body.rstrip()}\n\n-- \n{signature}\n"

@@ -45,6 +45,7 @@ from apps.scheduling.policies.services import (
     strike_record,
     strikes_waive_for,
 )
+from apps.tenants.branding import gym_email_body
 from apps.tenants.selectors import gym_zone
 
 OCCURRENCE_FIELDS = ("starts_at", "ends_at", "trainer", "room", "capacity", "is_cancelled")
@@ -134,6 +135,7 @@ def _notify_promoted(booking: ClassBooking) -> None:
         "name": occurrence.class_type.name,
         "when": local.strftime("%Y-%m-%d %H:%M"),
     }
+    body = gym_email_body(body)
     email = client.email
     # After commit only: a rolled-back promotion must not tell anyone they have a spot.
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]))

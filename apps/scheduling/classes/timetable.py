@@ -38,6 +38,7 @@ from apps.scheduling.models import (
     ClassType,
     Room,
 )
+from apps.tenants.branding import gym_email_body
 from apps.tenants.selectors import gym_today, gym_zone
 
 CLASS_TYPE_FIELDS = (
@@ -258,7 +259,9 @@ def _notify_cancelled(*, occurrence: ClassOccurrence, reason: str) -> int:
             "when": when,
             "reason": f"\n\n{reason}" if reason else "",
         }
-        emails.append((subject, body, settings.DEFAULT_FROM_EMAIL, [booking.client.email]))
+        emails.append(
+            (subject, gym_email_body(body), settings.DEFAULT_FROM_EMAIL, [booking.client.email])
+        )
 
     def send() -> None:
         for email in emails:
