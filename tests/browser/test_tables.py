@@ -172,6 +172,8 @@ def test_no_list_page_scrolls_sideways_on_a_phone_or_a_desktop(
                 ("calendar", "/schedule/calendar/"),
                 ("calendar-trainers", "/schedule/calendar/?view=trainers"),
                 ("clients", "/clients/"),
+                ("audit", "/audit/"),
+                ("leads", "/leads/?status=all"),
             ):
                 page.goto(f"{base}{path}")
                 page.screenshot(
