@@ -4,4 +4,7 @@ from django.urls import path
 
 from apps.billing import views
 
-urlpatterns = [path("", views.portal_memberships, name="memberships")]
+urlpatterns = [
+    path("", views.portal_memberships, name="memberships"),
+    path("buy/", views.portal_buy, name="memberships_buy"),
+]

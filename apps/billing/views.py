@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import stripe
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
-from apps.billing import selectors, services
+from apps.billing import selectors, services, stripe_gateway
 from apps.billing.forms import (
     BillingSettingsForm,
     CancelForm,
@@ -35,6 +36,7 @@ from apps.core.forms import add_service_errors
 from apps.crm import selectors as crm_selectors
 from apps.crm.models import Client
 from apps.portal.views import client_required
+from apps.tenants.selectors import current_gym
 
 SELLERS = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
 MANAGERS = (Role.OWNER, Role.MANAGER)
@@ -297,14 +299,6 @@ def membership_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 # --- Portal --------------------------------------------------------------------------------
 
 
-def _checkout_url() -> str:
-    """The Stripe Checkout start (billing part 1), when it is installed; empty until then."""
-    try:
-        return reverse("connect:checkout")
-    except NoReverseMatch:
-        return ""
-
-
 @client_required
 @require_GET
 def portal_memberships(request: HttpRequest) -> HttpResponse:
@@ -327,6 +321,42 @@ def portal_memberships(request: HttpRequest) -> HttpResponse:
             "plans": selectors.plan_list(),
             "packs": selectors.pack_list(),
             "drop_in_price": selectors.billing_settings().drop_in_price,
-            "checkout_url": _checkout_url(),
+            "online": selectors.stripe_ready(),
         },
     )
+
+
+@client_required
+@require_POST
+def portal_buy(request: HttpRequest) -> HttpResponse:
+    """Buy a plan or a pack: off to Stripe's hosted Checkout (no card data touches us); the
+    webhook that follows gives the membership or the credits."""
+    client = Client.objects.filter(user=request.user).first()
+    back = reverse("portal:memberships")
+    plan = selectors.plan_list().filter(pk=_int(request.POST.get("plan"))).first()
+    pack = None if plan else selectors.pack_list().filter(pk=_int(request.POST.get("pack"))).first()
+    item = plan or pack
+    if client is None or item is None:
+        raise Http404
+    if not item.stripe_price_id or not selectors.stripe_ready():
+        messages.error(request, _("This cannot be bought online yet: ask at the desk."))
+        return HttpResponseRedirect(back)
+    page = request.build_absolute_uri(back)
+    try:
+        session = stripe_gateway.checkout_session_create(
+            gym=current_gym(),
+            client=client,
+            line_items=[{"price": item.stripe_price_id, "quantity": 1}],
+            mode="subscription" if plan else "payment",
+            success_url=f"{page}?paid=1",
+            cancel_url=page,
+            metadata={"plan": plan.pk} if plan else {"pack": item.pk},
+        )
+    except (stripe.StripeError, stripe_gateway.StripeNotConnectedError):
+        messages.error(request, _("Online payment is not available right now: try again later."))
+        return HttpResponseRedirect(back)
+    return HttpResponseRedirect(session.url, status=303)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None

@@ -243,3 +243,39 @@ def test_portal_and_calendar_refuse_without_a_membership(sched_a: CrmGym) -> Non
     assert "No valid membership or credits" in response.content.decode()
     with tenant_context(sched_a.gym):
         assert not ClassBooking.objects.filter(occurrence=occurrence).exists()
+
+
+def test_the_portal_buys_through_stripe_checkout(crm_a: CrmGym, monkeypatch) -> None:  # noqa: F811
+    from types import SimpleNamespace
+
+    from apps.billing import selectors, stripe_gateway
+
+    with tenant_context(crm_a.gym):
+        pack = make_pack(crm_a.owner, name="Five classes", credits=5)
+        offline_only = make_plan(crm_a.owner, name="Desk only")
+        services.pack_update(actor=crm_a.owner, pack=pack, stripe_price_id="price_pack")
+    cara = browser_as(crm_a, "cara")
+    # Not connected to Stripe: every button is disabled, and a forged POST goes nowhere.
+    page = cara.get("/portal/memberships/").content.decode()
+    assert f'data-testid="buy-pack-{pack.pk}"' not in page
+    response = cara.post("/portal/memberships/buy/", {"pack": pack.pk})
+    assert response.status_code == 302
+    sessions: list[dict] = []
+
+    def create(**kwargs):  # type: ignore[no-untyped-def]
+        sessions.append(kwargs)
+        return SimpleNamespace(url="https://checkout.stripe.test/s/1")
+
+    monkeypatch.setattr(selectors, "stripe_ready", lambda: True)
+    monkeypatch.setattr(stripe_gateway, "checkout_session_create", create)
+    page = cara.get("/portal/memberships/").content.decode()
+    assert f'data-testid="buy-pack-{pack.pk}"' in page
+    assert f'data-testid="buy-plan-{offline_only.pk}"' not in page  # no Stripe price yet
+    response = cara.post("/portal/memberships/buy/", {"pack": pack.pk})
+    assert response.status_code == 303
+    assert response["Location"] == "https://checkout.stripe.test/s/1"
+    (session,) = sessions
+    assert session["mode"] == "payment"
+    assert session["line_items"] == [{"price": "price_pack", "quantity": 1}]
+    assert session["metadata"] == {"pack": pack.pk}
+    assert session["client"] == crm_a.cara
