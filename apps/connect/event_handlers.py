@@ -71,6 +71,32 @@ def subscription_sync(*, obj: dict[str, Any], event_type: str, event_id: str) ->
     membership_sync_from_stripe(subscription=obj, client=_client(obj), plan=plan)
 
 
+def _membership_from_subscription(
+    subscription_id: str,
+    event_type: str,
+    event_id: str,
+    *,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Any:
+    """The membership of a subscription, made from Stripe's current copy when an event about
+    something else (a checkout, an invoice) arrives before the subscription's own event."""
+    from apps.billing.models import Membership
+    from apps.billing.stripe_gateway import stripe_object_retrieve
+    from apps.connect.selectors import connected_account_for_gym
+    from apps.tenants.selectors import current_gym
+
+    account = connected_account_for_gym(gym=current_gym())
+    subscription = stripe_object_retrieve(
+        account_id=account.account_id if account else None,
+        obj={"object": "subscription", "id": subscription_id},
+    )
+    metadata = subscription.setdefault("metadata", {})
+    for key, value in (extra_metadata or {}).items():
+        metadata.setdefault(key, value)
+    subscription_sync(obj=subscription, event_type=event_type, event_id=event_id)
+    return Membership.objects.select_related("client").get(stripe_subscription_id=subscription_id)
+
+
 def checkout_completed(*, obj: dict[str, Any], event_type: str, event_id: str) -> None:
     """checkout.session.completed: a paid pack gives its credits (once: the payment line is
     unique per payment intent); a subscription becomes a membership."""
@@ -84,17 +110,9 @@ def checkout_completed(*, obj: dict[str, Any], event_type: str, event_id: str) -
         logger.warning("Checkout session %s names no client of this gym", obj.get("id"))
         return
     if obj.get("mode") == "subscription" and obj.get("subscription"):
-        from apps.billing.stripe_gateway import stripe_object_retrieve
-        from apps.connect.selectors import connected_account_for_gym
-        from apps.tenants.selectors import current_gym
-
-        account = connected_account_for_gym(gym=current_gym())
-        subscription = stripe_object_retrieve(
-            account_id=account.account_id if account else None,
-            obj={"object": "subscription", "id": obj["subscription"]},
+        _membership_from_subscription(
+            _ref(obj["subscription"]), event_type, event_id, extra_metadata=obj.get("metadata")
         )
-        subscription.setdefault("metadata", {}).update(obj.get("metadata") or {})
-        subscription_sync(obj=subscription, event_type=event_type, event_id=event_id)
         return
     if obj.get("payment_status") not in ("paid", "no_payment_required"):
         return
@@ -132,6 +150,9 @@ def invoice_sync(*, obj: dict[str, Any], event_type: str, event_id: str) -> None
         if subscription_id
         else None
     )
+    if membership is None and subscription_id:
+        # The invoice's event came first: the subscription's own event is still on its way.
+        membership = _membership_from_subscription(subscription_id, event_type, event_id)
     client = membership.client if membership is not None else _client(obj)
     if client is None:
         logger.warning("Invoice %s names no client of this gym", obj.get("id"))

@@ -333,3 +333,24 @@ def test_deauthorized_disconnects_the_account(
     assert account_a.disconnected_at is not None
     with tenant_context(gym_a):
         assert AuditEvent.objects.filter(action="billing.stripe_deauthorized").exists()
+
+
+def test_an_invoice_before_its_subscription_still_makes_one_membership_and_payment(
+    public, stripe_fake, crm_a: CrmGym, account_a, django_capture_on_commit_callbacks
+) -> None:
+    _, subscription = _subscription(crm_a)
+    account = account_a.account_id
+    invoice = stripe_gateway.gym_client(crm_a.gym).v1.invoices.retrieve(
+        subscription["latest_invoice"]
+    )
+    paid = event_payload("invoice.paid", invoice.to_dict(), account=account)
+    created = event_payload("customer.subscription.created", subscription, account=account)
+    for payload in (paid, created, paid):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(public, payload).status_code == 200
+    with tenant_context(crm_a.gym):
+        membership = Membership.objects.get()
+        payment = Payment.objects.get()
+        assert payment.membership == membership
+        assert payment.client == crm_a.ann
+        assert AuditEvent.objects.filter(action="membership.created_from_stripe").count() == 1
