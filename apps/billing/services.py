@@ -19,8 +19,10 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,7 +57,7 @@ from apps.billing.selectors import (
 )
 from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import Client
-from apps.tenants.selectors import current_gym, gym_today, gym_zone
+from apps.tenants.selectors import current_gym, gym_today, gym_url, gym_zone
 
 PLAN_FIELDS = (
     "name",
@@ -779,12 +781,33 @@ def membership_mark_past_due(
     membership = _membership_locked(membership)
     before = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
     membership.failed_attempts += 1
-    if membership.status in (MembershipStatus.ACTIVE, MembershipStatus.TRIALING):
+    became_past_due = membership.status in (MembershipStatus.ACTIVE, MembershipStatus.TRIALING)
+    if became_past_due:
         membership.status = MembershipStatus.PAST_DUE
         membership.past_due_since = failed_at or timezone.now()
     model_save(membership)
     _audit_membership("membership.past_due", actor, membership, before)
+    if became_past_due:
+        _email_payment_failed(membership)
     return membership
+
+
+def _email_payment_failed(membership: Membership) -> None:
+    """Tell the client once, at the first failure, where to update their card (the portal's
+    memberships page, which opens Stripe's Customer Portal)."""
+    client = membership.client
+    if not client.email or not client.notify_by_email:
+        return
+    gym = current_gym()
+    link = gym_url(gym=gym, path=reverse("portal:memberships"))
+    subject = _("Your payment to %(gym)s did not go through") % {"gym": gym.name}
+    body = _(
+        "Hello %(first_name)s,\n\nThe payment for your %(plan)s membership did not go through. "
+        "Please update your card here so you can keep booking:\n%(link)s\n"
+    ) % {"first_name": client.first_name, "plan": membership.plan.name, "link": link}
+    email = client.email
+    # After commit only: a rolled-back change must not send anything.
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
 
 
 @transaction.atomic

@@ -499,3 +499,19 @@ def test_plans_and_packs_follow_in_stripe_once_committed(
     with tenant_context(crm_a.gym), django_capture_on_commit_callbacks(execute=True):
         make_pack(crm_a.owner)
     assert len(pushed) == 2
+
+
+def test_the_client_is_emailed_once_when_a_renewal_fails(
+    crm_a: CrmGym,  # noqa: F811
+    django_capture_on_commit_callbacks,
+) -> None:
+    from django.core import mail
+
+    with tenant_context(crm_a.gym):
+        membership = _sold(crm_a)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.membership_mark_past_due(membership=membership)
+            services.membership_mark_past_due(membership=membership)
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [crm_a.ann.email]
+    assert "/portal/memberships/" in mail.outbox[0].body
