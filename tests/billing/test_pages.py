@@ -279,3 +279,22 @@ def test_the_portal_buys_through_stripe_checkout(crm_a: CrmGym, monkeypatch) -> 
     assert session["line_items"] == [{"price": "price_pack", "quantity": 1}]
     assert session["metadata"] == {"pack": pack.pk}
     assert session["client"] == crm_a.cara
+
+
+def test_the_admin_shows_the_ledger_read_only(
+    crm_a: CrmGym,  # noqa: F811
+    django_assert_max_num_queries,
+) -> None:
+    with tenant_context(crm_a.gym):
+        pack = make_pack(crm_a.owner)
+        for client in (crm_a.ann, crm_a.bob, crm_a.cara):
+            services.pack_sell(
+                actor=crm_a.desk, client=client, pack=pack, payment_kind="offline_cash"
+            )
+    manager = browser_as(crm_a, "manager")
+    with django_assert_max_num_queries(25):
+        response = manager.get("/admin/billing/payment/")
+    assert response.status_code == 200
+    assert "Bob Baker" in response.content.decode()
+    assert manager.get("/admin/billing/payment/add/").status_code == 403
+    assert browser_as(crm_a, "desk").get("/admin/billing/payment/").status_code in (302, 403)
