@@ -354,3 +354,43 @@ def test_an_invoice_before_its_subscription_still_makes_one_membership_and_payme
         assert payment.membership == membership
         assert payment.client == crm_a.ann
         assert AuditEvent.objects.filter(action="membership.created_from_stripe").count() == 1
+
+
+def test_a_paid_pack_checkout_grants_its_credits_once(
+    public, stripe_fake, crm_a: CrmGym, account_a, django_capture_on_commit_callbacks
+) -> None:
+    from apps.billing.models import CreditGrant
+    from tests.billing.factories import make_pack
+
+    with tenant_context(crm_a.gym):
+        pack = make_pack(crm_a.owner, stripe_price_id="price_pack")
+    connection.set_schema_to_public()
+    session = stripe_gateway.checkout_session_create(
+        gym=crm_a.gym,
+        client=crm_a.ann,
+        line_items=[{"price": "price_pack", "quantity": 1}],
+        mode="payment",
+        success_url="http://alpha.localhost/portal/?paid=1",
+        cancel_url="http://alpha.localhost/portal/",
+        metadata={"pack": pack.pk},
+    )
+    account = account_a.account_id
+    # Delivered while the client is still on Stripe's page (open, unpaid): nothing yet.
+    early = event_payload(
+        "checkout.session.completed", stripe_fake.sessions[session.id], account=account
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(public, early)
+    with tenant_context(crm_a.gym):
+        assert not CreditGrant.objects.exists()
+    connection.set_schema_to_public()
+    paid = stripe_fake.complete_checkout(session.id, amount_total=9000, currency="gbp")
+    completed = event_payload("checkout.session.completed", paid, account=account)
+    for payload in (completed, completed):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(public, payload).status_code == 200
+    with tenant_context(crm_a.gym):
+        credit = CreditGrant.objects.get()
+        assert credit.client == crm_a.ann
+        assert credit.remaining == pack.credits
+        assert Payment.objects.get().stripe_id == paid["payment_intent"]
