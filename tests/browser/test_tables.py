@@ -165,6 +165,10 @@ def test_no_list_page_scrolls_sideways_on_a_phone_or_a_desktop(
                 response = page.goto(f"{base}{path}")
                 assert response is not None
                 assert response.status < 400, (path, response.status)
+                slug = path.strip("/").replace("/", "-").replace("?", "-") or "home"
+                page.screenshot(
+                    path=SCREENSHOTS.format(name=f"page-{slug}", width=viewport["width"])
+                )
                 width = page.evaluate("document.documentElement.scrollWidth")
                 if width > viewport["width"]:
                     overflowing[(path, viewport["width"])] = (width, page.evaluate(WIDEST))
