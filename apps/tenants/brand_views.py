@@ -13,6 +13,7 @@ from django.contrib.staticfiles import finders
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
+from django_tenants.utils import get_public_schema_name
 
 from apps.tenants.models import DEFAULT_BRAND_COLOUR, Gym
 
@@ -22,8 +23,11 @@ DEFAULT_ICON = "portal/icon-192.png"
 
 
 def _gym(request: HttpRequest) -> Gym | None:
+    """The gym of the host, or None on the public host (the platform's own look)."""
     tenant = getattr(request, "tenant", None)
-    return tenant if isinstance(tenant, Gym) else None
+    if not isinstance(tenant, Gym) or tenant.schema_name == get_public_schema_name():
+        return None
+    return tenant
 
 
 def _cache(response: HttpResponse, request: HttpRequest, gym: Gym | None) -> HttpResponse:

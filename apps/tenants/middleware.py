@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
 
 from apps.tenants.models import Domain, Gym
 from apps.tenants.selectors import gym_is_served
@@ -54,7 +55,7 @@ class GymLanguageMiddleware:
     @staticmethod
     def language_for(request: HttpRequest) -> str | None:
         gym = getattr(request, "tenant", None)
-        if not isinstance(gym, Gym):
+        if not isinstance(gym, Gym) or gym.schema_name == get_public_schema_name():
             return None
         supported = dict(settings.LANGUAGES)
         user = getattr(request, "user", None)

@@ -73,3 +73,9 @@ class TestGymLanguage:
         request = RequestFactory().get("/")
         request.tenant = None
         assert GymLanguageMiddleware.language_for(request) is None
+        request.tenant = Gym(schema_name="public", language="de")
+        assert GymLanguageMiddleware.language_for(request) is None
+
+    def test_the_public_host_speaks_the_browsers_language(self, public_client) -> None:  # type: ignore[no-untyped-def]
+        response = public_client.get("/signup/", HTTP_ACCEPT_LANGUAGE="de")
+        assert response["Content-Language"] == "de"
