@@ -51,6 +51,21 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
+# The page's width against the window's, and the deepest elements sticking out on the right, so
+# a failure names what to fix.
+OVERFLOW = """() => {
+  const width = document.scrollingElement.scrollWidth;
+  if (width <= window.innerWidth) return "";
+  const sticksOut = (e) => e.getBoundingClientRect().right > window.innerWidth + 1;
+  const name = (e) => `${e.tagName.toLowerCase()}.${[...e.classList].join(".")}`;
+  const out = [...document.body.querySelectorAll("*")]
+    .filter((e) => sticksOut(e) && ![...e.children].some(sticksOut))
+    .slice(0, 3)
+    .map((e) => `${name(e)} "${e.textContent.trim().slice(0, 40)}"`);
+  return `${width}px wide in ${window.innerWidth}px: ${out.join("; ")}`;
+}"""
+
+
 @dataclass(frozen=True)
 class Gymful:
     """Users of every role in gym "charlie", and a day with something on it: a class starting
@@ -169,9 +184,9 @@ def _check_page(page: Page, problems: Problems, axe_source: str) -> None:
     page.wait_for_load_state("networkidle")
     for violation in page.evaluate("window.__cspViolations || []"):
         problems.add(f"CSP violation: {violation}")
-    overflow = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
-    if overflow[0] > overflow[1]:
-        problems.add(f"scrolls sideways: {overflow[0]}px wide in {overflow[1]}px")
+    overflow = page.evaluate(OVERFLOW)
+    if overflow:
+        problems.add(f"scrolls sideways: {overflow}")
     page.evaluate(axe_source)
     result = page.evaluate(
         """async (tags) => {
