@@ -331,6 +331,21 @@ STRIPE_TEST_SECRET_KEY = env.str("STRIPE_TEST_SECRET_KEY", default="")
 STRIPE_LIVE_SECRET_KEY = env.str("STRIPE_LIVE_SECRET_KEY", default="")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+# Gyms' payments (apps.connect, apps.billing.stripe_gateway). `connect`: each gym is a Stripe
+# Connect account of the platform and every call carries its acct_ id; `direct`: a self-hosted
+# instance without Connect takes its gyms' payments with the keys above.
+STRIPE_MODE = env.str("STRIPE_MODE", default="connect")
+# The Connect application's client id (ca_...), for the OAuth link of Standard accounts.
+STRIPE_CONNECT_CLIENT_ID = env.str("STRIPE_CONNECT_CLIENT_ID", default="")
+# The signing secret (whsec_...) of the one webhook endpoint, /integrations/stripe/webhook/.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Direct mode: the gym (subdomain) events go to when they name none in metadata.gym.
+STRIPE_DIRECT_GYM = env.str("STRIPE_DIRECT_GYM", default="")
+# Where the SDK sends its calls: tests point these at fakes on loopback.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_CONNECT_API_BASE = env.str("STRIPE_CONNECT_API_BASE", default="https://connect.stripe.com")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 
 from .auth import *  # noqa: E402
 from .celery import *  # noqa: E402
