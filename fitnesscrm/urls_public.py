@@ -15,6 +15,7 @@ urlpatterns = [
     path("brand/icon.png", brand_views.icon, name="brand_icon"),
     path("health/", include("apps.core.urls")),
     # Stripe's webhook and Connect OAuth redirect: one URL each for every gym.
+    path("integrations/stripe/platform/", include("apps.platform_billing.urls_public")),
     path("integrations/stripe/", include("apps.connect.urls_public")),
     path("admin/", platform_admin.urls),
     path("api/v1/gyms/", GymCreateApi.as_view(), name="api-gym-create"),

@@ -59,6 +59,7 @@ urlpatterns = [
     path("", include("apps.crm.urls")),
     path("health/", include("apps.core.urls")),
     path("billing/stripe/", include("apps.connect.urls")),
+    path("billing/subscription/", include("apps.platform_billing.urls")),
     path("billing/", include("apps.billing.urls")),
     path("audit/", include("apps.audit.urls")),
     path("privacy/", include("apps.privacy.urls")),

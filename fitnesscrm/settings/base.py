@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "apps.accounts.middleware.MfaRequiredMiddleware",
+    # A gym whose platform subscription lapsed past its grace period is read-only.
+    "apps.platform_billing.middleware.PlatformStandingMiddleware",
     # Last, so a lockout answers before any view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -134,6 +136,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "apps.core.context_processors.gym",
                 "apps.accounts.context_processors.viewer",
+                "apps.platform_billing.context_processors.platform_standing",
             ],
         },
     }

@@ -43,6 +43,8 @@ SHARED_APPS = [
     # Gyms' Stripe connected accounts and the webhook inbox: the public lookup that routes
     # each Stripe event to its gym.
     "apps.connect",
+    # The platform billing its gyms (a subscription row per gym, read on every gym request).
+    "apps.platform_billing",
     # No models: the `seed_demo` command.
     "apps.demo",
     *_PER_SCHEMA_APPS,
@@ -75,6 +77,17 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # Gym schemas cloned ahead of time so sign-up only renames one (refilled by a periodic task and
 # by `migrate`). 0 turns the pool off: every sign-up clones the template.
 TENANT_SPARE_SCHEMAS = int(os.environ.get("TENANT_SPARE_SCHEMAS", "3"))
+# The platform billing its gyms through its own Stripe account (apps.platform_billing). Off for
+# `make run` and self-hosted instances: no trial, no banner, nothing read-only.
+PLATFORM_BILLING = os.environ.get("PLATFORM_BILLING", "off").lower() in ("on", "true", "1", "yes")
+PLATFORM_BILLING_TRIAL_DAYS = int(os.environ.get("PLATFORM_BILLING_TRIAL_DAYS", "14"))
+# Days between a lapse (failed renewal, cancellation, trial ended unpaid) and read-only.
+PLATFORM_BILLING_GRACE_DAYS = int(os.environ.get("PLATFORM_BILLING_GRACE_DAYS", "14"))
+# The platform's share of each Connect payment a gym takes, in percent ("0" for none).
+PLATFORM_APPLICATION_FEE_PERCENT = os.environ.get("PLATFORM_APPLICATION_FEE_PERCENT", "0")
+# The signing secret of the platform account's own webhook endpoint
+# (/integrations/stripe/platform/webhook/), not the Connect endpoint's.
+PLATFORM_STRIPE_WEBHOOK_SECRET = os.environ.get("PLATFORM_STRIPE_WEBHOOK_SECRET", "")
 # Hosts that are not a gym (a load balancer's health probe by IP, say) get the public site.
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = 4

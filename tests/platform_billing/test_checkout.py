@@ -1,0 +1,65 @@
+"""Subscribing through Checkout on the platform's own Stripe account (the fake Stripe on
+loopback, localstripe behind it), then Stripe's events bringing the gym back."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from apps.platform_billing.models import GymSubscription
+from tests.platform_billing.conftest import event_payload, platform_deliver, standing_set
+
+pytestmark = pytest.mark.django_db
+
+
+def test_subscribe_goes_through_the_platform_account(
+    billing_on, stripe_fake, gym_a, plan, owner_client_a, public_client
+):
+    standing_set(gym_a, status="past_due", lapsed_days_ago=20)
+    response = owner_client_a.post("/billing/subscription/subscribe/", {"plan": plan.pk})
+    assert response.status_code == 302
+    assert "/pay/cs_test" in response["Location"]
+    calls = stripe_fake.calls("/v1/checkout/sessions")
+    assert calls
+    # The platform's own account: no Stripe-Account header on any call.
+    assert {account for _method, _path, account in stripe_fake.requests} == {None}
+    session = next(iter(stripe_fake.sessions.values()))
+    assert session["metadata"]["platform_gym"] == str(gym_a.pk)
+    row = GymSubscription.objects.get(gym=gym_a)
+    assert row.stripe_customer_id.startswith("cus_")
+
+    created = event_payload(
+        "customer.subscription.created",
+        {
+            "object": "subscription",
+            "id": "sub_new",
+            "status": "active",
+            "customer": row.stripe_customer_id,
+            "metadata": {"platform_gym": str(gym_a.pk)},
+            "current_period_end": int(timezone.now().timestamp()) + 30 * 86400,
+            "items": {"data": [{"price": {"id": plan.stripe_price_id}}]},
+        },
+    )
+    assert platform_deliver(public_client, created).status_code == 200
+    row.refresh_from_db()
+    assert row.status == "active"
+    assert row.stripe_subscription_id == "sub_new"
+    assert row.plan == plan
+    assert row.lapsed_at is None
+    assert owner_client_a.post(
+        "/clients/new/", {"first_name": "A", "last_name": "B"}
+    ).status_code in (
+        200,
+        302,
+    )
+
+
+def test_subscribe_of_gym_b_is_refused_to_owner_of_a(
+    billing_on, stripe_fake, gym_b, plan, owner_client_a
+):
+    # The page acts on the host's gym only: there is no way to name another gym.
+    response = owner_client_a.post(
+        "/billing/subscription/subscribe/", {"plan": plan.pk, "gym": gym_b.pk}
+    )
+    assert not GymSubscription.objects.filter(gym=gym_b).exists()
+    assert response.status_code in (302, 200)
