@@ -9,3 +9,6 @@ class BillingConfig(AppConfig):
     name = "apps.billing"
     label = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        from apps.billing import personal_data  # noqa: F401  (registers personal data)

@@ -86,7 +86,9 @@ class PersonalDataRegistry:
         point at, which the export puts in the archive next to the rows."""
         if erase not in ("delete", "anonymise"):
             raise ValueError(f"erase must be 'delete' or 'anonymise', not {erase!r}.")
-        if erase == "anonymise" and not anonymise:
+        if erase == "anonymise" and not anonymise and not keep_for_law:
+            # A kept record may have nothing to blank beyond its link to the person's
+            # (anonymised) record: a membership's dates and status, say.
             raise ValueError("erase='anonymise' needs the fields to overwrite in `anonymise`.")
         if erase == "delete" and anonymise:
             raise ValueError("`anonymise` only applies with erase='anonymise'.")

@@ -61,7 +61,8 @@ def _anonymise(entry: PersonalDataModel, queryset: models.QuerySet[Any]) -> None
     # queryset.update rather than save(): no model save() hooks or signals may put the old
     # values back, and append-only models (the audit log) allow no save() of an existing row.
     if not per_row:
-        queryset.update(**constants)
+        if constants:
+            queryset.update(**constants)
         return
     for row in queryset.iterator():
         values = {name: make(row) for name, make in per_row.items()}

@@ -147,6 +147,47 @@ def _privacy_exercise() -> Any:
     return exercise
 
 
+def _membership_of(user: User) -> Any:
+    from apps.billing.models import Membership, MembershipPlan
+
+    plan, _created = MembershipPlan.objects.get_or_create(
+        name="Privacy unlimited", defaults={"price": 5000, "currency": "EUR"}
+    )
+    today = timezone.localdate()
+    return Membership.objects.create(
+        client=_client_of(user),
+        plan=plan,
+        started_on=today,
+        current_period_start=today,
+        current_period_end=today + timedelta(days=30),
+    )
+
+
+def _credits_of(user: User) -> Any:
+    from apps.billing.models import CreditGrant, CreditKind, Pack
+
+    pack, _created = Pack.objects.get_or_create(
+        name="Privacy pack", defaults={"credits": 5, "price": 4000, "currency": "EUR"}
+    )
+    return CreditGrant.objects.create(
+        client=_client_of(user), pack=pack, kind=CreditKind.CLASS, granted=5, remaining=5
+    )
+
+
+def _payment_of(user: User) -> Any:
+    from apps.billing.models import Payment, PaymentKind
+
+    return Payment.objects.create(
+        client=_client_of(user),
+        kind=PaymentKind.OFFLINE_CASH,
+        amount=5000,
+        currency="EUR",
+        description="Privacy unlimited",
+        reason=f"{user.first_name} paid at the desk",
+        paid_at=timezone.now(),
+    )
+
+
 # One way to create a row about `user` for every model that may register personal data. A model
 # registered without an entry here fails test_every_registered_model_has_a_factory, so erasure is
 # always tested against every registered model.
@@ -237,6 +278,9 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
         log=_workout_log_of(user), exercise=_privacy_exercise(), duration_seconds=600
     ),
     "workouts.weeklytarget": lambda user: WeeklyTarget.objects.create(client=_client_of(user)),
+    "billing.membership": _membership_of,
+    "billing.creditgrant": _credits_of,
+    "billing.payment": _payment_of,
 }
 
 
