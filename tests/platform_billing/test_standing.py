@@ -248,3 +248,25 @@ def test_application_fee(billing_on, gym_a):
     assert application_fee_for(gym_a, 39) is None
     billing_on.PLATFORM_APPLICATION_FEE_PERCENT = "0"
     assert application_fee_for(gym_a, 10_000) is None
+
+
+def test_platform_admin_lists_gyms_with_their_status(
+    billing_on, gym_a, gym_b, public_client, django_assert_max_num_queries
+):
+    from apps.accounts.models import User
+    from tests.conftest import activate_totp
+
+    standing_set(gym_a, status="past_due", lapsed_days_ago=3)
+    standing_set(gym_b, status="active")
+    operator = User.objects.create_superuser(
+        email="operator@platform.example", password="x-Pass-1234", role=Role.OWNER
+    )
+    activate_totp(operator)
+    public_client.force_login(operator)
+    with django_assert_max_num_queries(20):
+        page = public_client.get("/admin/platform_billing/gymsubscription/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert gym_a.name in text
+    assert gym_b.name in text
+    assert "Past due" in text
