@@ -17,3 +17,36 @@ def _trial_on_gym_created(sender: type[Gym], instance: Gym, created: bool, **kwa
     from apps.platform_billing.services import trial_start
 
     trial_start(gym=instance)
+
+
+def _from_djstripe(sender: Any, event: Any, **kwargs: Any) -> None:
+    """dj-stripe's own webhook endpoint, if the operator points the platform account at it:
+    the same events, applied the same way (a connected account's event names its `account`
+    and is left alone)."""
+    from apps.platform_billing.services import platform_event_apply
+
+    raw = dict(getattr(event, "stripe_data", None) or {})
+    created = getattr(event, "created", None)
+    platform_event_apply(
+        event={
+            "id": event.id,
+            "type": event.type,
+            "account": raw.get("account") or "",
+            "created": int(created.timestamp()) if created else raw.get("created"),
+            "data": event.data or raw.get("data") or {},
+        }
+    )
+
+
+def _connect_djstripe_signals() -> None:
+    from djstripe.signals import WEBHOOK_SIGNALS
+
+    from apps.platform_billing.services import SUBSCRIPTION_EVENTS
+
+    for event_type in SUBSCRIPTION_EVENTS:
+        signal = WEBHOOK_SIGNALS.get(event_type)
+        if signal is not None:
+            signal.connect(_from_djstripe, dispatch_uid=f"platform_billing:{event_type}")
+
+
+_connect_djstripe_signals()

@@ -270,3 +270,42 @@ def test_platform_admin_lists_gyms_with_their_status(
     assert gym_a.name in text
     assert gym_b.name in text
     assert "Past due" in text
+
+
+def test_djstripe_webhook_signals_keep_in_step(billing_on, gym_a):
+    from types import SimpleNamespace
+
+    from djstripe.models import Event
+    from djstripe.signals import WEBHOOK_SIGNALS
+
+    from apps.platform_billing.receivers import _from_djstripe
+
+    row = standing_set(gym_a, status="active", stripe_subscription_id="sub_dj")
+    event = SimpleNamespace(
+        id="evt_dj_1",
+        type="invoice.payment_failed",
+        created=timezone.now(),
+        data={"object": {"object": "invoice", "id": "in_dj", "subscription": "sub_dj"}},
+        stripe_data={},
+    )
+    # dj-stripe's own handler (which syncs its models from Stripe) is not ours to run here.
+    assert any(
+        key[0] == "platform_billing:invoice.payment_failed"
+        for key, *_ in WEBHOOK_SIGNALS["invoice.payment_failed"].receivers
+    )
+    _from_djstripe(sender=Event, event=event)
+    _from_djstripe(sender=Event, event=event)
+    row.refresh_from_db()
+    assert row.status == "past_due"
+    assert PlatformStripeEvent.objects.filter(event_id="evt_dj_1").count() == 1
+    # A connected account's event through dj-stripe changes nothing.
+    connected = SimpleNamespace(
+        id="evt_dj_2",
+        type="invoice.paid",
+        created=timezone.now(),
+        data={"object": {"object": "invoice", "id": "in_dj2", "subscription": "sub_dj"}},
+        stripe_data={"account": "acct_gym"},
+    )
+    _from_djstripe(sender=Event, event=connected)
+    row.refresh_from_db()
+    assert row.status == "past_due"
