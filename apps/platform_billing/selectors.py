@@ -79,10 +79,22 @@ def plans_on_sale() -> list[PlatformPlan]:
     return list(PlatformPlan.objects.filter(is_active=True).order_by("amount"))
 
 
+def active_clients_count() -> int:
+    """The clients a gym's price is counted by: those with an active status, in the current
+    gym's schema."""
+    from apps.crm.models import Client, ClientStatus
+
+    return Client.objects.filter(status=ClientStatus.ACTIVE).count()
+
+
+def plan_fits(plan: PlatformPlan, count: int) -> bool:
+    return plan.max_active_clients is None or count <= plan.max_active_clients
+
+
 def plan_for_active_clients(*, count: int) -> PlatformPlan | None:
     """The cheapest plan whose tier holds `count` active clients."""
     for plan in plans_on_sale():
-        if plan.max_active_clients is None or count <= plan.max_active_clients:
+        if plan_fits(plan, count):
             return plan
     return None
 

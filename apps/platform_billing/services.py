@@ -10,8 +10,10 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.billing.stripe_gateway import platform_client
 from apps.platform_billing.models import (
@@ -191,7 +193,14 @@ def _customer_ensure(*, row: GymSubscription, email: str) -> str:
 def subscribe_session_create(
     *, gym: Gym, plan: PlatformPlan, email: str, success_url: str, cancel_url: str
 ) -> str:
-    """A Checkout page (platform account) subscribing `gym` to `plan`; returns its URL."""
+    """A Checkout page (platform account) subscribing `gym` to `plan`; returns its URL. A tier
+    smaller than the gym's active clients is refused."""
+    from apps.platform_billing.selectors import active_clients_count, plan_fits
+
+    if not plan_fits(plan, active_clients_count()):
+        raise ValidationError(
+            {"plan": _("Your gym has more active clients than this plan allows.")}
+        )
     row = trial_start(gym=gym) or GymSubscription.objects.get(gym=gym)
     customer = _customer_ensure(row=row, email=email)
     metadata = {"platform_gym": str(gym.pk), "plan": plan.code}

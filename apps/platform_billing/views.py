@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import stripe
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -18,7 +19,10 @@ from apps.accounts.models import Role
 from apps.platform_billing import services
 from apps.platform_billing.models import PlatformPlan
 from apps.platform_billing.selectors import (
+    active_clients_count,
     gym_standing,
+    plan_fits,
+    plan_for_active_clients,
     plans_on_sale,
     platform_billing_enabled,
     subscription_for_owner,
@@ -43,13 +47,16 @@ def _enabled_or_404() -> None:
 def subscription(request: HttpRequest) -> HttpResponse:
     _enabled_or_404()
     gym = request.tenant  # type: ignore[attr-defined]
+    count = active_clients_count()
     return render(
         request,
         "platform_billing/subscription.html",
         {
             "subscription": subscription_for_owner(viewer=request.user, gym=gym),
             "standing": gym_standing(gym=gym),
-            "plans": plans_on_sale(),
+            "plans": [(plan, plan_fits(plan, count)) for plan in plans_on_sale()],
+            "recommended": plan_for_active_clients(count=count),
+            "active_clients": count,
             "result": request.GET.get("result", ""),
         },
     )
@@ -74,6 +81,10 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             success_url=f"{_page_url(request)}?result=paid",
             cancel_url=f"{_page_url(request)}?result=cancelled",
         )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return HttpResponseRedirect(reverse("platform_billing:subscription"))
     except stripe.StripeError:
         return _stripe_unavailable(request)
     return HttpResponseRedirect(url)

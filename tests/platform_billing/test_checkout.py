@@ -63,3 +63,22 @@ def test_subscribe_of_gym_b_is_refused_to_owner_of_a(
     )
     assert not GymSubscription.objects.filter(gym=gym_b).exists()
     assert response.status_code in (302, 200)
+
+
+def test_a_tier_too_small_for_the_gym_is_refused(billing_on, stripe_fake, gym_a, owner_client_a):
+    from django_tenants.utils import tenant_context
+
+    from apps.crm.models import Client
+    from apps.platform_billing.models import PlatformPlan
+
+    tiny = PlatformPlan.objects.create(
+        code="tiny", name="Tiny", max_active_clients=0, amount=100, stripe_price_id="price_tiny"
+    )
+    with tenant_context(gym_a):
+        Client.objects.create(first_name="Ann", last_name="Active", status="active")
+    page = owner_client_a.get("/billing/subscription/")
+    assert b"Too small for your gym" in page.content
+    response = owner_client_a.post("/billing/subscription/subscribe/", {"plan": tiny.pk})
+    assert response.status_code == 302
+    assert response["Location"] == "/billing/subscription/"
+    assert not stripe_fake.calls("/v1/checkout/sessions")
