@@ -82,3 +82,15 @@ def test_a_tier_too_small_for_the_gym_is_refused(billing_on, stripe_fake, gym_a,
     assert response.status_code == 302
     assert response["Location"] == "/billing/subscription/"
     assert not stripe_fake.calls("/v1/checkout/sessions")
+
+
+def test_update_card_opens_the_platform_customer_portal(
+    billing_on, stripe_fake, gym_a, owner_client_a
+):
+    standing_set(gym_a, status="past_due", lapsed_days_ago=1, stripe_subscription_id="sub_a")
+    page = owner_client_a.get("/billing/subscription/")
+    assert b'data-testid="platform-update-card"' in page.content
+    response = owner_client_a.post("/billing/subscription/card/")
+    assert response.status_code == 302
+    assert stripe_fake.calls("/v1/billing_portal/sessions")
+    assert {account for _method, _path, account in stripe_fake.requests} == {None}
