@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.formats import number_format
+from apps.tenants import branding
 
 # ISO 4217 currencies without minor units (Stripe's list of zero-decimal currencies).
 ZERO_DECIMAL = frozenset(
@@ -27,7 +27,6 @@ ZERO_DECIMAL = frozenset(
         "XPF",
     }
 )
-SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "CHF": "CHF ", "AUD": "A$", "CAD": "C$"}
 
 
 def exponent(currency: str) -> int:
@@ -45,10 +44,7 @@ def to_major(amount: int, currency: str) -> Decimal:
 
 
 def format_money(amount: int | None, currency: str) -> str:
-    """6050, "EUR" reads "€60.50" (in the active language's number format)."""
+    """6050 minor units of EUR, written the reader's way ("€60.50", "60,50 €")."""
     if amount is None:
         return "\u2013"
-    places = exponent(currency)
-    number = number_format(to_major(amount, currency), decimal_pos=places, use_l10n=True)
-    symbol = SYMBOLS.get(currency.upper())
-    return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+    return branding.format_money(to_major(amount, currency), currency.upper())
