@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'membership plan',
                 'verbose_name_plural': 'membership plans',
                 'ordering': ('price', 'name', 'pk'),
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('grant', 'unlimited'), ('grant_count__isnull', True)), models.Q(models.Q(('grant', 'unlimited'), _negated=True), ('grant_count__gte', 1)), _connector='OR'), name='billing_plan_grant_count'), models.CheckConstraint(condition=models.Q(('interval__in', ['week', 'month', 'year'])), name='billing_plan_interval'), models.CheckConstraint(condition=models.Q(('currency__regex', '^[A-Z]{3}$')), name='billing_plan_currency')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('grant', 'unlimited'), ('grant_count__isnull', True)), models.Q(models.Q(('grant', 'unlimited'), _negated=True), ('grant_count__gte', 1), ('grant_count__isnull', False)), _connector='OR'), name='billing_plan_grant_count'), models.CheckConstraint(condition=models.Q(('interval__in', ['week', 'month', 'year'])), name='billing_plan_interval'), models.CheckConstraint(condition=models.Q(('currency__regex', '^[A-Z]{3}$')), name='billing_plan_currency')],
             },
         ),
         migrations.CreateModel(
