@@ -175,6 +175,24 @@ def test_compiled_catalog_matches_the_po_file(lang: str):
     assert mo.metadata.get("Plural-Forms") == po.metadata["Plural-Forms"]
 
 
+# How each catalog addresses the reader, everywhere: German and French formally (Sie, vous),
+# Spanish informally (tú), as gym software in each language does.
+INFORMAL = {"de": r"\b(du|dich|dir|dein\w*)\b", "fr": r"\b(tu|toi|ton|ta|tes)\b"}
+
+
+@pytest.mark.parametrize("lang", sorted(INFORMAL))
+def test_the_reader_is_addressed_one_way(lang: str):
+    informal = re.compile(INFORMAL[lang], re.IGNORECASE)
+    found = [
+        (entry.msgid, text)
+        for entry in catalog(lang)
+        if not entry.obsolete
+        for text in ([entry.msgstr] if not entry.msgid_plural else entry.msgstr_plural.values())
+        if informal.search(text)
+    ]
+    assert not found, f"{lang} says Sie/vous, not du/tu: {found[:10]}"
+
+
 # --- The pages -------------------------------------------------------------------------------
 
 # A measurement of 79.25 kg taken on 8 January 2026, as each language writes it on the progress
