@@ -62,4 +62,8 @@ class PlatformStandingMiddleware:
             return problem_response(
                 request=request, status=402, code="subscription-lapsed", title=title
             )
-        return render(request, "platform_billing/read_only.html", {"title": title}, status=402)
+        response = render(request, "platform_billing/read_only.html", {"title": title}, status=402)
+        if request.headers.get("HX-Request"):
+            # htmx swaps no error response: reload the page, whose banner says why.
+            response["HX-Refresh"] = "true"
+        return response

@@ -100,6 +100,10 @@ def test_read_only_after_grace_then_restored_by_payment(
     page = owner_client_a.get("/clients/")
     assert page.status_code == 200
     assert b"This gym is read-only." in page.content
+    # An htmx request reloads its page, whose banner says why.
+    partial = owner_client_a.post("/clients/new/", NEW_CLIENT, HTTP_HX_REQUEST="true")
+    assert partial.status_code == 402
+    assert partial["HX-Refresh"] == "true"
     # The API answers with a problem document.
     api = owner_client_a.post("/api/v1/clients/", NEW_CLIENT, content_type="application/json")
     assert api.status_code == 402
