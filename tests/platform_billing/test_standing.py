@@ -109,6 +109,8 @@ def test_read_only_after_grace_then_restored_by_payment(
     assert api.status_code == 402
     assert api["Content-Type"] == "application/problem+json"
     assert api.json()["type"].endswith("/subscription-lapsed")
+    assert owner_client_a.get("/api/v1/clients/").status_code == 200
+    assert owner_client_a.delete("/api/v1/clients/1/").status_code == 402
     # Signing out stays open.
     assert owner_client_a.post("/accounts/logout/").status_code != 402
 
