@@ -17,6 +17,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 
+from apps.platform_billing import selectors as platform_fees
 from apps.tenants.models import Gym
 
 # Longest wait a Retry-After may ask of us; past it we give up and the caller's own retry
@@ -193,10 +194,12 @@ def checkout_session_create(
     idempotency_key: str | None = None,
     subscription_data: Mapping[str, Any] | None = None,
     allow_promotion_codes: bool = True,
+    amount: int = 0,
 ) -> stripe.checkout.Session:
     """A hosted Checkout page for `client` (`mode` "payment" for packs and drop-ins,
     "subscription" for memberships). `line_items` are Stripe's: `{"price": id, "quantity": n}`.
-    The metadata comes back on `checkout.session.completed` and tells billing what was sold."""
+    The metadata comes back on `checkout.session.completed` and tells billing what was sold.
+    `amount` (minor units) is what a payment comes to, for the platform's fee on it."""
     if mode not in ("payment", "subscription"):
         raise ValueError(f"Unknown Checkout mode {mode!r}")
     customer = customer_ensure(gym=gym, client=client, customer_id=customer_id)
@@ -211,13 +214,22 @@ def checkout_session_create(
         "metadata": full_metadata,
         "allow_promotion_codes": allow_promotion_codes,
     }
+    # The platform's fee is taken from a connected account's payments only: in direct mode
+    # the gym's money is the instance's own.
+    fee_applies = not is_direct_mode()
     if mode == "subscription":
         params["subscription_data"] = {
             **(subscription_data or {}),
             "metadata": {**(subscription_data or {}).get("metadata", {}), **full_metadata},
         }
+        percent = platform_fees.application_fee_percent() if fee_applies else None
+        if percent:
+            params["subscription_data"]["application_fee_percent"] = percent
     else:
         params["payment_intent_data"] = {"metadata": full_metadata}
+        fee = platform_fees.application_fee_for(gym, amount) if fee_applies else None
+        if fee:
+            params["payment_intent_data"]["application_fee_amount"] = fee
     return gym_client(gym).v1.checkout.sessions.create(params, _options(idempotency_key))
 
 

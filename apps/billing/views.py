@@ -351,6 +351,7 @@ def portal_buy(request: HttpRequest) -> HttpResponse:
             success_url=f"{page}?paid=1",
             cancel_url=page,
             metadata={"plan": plan.pk} if plan else {"pack": item.pk},
+            amount=item.price,
         )
     except (stripe.StripeError, stripe_gateway.StripeNotConnectedError):
         messages.error(request, _("Online payment is not available right now: try again later."))

@@ -99,6 +99,15 @@ def plan_for_active_clients(*, count: int) -> PlatformPlan | None:
     return None
 
 
+def application_fee_percent() -> float | None:
+    """The platform's share of a gym's Connect subscription payments, in percent (Checkout's
+    `subscription_data.application_fee_percent`); None when there is none to ask."""
+    percent = Decimal(str(settings.PLATFORM_APPLICATION_FEE_PERCENT or 0))
+    if not platform_billing_enabled() or percent <= 0:
+        return None
+    return float(percent)
+
+
 def application_fee_for(gym: Gym, amount: int) -> int | None:
     """The platform's fee on one of `gym`'s Connect payments of `amount` minor units (for
     Checkout's `application_fee_amount`), rounded down; None when there is none to ask."""

@@ -200,3 +200,38 @@ def test_subscription_pause_resume_and_refund(
         gym=gym_a, charge_id=charge.id, amount=500, idempotency_key="refund-test-1"
     )
     assert refund["amount"] == 500
+
+
+def test_checkout_asks_the_platforms_fee_on_connect_payments(
+    stripe_fake: FakeStripeConnect,  # noqa: F811
+    gym_a,
+    account_a: ConnectedAccount,  # noqa: F811
+    settings,
+) -> None:
+    settings.PLATFORM_BILLING = True
+    settings.PLATFORM_APPLICATION_FEE_PERCENT = "2.5"
+    client = FakeClient(12, "c12@example.com")
+    common = {
+        "gym": gym_a,
+        "client": client,
+        "line_items": [{"price": "price_x", "quantity": 1}],
+        "success_url": "http://alpha.localhost/portal/?paid=1",
+        "cancel_url": "http://alpha.localhost/portal/",
+    }
+    pack = stripe_gateway.checkout_session_create(**common, mode="payment", amount=9000)
+    plan = stripe_gateway.checkout_session_create(**common, mode="subscription", amount=6000)
+    assert (
+        stripe_fake.sessions[pack.id]["requested"]["payment_intent_data"]["application_fee_amount"]
+        == "225"
+    )
+    assert (
+        stripe_fake.sessions[plan.id]["requested"]["subscription_data"]["application_fee_percent"]
+        == "2.5"
+    )
+
+    settings.PLATFORM_BILLING = False
+    free = stripe_gateway.checkout_session_create(**common, mode="payment", amount=9000)
+    assert (
+        "application_fee_amount"
+        not in stripe_fake.sessions[free.id]["requested"]["payment_intent_data"]
+    )

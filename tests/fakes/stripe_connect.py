@@ -194,6 +194,8 @@ class FakeStripeConnect:
             "stripe_account": account,
             "created": int(time.time()),
             "livemode": False,
+            # What the caller asked for, as Stripe received it (fees, payment intent data).
+            "requested": form,
         }
         self.sessions[session_id] = session
         return session
