@@ -4,6 +4,7 @@ payments" section, and the portal's memberships page. Thin: services decide, sel
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import stripe
@@ -12,7 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.decorators import role_required
@@ -57,12 +60,20 @@ def _form_errors(form: Any) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
-def _run(
-    request: HttpRequest, client: Client, action: Callable[[], Any], done: str
+def _submit(
+    request: HttpRequest,
+    client: Client,
+    form: Any,
+    service: Callable[..., Any],
+    done: str | Promise,
 ) -> HttpResponseRedirect:
-    """Call the service; its refusal becomes the message shown on the profile."""
+    """Check `form` (None: nothing to fill in), then call `service` with its data; a refusal
+    becomes the message shown on the client's profile."""
+    if form is not None and not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back_to(client)
     try:
-        action()
+        service(**(form.cleaned_data if form is not None else {}))
     except (ValidationError, PermissionDenied) as error:
         text = " ".join(getattr(error, "messages", [])) or str(error) or _("Not allowed.")
         messages.error(request, text)
@@ -204,14 +215,11 @@ def failed_payments(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sell_plan(request: HttpRequest, pk: int) -> HttpResponse:
     client = _client_or_404(request.user, pk)
-    form = SellPlanForm(request.POST, prefix="plan")
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-        return _back_to(client)
-    return _run(
+    return _submit(
         request,
         client,
-        lambda: services.membership_sell(actor=request.user, client=client, **form.cleaned_data),
+        SellPlanForm(request.POST, prefix="plan"),
+        partial(services.membership_sell, actor=request.user, client=client),
         _("Membership sold."),
     )
 
@@ -220,14 +228,11 @@ def sell_plan(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def sell_pack(request: HttpRequest, pk: int) -> HttpResponse:
     client = _client_or_404(request.user, pk)
-    form = SellPackForm(request.POST, prefix="pack")
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-        return _back_to(client)
-    return _run(
+    return _submit(
         request,
         client,
-        lambda: services.pack_sell(actor=request.user, client=client, **form.cleaned_data),
+        SellPackForm(request.POST, prefix="pack"),
+        partial(services.pack_sell, actor=request.user, client=client),
         _("Pack sold."),
     )
 
@@ -236,16 +241,11 @@ def sell_pack(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
     client = _client_or_404(request.user, pk)
-    form = RecordPaymentForm(request.POST, prefix="pay")
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-        return _back_to(client)
-    return _run(
+    return _submit(
         request,
         client,
-        lambda: services.payment_record_offline(
-            actor=request.user, client=client, **form.cleaned_data
-        ),
+        RecordPaymentForm(request.POST, prefix="pay"),
+        partial(services.payment_record_offline, actor=request.user, client=client),
         _("Payment recorded."),
     )
 
@@ -255,16 +255,21 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
 def refund(request: HttpRequest, pk: int) -> HttpResponse:
     payment = get_object_or_404(Payment.objects.select_related("client"), pk=pk)
     client = _client_or_404(request.user, payment.client_id)
-    form = RefundForm(request.POST, prefix="refund")
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-        return _back_to(client)
-    return _run(
+    return _submit(
         request,
         client,
-        lambda: services.payment_refund(actor=request.user, payment=payment, **form.cleaned_data),
+        RefundForm(request.POST, prefix="refund"),
+        partial(services.payment_refund, actor=request.user, payment=payment),
         _("Refund recorded."),
     )
+
+
+# Each action on a membership: its form (None: nothing to fill in), service and message.
+MEMBERSHIP_ACTIONS = {
+    "pause": (PauseForm, services.membership_pause, gettext_lazy("Membership paused.")),
+    "resume": (None, services.membership_resume, gettext_lazy("Membership resumed.")),
+    "cancel": (CancelForm, services.membership_cancel, gettext_lazy("Membership cancelled.")),
+}
 
 
 @role_required(*MANAGERS)
@@ -272,26 +277,14 @@ def refund(request: HttpRequest, pk: int) -> HttpResponse:
 def membership_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     membership = get_object_or_404(Membership.objects.select_related("client"), pk=pk)
     client = _client_or_404(request.user, membership.client_id)
-    if action == "resume":
-        return _run(
-            request,
-            client,
-            lambda: services.membership_resume(actor=request.user, membership=membership),
-            _("Membership resumed."),
-        )
-    form_class = {"pause": PauseForm, "cancel": CancelForm}.get(action)
-    if form_class is None:
+    if action not in MEMBERSHIP_ACTIONS:
         raise Http404
-    form = form_class(request.POST, prefix=action)
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-        return _back_to(client)
-    service = services.membership_pause if action == "pause" else services.membership_cancel
-    done = _("Membership paused.") if action == "pause" else _("Membership cancelled.")
-    return _run(
+    form_class, service, done = MEMBERSHIP_ACTIONS[action]
+    return _submit(
         request,
         client,
-        lambda: service(actor=request.user, membership=membership, **form.cleaned_data),
+        form_class(request.POST, prefix=action) if form_class else None,
+        partial(service, actor=request.user, membership=membership),
         done,
     )
 

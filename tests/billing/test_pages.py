@@ -4,6 +4,8 @@ payments, the portal's memberships page; gym isolation; bounded queries."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from allauth.mfa.models import Authenticator
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -298,3 +300,37 @@ def test_the_admin_shows_the_ledger_read_only(
     assert "Bob Baker" in response.content.decode()
     assert manager.get("/admin/billing/payment/add/").status_code == 403
     assert browser_as(crm_a, "desk").get("/admin/billing/payment/").status_code in (302, 403)
+
+
+def test_a_manager_pauses_resumes_and_cancels_from_the_profile(crm_a: CrmGym) -> None:  # noqa: F811
+    with tenant_context(crm_a.gym):
+        plan = make_plan(crm_a.owner, price=4500)
+        membership = services.membership_sell(
+            actor=crm_a.owner, client=crm_a.ann, plan=plan, payment_kind="offline_cash"
+        )
+    manager = browser_as(crm_a, "manager")
+    base = f"/billing/memberships/{membership.pk}"
+    today = timezone.localdate()
+    response = manager.post(
+        f"{base}/pause/",
+        {
+            "pause-paused_from": today.isoformat(),
+            "pause-paused_until": (today + timedelta(days=14)).isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    with tenant_context(crm_a.gym):
+        membership.refresh_from_db()
+        assert membership.paused_until == today + timedelta(days=14)
+    manager.post(f"{base}/resume/")
+    with tenant_context(crm_a.gym):
+        membership.refresh_from_db()
+        assert membership.paused_until is None
+    manager.post(f"{base}/cancel/", {"cancel-at_period_end": "on"})
+    with tenant_context(crm_a.gym):
+        membership.refresh_from_db()
+        assert membership.cancel_at_period_end is True
+    # A form that does not validate says so and changes nothing.
+    manager.post(f"{base}/pause/", {"pause-paused_from": "not a date"})
+    assert manager.post(f"{base}/explode/").status_code == 404
+    assert browser_as(crm_a, "desk").post(f"{base}/resume/").status_code == 403
