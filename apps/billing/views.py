@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 import stripe
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -300,7 +301,7 @@ def portal_memberships(request: HttpRequest) -> HttpResponse:
     if client is None:
         raise Http404
     status = selectors.billing_status_for([client.pk])[client.pk]
-    return render(
+    response = render(
         request,
         "billing/portal_memberships.html",
         {
@@ -317,6 +318,10 @@ def portal_memberships(request: HttpRequest) -> HttpResponse:
             "online": selectors.stripe_ready(),
         },
     )
+    # The Buy forms post to portal_buy, which redirects to Stripe's hosted Checkout: CSP's
+    # form-action applies to that redirect too.
+    response._csp_update = {"form-action": [settings.STRIPE_CHECKOUT_ORIGIN]}  # type: ignore[attr-defined]
+    return response
 
 
 @client_required

@@ -7,10 +7,17 @@ which connected account (`Stripe-Account`) each call carried.
     fake.url           # api_base and connect_api_base for the SDK
     fake.requests      # [(method, path, stripe_account), ...]
     fake.complete_checkout("cs_...")  # the client paid on Stripe's hosted page
+
+With `webhook_url` and `webhook_secret` set, the hosted Checkout page (`session["url"]`) has a
+Pay button: it completes the session, delivers a signed `checkout.session.completed` to the
+app as Stripe would, and sends the browser on to the session's success_url.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import html
 import json
 import secrets
 import socket
@@ -83,6 +90,10 @@ class FakeStripeConnect:
         self.retry_after = "0"
         # What the owner does on Stripe's authorize page: approve, or deny (access_denied).
         self.authorize_outcome = "approve"
+        # Where the hosted page's Pay button delivers its event, and the secret it signs with.
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.deliveries: list[tuple[str, int]] = []  # (event type, the app's answer)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -134,6 +145,55 @@ class FakeStripeConnect:
             {"status": "complete", "payment_status": "paid", "payment_intent": _id("pi"), **changes}
         )
         return session
+
+    def pay(self, session_id: str) -> dict[str, Any]:
+        """The client pressed Pay on the hosted page: the session completes, for what its line
+        items cost, and the app hears of it through a signed webhook."""
+        session = self.sessions[session_id]
+        if session["status"] != "complete":
+            amount = 0
+            for item in session["line_items_requested"]:
+                price = self.prices.get(str(item.get("price")), {})
+                amount += int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1)
+                session["currency"] = price.get("currency") or session["currency"]
+            self.complete_checkout(session_id, amount_total=amount)
+        self.deliver("checkout.session.completed", session, account=session["stripe_account"])
+        return session
+
+    def deliver(self, event_type: str, obj: dict[str, Any], *, account: str | None) -> int:
+        """POST one event to the app's webhook endpoint, signed as Stripe signs it."""
+        if not self.webhook_url or not self.webhook_secret:
+            raise RuntimeError("Set webhook_url and webhook_secret to deliver events")
+        event: dict[str, Any] = {
+            "id": _id("evt"),
+            "object": "event",
+            "api_version": "2025-09-30.clover",
+            "created": int(time.time()),
+            "type": event_type,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": {k: v for k, v in obj.items() if k != "requested"}},
+        }
+        if account:
+            event["account"] = account
+        body = json.dumps(event).encode()
+        timestamp = int(time.time())
+        digest = hmac.new(
+            self.webhook_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        request = urllib.request.Request(  # noqa: S310 - the live server on loopback
+            self.webhook_url, data=body, method="POST"
+        )
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Stripe-Signature", f"t={timestamp},v1={digest}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        self.deliveries.append((event_type, status))
+        return status
 
     def calls(self, path_prefix: str) -> list[tuple[str, str, str | None]]:
         return [call for call in self.requests if call[1].startswith(path_prefix)]
@@ -258,6 +318,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(429, error, {"Retry-After": fake.retry_after})
                 return
         query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        if path.startswith("/pay/"):
+            self._hosted_checkout(method, path.removeprefix("/pay/"))
+            return
         if path == "/oauth/authorize" and method == "GET":
             status, headers, raw = fake.authorize(query)
             self._send(status, headers=headers, raw=raw)
@@ -358,6 +421,35 @@ class _Handler(BaseHTTPRequestHandler):
             price["id"] = _id("price")
         fake.prices[price["id"]] = price
         self._send(200, price)
+
+    def _hosted_checkout(self, method: str, session_id: str) -> None:
+        """Stripe's hosted Checkout page: what is bought, and a Pay button."""
+        fake = self.owner
+        session = fake.sessions.get(session_id)
+        if session is None:
+            self._not_found()
+            return
+        if method == "POST":
+            fake.pay(session_id)
+            self._send(303, headers={"Location": str(session["success_url"])}, raw=b"")
+            return
+        items = "".join(
+            f"<li>{html.escape(str(item.get('price')))} x {html.escape(str(item.get('quantity')))}"
+            "</li>"
+            for item in session["line_items_requested"]
+        )
+        page = (
+            "<!doctype html><html><head><title>Checkout</title></head><body>"
+            f"<h1>Pay</h1><ul>{items}</ul>"
+            f'<form method="post" action="/pay/{html.escape(session_id)}">'
+            '<button type="submit" data-testid="pay">Pay</button></form>'
+            f'<a href="{html.escape(str(session["cancel_url"]))}">Back</a></body></html>'
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
 
     def _not_found(self) -> None:
         error = {"error": {"type": "invalid_request_error", "message": "No such object"}}
