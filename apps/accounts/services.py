@@ -14,12 +14,13 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Invitation, Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record, current_request_context
+from apps.tenants.branding import email_language
 from apps.tenants.selectors import current_gym, gym_url, gym_url_for_request
 
 # Who may invite whom. Owners are never invited: ownership is transferred, not granted.
@@ -83,13 +84,11 @@ def welcome_email_send(*, user: User, inviter: User) -> None:
         "first_name": user.first_name,
     }
     email = user.email
+    with translation.override(email_language(user)):
+        subject = render_to_string("accounts/email/welcome_subject.txt", context).strip()
+        message = render_to_string("accounts/email/welcome_message.txt", context)
     transaction.on_commit(
-        lambda: send_mail(
-            subject=render_to_string("accounts/email/welcome_subject.txt", context).strip(),
-            message=render_to_string("accounts/email/welcome_message.txt", context),
-            from_email=None,
-            recipient_list=[email],
-        )
+        lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[email])
     )
 
 
@@ -166,29 +165,34 @@ def invitation_create(*, actor: User, email: str, role: str) -> tuple[Invitation
         link = invitation_url(token=token)
         gym_name = current_gym().name
         inviter = actor.get_full_name() or actor.email
+        # The invitee has no account yet: the gym's language.
+        language = email_language()
         transaction.on_commit(
             lambda: _send_invitation_email(
-                email=email, link=link, gym_name=gym_name, inviter=inviter, role=role
+                email=email,
+                link=link,
+                gym_name=gym_name,
+                inviter=inviter,
+                role=role,
+                language=language,
             )
         )
     return invitation, token
 
 
 def _send_invitation_email(
-    *, email: str, link: str, gym_name: str, inviter: str, role: str
+    *, email: str, link: str, gym_name: str, inviter: str, role: str, language: str
 ) -> None:
-    context = {
-        "link": link,
-        "gym_name": gym_name,
-        "inviter": inviter,
-        "role": Role(role).label,
-    }
-    send_mail(
-        subject=render_to_string("accounts/email/invitation_subject.txt", context).strip(),
-        message=render_to_string("accounts/email/invitation_message.txt", context),
-        from_email=None,
-        recipient_list=[email],
-    )
+    with translation.override(language):
+        context = {
+            "link": link,
+            "gym_name": gym_name,
+            "inviter": inviter,
+            "role": Role(role).label,
+        }
+        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+        message = render_to_string("accounts/email/invitation_message.txt", context)
+    send_mail(subject=subject, message=message, from_email=None, recipient_list=[email])
 
 
 def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:

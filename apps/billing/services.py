@@ -23,7 +23,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -57,6 +57,7 @@ from apps.billing.selectors import (
 )
 from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import Client
+from apps.tenants.branding import email_language, gym_email_body
 from apps.tenants.selectors import current_gym, gym_today, gym_url, gym_zone
 
 PLAN_FIELDS = (
@@ -800,11 +801,13 @@ def _email_payment_failed(membership: Membership) -> None:
         return
     gym = current_gym()
     link = gym_url(gym=gym, path=reverse("portal:memberships"))
-    subject = _("Your payment to %(gym)s did not go through") % {"gym": gym.name}
-    body = _(
-        "Hello %(first_name)s,\n\nThe payment for your %(plan)s membership did not go through. "
-        "Please update your card here so you can keep booking:\n%(link)s\n"
-    ) % {"first_name": client.first_name, "plan": membership.plan.name, "link": link}
+    with translation.override(email_language(client.user)):
+        subject = _("Your payment to %(gym)s did not go through") % {"gym": gym.name}
+        body = _(
+            "Hello %(first_name)s,\n\nThe payment for your %(plan)s membership did not go "
+            "through. Please update your card here so you can keep booking:\n%(link)s\n"
+        ) % {"first_name": client.first_name, "plan": membership.plan.name, "link": link}
+        body = gym_email_body(body)
     email = client.email
     # After commit only: a rolled-back change must not send anything.
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]))

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -26,7 +26,7 @@ from apps.scheduling.models import (
     ClassBooking,
     ClassBookingStatus,
 )
-from apps.tenants.branding import gym_email_body
+from apps.tenants.branding import email_language, gym_email_body
 from apps.tenants.selectors import current_gym, gym_url
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def appointment_reminders_send(*, now: datetime | None = None) -> int:
     zone = ZoneInfo(gym.time_zone)
     link = gym_url(gym=gym, path="/portal/")
     due = (
-        Appointment.objects.select_related("client", "trainer__user", "room")
+        Appointment.objects.select_related("client__user", "trainer__user", "room")
         .filter(
             status=AppointmentStatus.BOOKED,
             starts_at__gt=now,
@@ -110,6 +110,7 @@ def appointment_reminders_send(*, now: datetime | None = None) -> int:
             kind=kind,
             about={"appointment": appointment},
             recipient=appointment.client.email,
+            language=email_language(appointment.client.user),
             message=lambda a=appointment: _reminder_message(appointment=a, zone=zone, link=link),
         )
         for appointment in due
@@ -121,6 +122,7 @@ def _send_once(
     kind: str,
     about: dict[str, Any],
     recipient: str,
+    language: str,
     message: Callable[[], tuple[str, str]],
 ) -> bool:
     """Record the reminder `kind` about one appointment or class booking, and email it after
@@ -131,8 +133,9 @@ def _send_once(
             _, created = ReminderSent.objects.get_or_create(**about, kind=kind)
             if not created:
                 return False
-            subject, body = message()
-            body = gym_email_body(body)
+            with translation.override(language):
+                subject, body = message()
+                body = gym_email_body(body)
             transaction.on_commit(
                 lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
             )
@@ -193,7 +196,7 @@ def class_reminders_send(*, now: datetime | None = None) -> int:
     link = gym_url(gym=gym, path="/portal/")
     due = (
         ClassBooking.objects.select_related(
-            "client",
+            "client__user",
             "occurrence__class_type",
             "occurrence__trainer__user",
             "occurrence__room",
@@ -213,6 +216,7 @@ def class_reminders_send(*, now: datetime | None = None) -> int:
             kind=kind,
             about={"class_booking": booking},
             recipient=booking.client.email,
+            language=email_language(booking.client.user),
             message=lambda b=booking: _class_reminder_message(booking=b, zone=zone, link=link),
         )
         for booking in due

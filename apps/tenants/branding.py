@@ -170,6 +170,23 @@ def format_money(amount: Decimal | int | float, currency: str, language: str | N
 # --- Emails ------------------------------------------------------------------------------------
 
 
+def email_language(user: object | None = None) -> str:
+    """The language to write to someone in: their own choice, else the current gym's, else the
+    site's. Emails are written inside `translation.override(email_language(...))`, so neither
+    the sender's language (in a request) nor a worker's default decides it."""
+    from django.conf import settings
+    from django.db import connection
+
+    from apps.tenants.models import Gym
+
+    gym = getattr(connection, "tenant", None)
+    return (
+        getattr(user, "language", "")
+        or (gym.language if isinstance(gym, Gym) else "")
+        or settings.LANGUAGE_CODE
+    )
+
+
 def gym_email_body(body: str) -> str:
     """`body` signed by the current gym: its name, address and phone under a signature line, as
     allauth's emails are (templates/account/email/base_message.txt). Unchanged outside a gym."""

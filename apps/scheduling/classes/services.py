@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role, User
@@ -45,7 +45,7 @@ from apps.scheduling.policies.services import (
     strike_record,
     strikes_waive_for,
 )
-from apps.tenants.branding import gym_email_body
+from apps.tenants.branding import email_language, gym_email_body
 from apps.tenants.selectors import gym_zone
 
 OCCURRENCE_FIELDS = ("starts_at", "ends_at", "trainer", "room", "capacity", "is_cancelled")
@@ -130,12 +130,13 @@ def _notify_promoted(booking: ClassBooking) -> None:
         return
     occurrence = booking.occurrence
     local = timezone.localtime(occurrence.starts_at, gym_zone())
-    subject = _("You have a spot in %(name)s") % {"name": occurrence.class_type.name}
-    body = _("A spot freed up: you are now booked for %(name)s on %(when)s.") % {
-        "name": occurrence.class_type.name,
-        "when": local.strftime("%Y-%m-%d %H:%M"),
-    }
-    body = gym_email_body(body)
+    with translation.override(email_language(client.user)):
+        subject = _("You have a spot in %(name)s") % {"name": occurrence.class_type.name}
+        body = _("A spot freed up: you are now booked for %(name)s on %(when)s.") % {
+            "name": occurrence.class_type.name,
+            "when": local.strftime("%Y-%m-%d %H:%M"),
+        }
+        body = gym_email_body(body)
     email = client.email
     # After commit only: a rolled-back promotion must not tell anyone they have a spot.
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]))

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -38,7 +38,7 @@ from apps.scheduling.models import (
     ClassType,
     Room,
 )
-from apps.tenants.branding import gym_email_body
+from apps.tenants.branding import email_language, gym_email_body
 from apps.tenants.selectors import gym_today, gym_zone
 
 CLASS_TYPE_FIELDS = (
@@ -239,29 +239,29 @@ def occurrence_update_following(
 def _notify_cancelled(*, occurrence: ClassOccurrence, reason: str) -> int:
     """Email every client booked or waiting for the cancelled class (those who take email),
     once the cancellation commits. Returns how many were queued."""
-    bookings = occurrence.bookings.select_related("client").filter(
+    bookings = occurrence.bookings.select_related("client__user").filter(
         status__in=(ClassBookingStatus.BOOKED, ClassBookingStatus.WAITLISTED),
         client__notify_by_email=True,
     )
     when = timezone.localtime(occurrence.starts_at, gym_zone()).strftime("%Y-%m-%d %H:%M")
     name = occurrence.class_type.name
-    subject = _("Cancelled: %(name)s on %(when)s") % {"name": name, "when": when}
     emails = []
     for booking in bookings:
         if not booking.client.email:
             continue
-        body = _(
-            "Hello %(first_name)s,\n\n%(name)s on %(when)s is cancelled. We are sorry for the "
-            "change; your booking will not count against you.%(reason)s\n"
-        ) % {
-            "first_name": booking.client.first_name,
-            "name": name,
-            "when": when,
-            "reason": f"\n\n{reason}" if reason else "",
-        }
-        emails.append(
-            (subject, gym_email_body(body), settings.DEFAULT_FROM_EMAIL, [booking.client.email])
-        )
+        with translation.override(email_language(booking.client.user)):
+            subject = _("Cancelled: %(name)s on %(when)s") % {"name": name, "when": when}
+            body = _(
+                "Hello %(first_name)s,\n\n%(name)s on %(when)s is cancelled. We are sorry for "
+                "the change; your booking will not count against you.%(reason)s\n"
+            ) % {
+                "first_name": booking.client.first_name,
+                "name": name,
+                "when": when,
+                "reason": f"\n\n{reason}" if reason else "",
+            }
+            body = gym_email_body(body)
+        emails.append((subject, body, settings.DEFAULT_FROM_EMAIL, [booking.client.email]))
 
     def send() -> None:
         for email in emails:
