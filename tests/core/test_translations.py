@@ -339,3 +339,29 @@ def test_longer_words_fit_a_phone(live_server_port, committed_db, page, language
         with tenant_context(gym):
             User.objects.filter(email=email).delete()
         connection.set_schema_to_public()
+
+
+@needs_gym_language
+@pytest.mark.parametrize("language", ["en", *LANGUAGES])
+def test_a_day_is_written_the_readers_way(crm_a: CrmGym, client_a, language: str):
+    from django.utils import translation
+    from django.utils.dateformat import format as date_format
+
+    with tenant_context(crm_a.gym):
+        crm_a.owner.language = language
+        crm_a.owner.save(update_fields=["language"])
+        from apps.tenants.selectors import gym_today
+
+        day = gym_today()
+    connection.set_schema_to_public()
+    client_a.force_login(crm_a.owner)
+    html = client_a.get("/").content.decode()
+    with translation.override(language):
+        weekday, month = date_format(day, "l"), date_format(day, "F")
+    expected = {
+        "en": f"{weekday} {day.day} {month} {day.year}",
+        "de": f"{weekday}, {day.day}. {month} {day.year}",
+        "fr": f"{weekday} {day.day} {month} {day.year}",
+        "es": f"{weekday} {day.day} de {month} de {day.year}",
+    }[language]
+    assert expected in html
