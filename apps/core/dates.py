@@ -9,11 +9,13 @@ instead of failing deep inside a query or a calculation.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
 from rest_framework import serializers
+from rest_framework.utils import html
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
@@ -54,16 +56,27 @@ def parse_day(text: str | None) -> date | None:
     return day if _in_range(day) else None
 
 
+def _sent_empty(field: serializers.Field, dictionary: Any) -> bool:
+    return html.is_html_input(dictionary) and dictionary.get(field.field_name) == ""
+
+
 class DateField(serializers.DateField):
-    """A DRF date inside EARLIEST..LATEST."""
+    """A DRF date inside EARLIEST..LATEST. An empty query or form value is refused, naming the
+    field, where DRF would read it as "not sent": the schema says a date."""
 
     default_validators = [validate_date_in_range]
+
+    def get_value(self, dictionary: Any) -> Any:
+        return "" if _sent_empty(self, dictionary) else super().get_value(dictionary)
 
 
 class DateTimeField(serializers.DateTimeField):
-    """A DRF date and time inside EARLIEST..LATEST."""
+    """A DRF date and time inside EARLIEST..LATEST; empty is refused as for DateField."""
 
     default_validators = [validate_date_in_range]
+
+    def get_value(self, dictionary: Any) -> Any:
+        return "" if _sent_empty(self, dictionary) else super().get_value(dictionary)
 
 
 class ModelSerializer(serializers.ModelSerializer):

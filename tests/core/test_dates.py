@@ -63,3 +63,10 @@ def test_the_range_itself_is_accepted() -> None:
     assert dates.DateTimeField().run_validation("2199-12-31T23:00:00Z").year == 2199
     with pytest.raises(serializers.ValidationError):
         dates.DateTimeField().run_validation("9999-12-31T23:00:00Z")
+
+
+def test_an_empty_date_in_a_query_is_refused_naming_it(api_client_a, owner_a):
+    api_client_a.force_authenticate(owner_a)
+    response = api_client_a.get("/api/v1/progress/measurements/", {"measured_from": ""})
+    assert response.status_code == 400
+    assert "measured_from" in response.content.decode()

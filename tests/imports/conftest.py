@@ -38,11 +38,14 @@ def staff(gym_a, owner_a):  # type: ignore[no-untyped-def]
         trainer = services.trainer_create(
             actor=owner_a, email="tina@alpha.example", first_name="Tina", last_name="Trainer"
         )
-        # make_user's verified address lets the trainer log in like the others.
+        # Verified, as make_user's are, so the trainer logs in like the others (the welcome
+        # email's address is not verified until they choose a password).
         from allauth.account.models import EmailAddress
 
-        EmailAddress.objects.create(
-            user=trainer.user, email=trainer.user.email, primary=True, verified=True
+        EmailAddress.objects.update_or_create(
+            user=trainer.user,
+            email=trainer.user.email,
+            defaults={"primary": True, "verified": True},
         )
     return {
         "owner": owner_a,

@@ -15,6 +15,7 @@ from apps.billing.models import (
     PromotionCode,
 )
 from apps.billing.selectors import pack_list, plan_list
+from apps.core import dates
 from apps.crm import selectors as crm_selectors
 from apps.scheduling.api.serializers import _ViewerQuerysetField
 
@@ -94,7 +95,7 @@ class MembershipSellSerializer(serializers.Serializer):
     client = _ViewerQuerysetField(crm_selectors.client_list)
     plan = serializers.PrimaryKeyRelatedField(queryset=plan_list())
     payment_kind = serializers.ChoiceField(choices=OFFLINE_CHOICES)
-    starts_on = serializers.DateField(required=False)
+    starts_on = dates.DateField(required=False)
     promotion_code = serializers.SlugRelatedField(
         slug_field="code", queryset=PromotionCode.objects.all(), required=False
     )
@@ -106,8 +107,8 @@ class MembershipChangeSerializer(serializers.Serializer):
 
 
 class MembershipPauseSerializer(serializers.Serializer):
-    paused_from = serializers.DateField()
-    paused_until = serializers.DateField()
+    paused_from = dates.DateField()
+    paused_until = dates.DateField()
 
 
 class MembershipCancelSerializer(serializers.Serializer):
