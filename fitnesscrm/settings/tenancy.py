@@ -63,6 +63,7 @@ TENANT_APPS = [
     "apps.workouts",
     "apps.progress",
     "apps.billing",
+    "apps.automations",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
