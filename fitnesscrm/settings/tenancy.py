@@ -63,6 +63,7 @@ TENANT_APPS = [
     "apps.workouts",
     "apps.progress",
     "apps.billing",
+    "apps.campaigns",
     "apps.automations",
 ]
 
