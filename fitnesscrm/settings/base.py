@@ -353,6 +353,17 @@ STRIPE_CHECKOUT_ORIGIN = env.str("STRIPE_CHECKOUT_ORIGIN", default="https://chec
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 
+# --- Twilio (apps.sms): the platform's account; each gym brings its own Messaging Service ---
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+# Also the key Twilio signs its callbacks with (X-Twilio-Signature).
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# Where the SDK sends its calls: tests point it at a fake on loopback (tests/fakes/twilio.py).
+TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="https://api.twilio.com")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# What one SMS segment costs, for the estimate shown before a campaign goes out.
+SMS_SEGMENT_PRICE = env.str("SMS_SEGMENT_PRICE", default="0.0079")
+SMS_PRICE_CURRENCY = env.str("SMS_PRICE_CURRENCY", default="USD")
+
 from .auth import *  # noqa: E402
 from .celery import *  # noqa: E402
 from .observability import *  # noqa: E402

@@ -45,6 +45,9 @@ SHARED_APPS = [
     "apps.connect",
     # The platform billing its gyms (a subscription row per gym, read on every gym request).
     "apps.platform_billing",
+    # Gyms' Twilio Messaging Services: the public lookup that routes each Twilio callback
+    # (inbound SMS, delivery reports) to its gym.
+    "apps.sms",
     # No models: the `seed_demo` command.
     "apps.demo",
     *_PER_SCHEMA_APPS,
