@@ -68,6 +68,7 @@ TENANT_APPS = [
     "apps.billing",
     "apps.campaigns",
     "apps.automations",
+    "apps.messaging",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
