@@ -66,6 +66,7 @@ urlpatterns = [
     path("portal/", include("apps.portal.urls")),
     path("calendar/", include("apps.ics_feeds.urls")),
     path("schedule/", include("apps.scheduling.urls")),
+    path("settings/sms/", include("apps.sms.urls")),
     path("settings/", include("apps.scheduling.gym_settings.urls")),
     path("training/", include("apps.training.urls")),
     path("workouts/", include("apps.workouts.urls")),

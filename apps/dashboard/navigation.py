@@ -131,6 +131,7 @@ NAVIGATION: tuple[NavGroup, ...] = (
             NavEntry("gym_settings:index", _("Gym settings"), "settings", _management),
             NavEntry("scheduling:policies", _("Booking rules"), "calendar-clock", _management),
             NavEntry("connect:settings", _("Payments"), "landmark", _owner),
+            NavEntry("sms:settings", _("Text messages"), "phone", _management),
             NavEntry("accounts:invitations", _("Invitations"), "mail", _management),
             NavEntry("audit:list", _("Audit log"), "scroll-text", _management),
             NavEntry("account_lockouts", _("Lockouts"), "lock", _management),
