@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record, changes_between
+from apps.automations.services import record_trigger
 from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import (
     Assignment,
@@ -118,6 +119,7 @@ def client_create(*, actor: User, **fields: Any) -> Client:
         obj=client,
         changes=changes_between({}, snapshot(client, list(fields))),
     )
+    record_trigger("client_created", client=client, key=f"client:{client.pk}")
     if has_role(actor, Role.TRAINER):
         trainer = Trainer.objects.filter(user=actor).first()
         if trainer is not None:
@@ -457,6 +459,7 @@ def lead_capture(
     lead.full_clean(exclude=["client"])
     lead.save()
     audit_record(action="lead.captured", obj=lead)
+    record_trigger("lead_created", lead=lead, key=f"lead:{lead.pk}")
     return lead
 
 
