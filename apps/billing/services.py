@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record, changes_between
+from apps.automations.services import record_trigger
 from apps.billing.models import (
     OFFLINE_KINDS,
     BillingSettings,
@@ -767,6 +768,9 @@ def membership_cancel(
         at_period_end=at_period_end,
         override_minimum_term=override_minimum_term,
     )
+    record_trigger(
+        "membership_cancelled", client=membership.client, key=f"membership:{membership.pk}"
+    )
     return membership
 
 
@@ -790,6 +794,10 @@ def membership_mark_past_due(
     _audit_membership("membership.past_due", actor, membership, before)
     if became_past_due:
         _email_payment_failed(membership)
+        since = membership.past_due_since.isoformat() if membership.past_due_since else ""
+        record_trigger(
+            "payment_failed", client=membership.client, key=f"payment:{membership.pk}:{since}"
+        )
     return membership
 
 
