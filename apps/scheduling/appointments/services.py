@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record
+from apps.automations.services import record_trigger
 from apps.billing.models import CreditKind
 from apps.billing.selectors import memberships_required
 from apps.billing.services import appointment_ref, entitlement_return, entitlement_take
@@ -330,5 +331,6 @@ def appointment_check_in(
             "via_kiosk": [None, via_kiosk],
         },
     )
+    record_trigger("checked_in", client=appointment.client, key=f"appointment:{appointment.pk}")
     _sync_strikes(actor=actor, appointment=appointment, old=old)
     return appointment

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
 from apps.audit.services import audit_event, audit_insert_sql, audit_record
+from apps.automations.services import record_trigger
 from apps.billing.models import CreditKind
 from apps.billing.selectors import memberships_required
 from apps.billing.services import class_booking_ref, entitlement_return, entitlement_take
@@ -588,6 +589,7 @@ def class_check_in(*, actor: User, booking: ClassBooking, via_kiosk: bool = Fals
             "via_kiosk": [None, via_kiosk],
         },
     )
+    record_trigger("checked_in", client=booking.client, key=f"class_booking:{booking.pk}")
     if old == ClassBookingStatus.NO_SHOW:
         strikes_waive_for(
             actor=actor,
