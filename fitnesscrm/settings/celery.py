@@ -52,6 +52,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60.0,
         "args": ["billing.run_dunning"],
     },
+    # Automations: time-based triggers (birthdays, absences, trials ending, adherence) found
+    # every 15 minutes, idempotent by occurrence key; due steps every minute (a due time in
+    # the database rather than a Celery countdown: it survives worker restarts).
+    "automations-scan": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 15 * 60.0,
+        "args": ["automations.scan_time_triggers"],
+    },
+    "automations-due-steps": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 60.0,
+        "args": ["automations.run_due_steps"],
+    },
     "fail-stuck-import-jobs": {
         "task": "core.fan_out_to_gyms",
         "schedule": 10 * 60.0,
