@@ -123,6 +123,7 @@ NAVIGATION: tuple[NavGroup, ...] = (
         (
             NavEntry("billing:catalogue", _("Memberships"), "credit-card", _sellers),
             NavEntry("billing:failed_payments", _("Failed payments"), "circle-alert", _sellers),
+            NavEntry("campaigns:list", _("Campaigns"), "mail", _management),
         ),
     ),
     NavGroup(
