@@ -65,9 +65,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "args": ["automations.run_due_steps"],
     },
+    # Scheduled campaigns start within a minute of their time; a campaign whose sender task
+    # was lost is handed to a new one (apps.campaigns.services.campaigns_start_due).
+    "campaigns-due": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 60.0,
+        "args": ["campaigns.start_due"],
+    },
     "fail-stuck-import-jobs": {
         "task": "core.fan_out_to_gyms",
         "schedule": 10 * 60.0,
         "args": ["imports.fail_stuck_jobs"],
     },
 }
+# Campaign mail per gym and second, across all workers (apps.campaigns.services.RateLimit): what
+# the marketing mail provider allows, shared by the gyms on one account.
+CAMPAIGN_SEND_RATE = env.int("CAMPAIGN_SEND_RATE", default=50)
