@@ -55,6 +55,11 @@ class Gym(TenantMixin):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
+    # Email on the gym's behalf (apps/notifications/email.py): sent from `email_sender` once the
+    # platform operator has verified its domain with the mail provider (SPF/DKIM); until then
+    # from the platform's address under the gym's name, with replies going to `email_sender`.
+    email_sender = models.EmailField(_("sender address"), blank=True)
+    email_sender_verified = models.BooleanField(_("sender domain verified"), default=False)
 
     # The schema is cloned from TENANT_BASE_SCHEMA on save, and dropped with the gym.
     auto_create_schema = True
