@@ -69,6 +69,8 @@ TENANT_APPS = [
     "apps.campaigns",
     "apps.automations",
     "apps.messaging",
+    # One notification service: in-app centre, email, SMS, web push, the delivery log.
+    "apps.notifications",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
