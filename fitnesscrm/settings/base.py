@@ -309,6 +309,24 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FitnessCRM <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The notification service's mail connections as URLs (apps/notifications/email.py documents
+# the forms: smtp://, smtps://, anymail+postmark://TOKEN@, ...). Empty: the EMAIL_* settings
+# above. Marketing mail (campaigns) goes through MARKETING_EMAIL_URL when it is set.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+MARKETING_EMAIL_URL = env.str("MARKETING_EMAIL_URL", default="")
+# django-anymail's tracking webhooks (/integrations/email/<esp>/tracking/ on the public host):
+# the "user:password" the provider is given in the webhook URL (basic auth), and the providers'
+# own signing keys where they sign instead.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="") or None,
+}
+ANYMAIL = {key: value for key, value in ANYMAIL.items() if value}
+# Web push (apps/notifications/push.py): the VAPID key pair (base64url; generate one with
+# `vapid --gen` from py-vapid) and the contact the push services may write to.
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:admin@localhost")
 # How many hours before a booked appointment its client gets a reminder email.
 APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=24)
 CLASS_REMINDER_HOURS = env.int("CLASS_REMINDER_HOURS", default=APPOINTMENT_REMINDER_HOURS)
