@@ -33,6 +33,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static schedule, synced into django-celery-beat's tables by its database scheduler.
 CELERY_BEAT_SCHEDULE = {
+    # Notifications that quiet hours held back (or whose task was lost) and are now due.
+    "notifications-held-back": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 60.0,
+        "args": ["notifications.send_held_back"],
+    },
     "refill-spare-gym-schemas": {"task": "tenants.refill_spare_schemas", "schedule": 60.0},
     "appointment-reminders": {
         "task": "core.fan_out_to_gyms",
