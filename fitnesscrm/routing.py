@@ -3,7 +3,9 @@
 from django.urls import path
 
 from apps.core.consumers import WhoAmIConsumer
+from apps.notifications.consumers import NotificationsConsumer
 
 websocket_urlpatterns = [
     path("ws/whoami/", WhoAmIConsumer.as_asgi()),
+    path("ws/notifications/", NotificationsConsumer.as_asgi()),
 ]
