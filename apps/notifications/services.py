@@ -354,7 +354,9 @@ def _address(channel: str, person: Person) -> str:
 def _group_name(user_id: int) -> str:
     from django.db import connection
 
-    return f"{connection.schema_name}.notifications.{user_id}"
+    from apps.notifications.consumers import group_name
+
+    return group_name(connection.schema_name, user_id)
 
 
 def _broadcast_unread(user_id: int) -> None:
