@@ -97,7 +97,11 @@ class Person:
 
     @property
     def tag(self) -> str:
-        return f"u{self.user.pk}" if self.user is not None else f"c{self.client.pk}"
+        if self.user is not None:
+            return f"u{self.user.pk}"
+        if self.client is not None:
+            return f"c{self.client.pk}"
+        return f"e{self.email}"
 
     @property
     def full_name(self) -> str:
@@ -141,7 +145,21 @@ def person_for(recipient: Any) -> Person:
             language=email_language(None),
             time_zone="",
         )
-    raise TypeError(f"notify() sends to a User or a Client, not {type(recipient).__name__}")
+    if isinstance(recipient, str):
+        # Someone without an account yet (an invitee): only mandatory email reaches them.
+        return Person(
+            user=None,
+            client=None,
+            email=recipient.strip(),
+            phone="",
+            first_name="",
+            last_name="",
+            language=email_language(None),
+            time_zone="",
+        )
+    raise TypeError(
+        f"notify() sends to a User, a Client or an email address, not {type(recipient).__name__}"
+    )
 
 
 # --- Channels -----------------------------------------------------------------------------
@@ -165,6 +183,8 @@ def channels_for(kind: Kind, person: Person, restrict: Iterable[str] | None) -> 
     if restrict is not None:
         allowed = set(restrict)
         wanted = [channel for channel in wanted if channel in allowed]
+    if person.user is None and person.client is None:
+        return [EMAIL] if kind.mandatory and EMAIL in wanted else []
     if person.user is None:
         client = person.client
         chosen = []
