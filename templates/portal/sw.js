@@ -98,4 +98,47 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(pageNetworkFirst(request));
   }
 });
+// Web push (apps/notifications/push.py): the payload is {"title", "body", "url", "tag"}.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(
+    self.registration.showNotification(data.title || "", {
+      body: data.body || "",
+      tag: data.tag || undefined,
+      icon: "/brand/icon.png",
+      badge: "/brand/icon.png",
+      data: { url: data.url || PORTAL_PREFIX },
+    })
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  let target = new URL(PORTAL_PREFIX, self.location.origin);
+  try {
+    const wanted = new URL((event.notification.data || {}).url || PORTAL_PREFIX, self.location.origin);
+    // Only our own pages: a payload never sends the person elsewhere.
+    if (wanted.origin === self.location.origin) {
+      target = wanted;
+    }
+  } catch (error) {
+    // keep the portal's home
+  }
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      for (const client of windows) {
+        if (client.url === target.href && "focus" in client) {
+          return client.focus();
+        }
+      }
+      return self.clients.openWindow(target.href);
+    })()
+  );
+});
 {% endautoescape %}
