@@ -179,9 +179,10 @@ def test_quiet_hours_end_on_the_wall_clock_across_daylight_saving() -> None:
     # Outside quiet hours: nothing held.
     assert quiet_until(datetime(2026, 3, 28, 12, tzinfo=UTC), time(22), time(7), madrid) is None
     # A window within one day.
-    assert quiet_until(
-        datetime(2026, 6, 1, 12, tzinfo=UTC), time(13), time(15), ZoneInfo("UTC")
-    ) is None
+    assert (
+        quiet_until(datetime(2026, 6, 1, 12, tzinfo=UTC), time(13), time(15), ZoneInfo("UTC"))
+        is None
+    )
     assert quiet_until(
         datetime(2026, 6, 1, 13, 30, tzinfo=UTC), time(13), time(15), ZoneInfo("UTC")
     ) == datetime(2026, 6, 1, 15, tzinfo=UTC)

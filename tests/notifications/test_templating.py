@@ -34,9 +34,7 @@ def test_tags_and_attribute_access_are_refused() -> None:
             validate_template(text, field="text")
         assert "text" in caught.value.message_dict
     # Django template tags are plain text here: nothing runs.
-    assert render_template("{% load x %}{{ first_name }}", {"first_name": "A"}) == (
-        "{% load x %}A"
-    )
+    assert render_template("{% load x %}{{ first_name }}", {"first_name": "A"}) == ("{% load x %}A")
 
 
 def test_allowed_subset() -> None:
