@@ -165,3 +165,10 @@ def delay_describe(minutes: int) -> str:
     return ngettext("after %(count)d minute", "after %(count)d minutes", minutes) % {
         "count": minutes
     }
+
+
+def placeholder_help() -> list[tuple[str, str]]:
+    """The placeholders a rule's texts may use, with what each becomes (for the editor)."""
+    from apps.notifications.templating import PLACEHOLDERS
+
+    return [("{{ " + name + " }}", str(PLACEHOLDERS.get(name, ""))) for name in TEXT_PLACEHOLDERS]
