@@ -71,6 +71,7 @@ urlpatterns = [
     path("training/", include("apps.training.urls")),
     path("workouts/", include("apps.workouts.urls")),
     path("progress/", include("apps.progress.urls")),
+    path("notifications/", include("apps.notifications.urls")),
     path("", include("apps.automations.urls")),
     path("campaigns/", include("apps.campaigns.urls")),
     # The portal's web app manifest and service worker live at the root: a worker controls
