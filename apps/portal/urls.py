@@ -14,4 +14,5 @@ urlpatterns = [
     path("workouts/", include("apps.workouts.portal_urls")),
     path("progress/", include("apps.progress.portal_urls")),
     path("memberships/", include("apps.billing.portal_urls")),
+    path("notifications/", include("apps.notifications.portal_urls")),
 ]
