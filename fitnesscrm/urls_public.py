@@ -17,6 +17,8 @@ urlpatterns = [
     # Stripe's webhook and Connect OAuth redirect: one URL each for every gym.
     path("integrations/stripe/platform/", include("apps.platform_billing.urls_public")),
     path("integrations/stripe/", include("apps.connect.urls_public")),
+    # Email providers' tracking webhooks (bounces, complaints) for every gym.
+    path("integrations/email/", include("apps.notifications.webhook_urls")),
     # Twilio's delivery reports and inbound texts, for every gym's Messaging Service.
     path("integrations/twilio/", include("apps.sms.urls_public")),
     path("admin/", platform_admin.urls),
