@@ -42,10 +42,12 @@ def test_client_without_login_gets_one_branded_email(people, django_capture_on_c
     message = mail.outbox[0]
     assert message.to == ["wanda@example.com"]
     assert message.subject == "Cancelled: Yoga on Mon 7 Dec, 18:00"
-    assert "Hello Wanda" in message.body and "Alpha Fitness" in message.body
+    assert "Hello Wanda" in message.body
+    assert "Alpha Fitness" in message.body
     assert "Alpha Fitness" in message.from_email
     html = message.alternatives[0][0]
-    assert "Yoga" in html and people.gym.brand_colour in html
+    assert "Yoga" in html
+    assert people.gym.brand_colour in html
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.SENT
     assert delivery.event_key == f"class_cancelled:1:c{people.wanda.pk}"
@@ -67,7 +69,8 @@ def test_user_gets_in_app_and_email_in_their_language(people, django_capture_on_
     channels = set(Delivery.objects.values_list("channel", flat=True))
     assert channels == {"in_app", "email"}  # no SMS without asking, no push without a device
     notification = Notification.objects.get(recipient=people.paula)
-    assert notification.read_at is None and notification.title
+    assert notification.read_at is None
+    assert notification.title
     assert len(mail.outbox) == 1
 
 
@@ -157,7 +160,8 @@ def test_quiet_hours_hold_back_until_they_end(people, django_capture_on_commit_c
         event_key="import:2",
     )
     email = Delivery.objects.get(channel="email")
-    assert email.status == DeliveryStatus.QUEUED and email.send_after is not None
+    assert email.status == DeliveryStatus.QUEUED
+    assert email.send_after is not None
     assert mail.outbox == []
     # In-app is never held back.
     assert Delivery.objects.get(channel="in_app").status == DeliveryStatus.SENT

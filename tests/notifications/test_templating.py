@@ -24,7 +24,8 @@ def test_unknown_placeholder_is_named_on_the_field() -> None:
     with pytest.raises(ValidationError) as caught:
         validate_template("Hi {{ frist_name }} and {{ nickname }}", field="body")
     messages = caught.value.message_dict["body"]
-    assert "{{ frist_name }}" in messages[0] and "{{ nickname }}" in messages[0]
+    assert "{{ frist_name }}" in messages[0]
+    assert "{{ nickname }}" in messages[0]
     assert "first_name" in messages[0]  # what is available
 
 

@@ -22,7 +22,8 @@ def test_staff_centre_lists_only_the_viewers_notifications(people, client_a):
     response = client_a.get("/notifications/")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Mine" in page and "The owner&#x27;s" not in page
+    assert "Mine" in page
+    assert "The owner&#x27;s" not in page
     assert 'data-testid="notification-count"' in page  # the bell, with its count
     with tenant_context(people.gym):
         assert mine.read_at is None
@@ -32,7 +33,8 @@ def test_mark_read_and_all_read(people, client_a):
     first, second = _notification(people.tess, "One"), _notification(people.tess, "Two")
     client_a.force_login(people.tess)
     response = client_a.post(f"/notifications/{first.pk}/read/", {"open": "1"})
-    assert response.status_code == 302 and response["Location"] == "/portal/"
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/"
     with tenant_context(people.gym):
         first.refresh_from_db()
         assert first.read_at is not None
@@ -62,7 +64,8 @@ def test_gym_a_session_sees_nothing_on_gym_b(people, client_a, gym_b):
     client_a.force_login(people.tess)
     for path in ("/notifications/", "/notifications/log/", "/notifications/preferences/"):
         response = client_a.get(path, HTTP_HOST=f"{gym_b.subdomain}.localhost")
-        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+        assert response.status_code == 302
+        assert "/accounts/login/" in response["Location"]
     note = _notification(people.tess)
     response = client_a.post(
         f"/notifications/{note.pk}/read/", HTTP_HOST=f"{gym_b.subdomain}.localhost"
@@ -78,7 +81,8 @@ def test_clients_use_the_portals_centre(people, client_a):
     client_a.force_login(people.paula)
     assert client_a.get("/notifications/")["Location"] == "/portal/notifications/"
     response = client_a.get("/portal/notifications/")
-    assert response.status_code == 200 and "Tu clase" in response.content.decode()
+    assert response.status_code == 200
+    assert "Tu clase" in response.content.decode()
     assert client_a.get("/portal/notifications/preferences/").status_code == 200
 
 
@@ -129,7 +133,8 @@ def test_delivery_log_is_for_management_and_bounded(
     assert response.content.decode().count('data-testid="delivery-row"') == 50
     response = client_a.get("/notifications/log/", {"recipient": "person7@", "status": "failed"})
     page = response.content.decode()
-    assert page.count('data-testid="delivery-row"') == 1 and "Mailbox full" in page
+    assert page.count('data-testid="delivery-row"') == 1
+    assert "Mailbox full" in page
     response = client_a.get("/notifications/log/", {"since": "2026-13-01"})
     assert response.status_code == 400
 
@@ -142,7 +147,8 @@ def test_push_subscription_endpoints(people, client_a, settings):
         json.dumps({"endpoint": "http://10.0.0.1/x", "keys": {"p256dh": "a", "auth": "b"}}),
         content_type="application/json",
     )
-    assert bad.status_code == 400 and "endpoint" in bad.json()["errors"]
+    assert bad.status_code == 400
+    assert "endpoint" in bad.json()["errors"]
     key = "B" + "A" * 86  # 65 bytes once decoded
     good = {
         "endpoint": "https://fcm.googleapis.com/fcm/send/abc",
