@@ -45,6 +45,7 @@ api_patterns = [
     path("", include("apps.progress.api.urls")),
     path("", include("apps.tenants.api_gym")),
     path("", include("apps.billing.api.urls")),
+    path("", include("apps.messaging.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]
@@ -73,6 +74,7 @@ urlpatterns = [
     path("progress/", include("apps.progress.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("", include("apps.automations.urls")),
+    path("messages/", include("apps.messaging.urls")),
     path("campaigns/", include("apps.campaigns.urls")),
     # The portal's web app manifest and service worker live at the root: a worker controls
     # only the paths under its own URL.

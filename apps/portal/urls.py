@@ -15,4 +15,5 @@ urlpatterns = [
     path("progress/", include("apps.progress.portal_urls")),
     path("memberships/", include("apps.billing.portal_urls")),
     path("notifications/", include("apps.notifications.portal_urls")),
+    path("messages/", include("apps.messaging.portal_urls")),
 ]
