@@ -4,8 +4,10 @@ from django.urls import path
 
 from apps.core.consumers import WhoAmIConsumer
 from apps.notifications.consumers import NotificationsConsumer
+from apps.messaging.consumers import MessagesConsumer
 
 websocket_urlpatterns = [
     path("ws/whoami/", WhoAmIConsumer.as_asgi()),
     path("ws/notifications/", NotificationsConsumer.as_asgi()),
+    path("ws/messages/", MessagesConsumer.as_asgi()),
 ]
