@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
 from apps.accounts.roles import has_role, is_management
+from apps.automations.selectors import tasks_for_today
 from apps.core.htmx import is_partial
 from apps.crm import selectors as crm_selectors
 from apps.crm import services as crm_services
@@ -94,6 +95,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["needs_attention"] = needs_attention_list(viewer=user)
     if has_role(user, *LEAD_HANDLERS):
         context.update(_leads_context(request))
+    context["staff_tasks"] = tasks_for_today(viewer=user)
     return render(request, "dashboard/home.html", context)
 
 
