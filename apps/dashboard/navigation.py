@@ -55,6 +55,8 @@ class NavEntry:
     may_see: Callable[[Viewer], bool]
     # Paths of pages reached from this entry (a client's progress from Clients, say).
     also: tuple[str, ...] = ()
+    # A count shown beside the entry ("messages": unread conversations).
+    badge: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class NavLink:
     icon: str
     current: bool = False
     prefixes: tuple[str, ...] = field(default=(), repr=False)
+    badge: str = ""
 
 
 @dataclass
@@ -79,7 +82,13 @@ class NavSection:
 
 
 NAVIGATION: tuple[NavGroup, ...] = (
-    NavGroup("", (NavEntry("dashboard:home", _("Today"), "house", _staff),)),
+    NavGroup(
+        "",
+        (
+            NavEntry("dashboard:home", _("Today"), "house", _staff),
+            NavEntry("messaging:inbox", _("Messages"), "message-circle", _staff, badge="messages"),
+        ),
+    ),
     NavGroup(
         _("People"),
         (
@@ -168,7 +177,9 @@ def staff_navigation(*, viewer: Viewer, path: str) -> list[NavSection]:
             url = _url(entry.url_name)
             if not url:
                 continue
-            link = NavLink(url, entry.label, entry.icon, prefixes=(url, *entry.also))
+            link = NavLink(
+                url, entry.label, entry.icon, prefixes=(url, *entry.also), badge=entry.badge
+            )
             section.links.append(link)
             links.append(link)
         if section.links:
