@@ -100,6 +100,7 @@ NAVIGATION: tuple[NavGroup, ...] = (
                 also=("/progress/clients/", "/workouts/clients/"),
             ),
             NavEntry("crm:lead_list", _("Leads"), "user-plus", _lead_handlers),
+            NavEntry("automations:task_list", _("Tasks"), "list-checks", _staff),
             NavEntry("crm:trainer_list", _("Trainers"), "dumbbell", _staff),
             NavEntry("accounts:team", _("Team"), "id-card", _management),
         ),
