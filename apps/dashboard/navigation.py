@@ -133,6 +133,7 @@ NAVIGATION: tuple[NavGroup, ...] = (
         (
             NavEntry("billing:catalogue", _("Memberships"), "credit-card", _sellers),
             NavEntry("billing:failed_payments", _("Failed payments"), "circle-alert", _sellers),
+            NavEntry("automations:rule_list", _("Automations"), "zap", _management),
             NavEntry("campaigns:list", _("Campaigns"), "mail", _management),
         ),
     ),
