@@ -62,6 +62,9 @@ KINDS: list[Kind] = [
     Kind("new_message", _("New message"), "any", (IN_APP, EMAIL, PUSH)),
     # Staff
     Kind("import_finished", _("Import finished"), "staff", (IN_APP, EMAIL)),
+    # Automations: a gym's own rules (apps/automations) write the text; clients get the channel
+    # the rule's step names, trainers their preferences.
+    Kind("automation_message", _("Message from your gym"), "any", (IN_APP, EMAIL)),
     # Accounts: the person needs these to get in, so preferences do not switch them off.
     Kind("invitation", _("Invitation to join"), "any", (EMAIL,), mandatory=True, urgent=True),
     Kind("account_welcome", _("Your new account"), "any", (EMAIL,), mandatory=True, urgent=True),
