@@ -63,8 +63,8 @@ KINDS: list[Kind] = [
     # Staff
     Kind("import_finished", _("Import finished"), "staff", (IN_APP, EMAIL)),
     # Automations: a gym's own rules (apps/automations) write the text; clients get the channel
-    # the rule's step names, trainers their preferences.
-    Kind("automation_message", _("Message from your gym"), "any", (IN_APP, EMAIL)),
+    # the rule's step names (SMS only to those who agreed to texts), trainers their preferences.
+    Kind("automation_message", _("Message from your gym"), "any", (IN_APP, EMAIL, SMS)),
     # Accounts: the person needs these to get in, so preferences do not switch them off.
     Kind("invitation", _("Invitation to join"), "any", (EMAIL,), mandatory=True, urgent=True),
     Kind("account_welcome", _("Your new account"), "any", (EMAIL,), mandatory=True, urgent=True),
