@@ -525,17 +525,25 @@ def _send_message(run: Run, index: int, step: dict[str, Any], context: dict[str,
     if client is None:
         raise StepError(_("Only clients receive messages."))
     channel = step["action"]
-    body = _render(step.get("body", ""), context)
-    subject = _render(step.get("subject", ""), context) or run.rule.name
-    notify(
+    # Rendered here: the texts may name the client's trainer, which notify() does not know.
+    deliveries = notify(
         kind="automation_message",
         recipient=client,
         context={},
-        event_key=f"automation:{run.pk}:{index}:client:{client.pk}",
+        event_key=f"automation:{run.pk}:{index}",
         channels=[channel],
-        content=Content(subject=subject, text=body),
+        content=Content(
+            subject=_render(step.get("subject", ""), context) or run.rule.name,
+            text=_render(step.get("body", ""), context),
+        ),
     )
-    return _("Message handed to the notification service.")
+    if not deliveries:
+        # Not an error: the client does not take this channel (no login for in-app, no
+        # consent to texts, email switched off), and the rule's other steps still apply.
+        return _("Not sent: %(name)s does not receive messages this way.") % {
+            "name": client.full_name
+        }
+    return _("Message queued (%(channel)s).") % {"channel": deliveries[0].get_channel_display()}
 
 
 def _notify_trainer(run: Run, index: int, step: dict[str, Any], context: dict[str, str]) -> str:
@@ -549,7 +557,7 @@ def _notify_trainer(run: Run, index: int, step: dict[str, Any], context: dict[st
         kind="automation_message",
         recipient=trainer,
         context={},
-        event_key=f"automation:{run.pk}:{index}:user:{trainer.pk}",
+        event_key=f"automation:{run.pk}:{index}",
         url=url,
         content=Content(
             subject=_render(step.get("subject", ""), context) or run.rule.name,
