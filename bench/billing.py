@@ -1,22 +1,28 @@
 """Billing under load, two parts.
 
-1. Webhooks: --events signed Stripe events (a tenth of them delivered a second time, all
-   shuffled so updates arrive before creates) POSTed to /integrations/stripe/webhook/ through
-   Django's request handler; prints the endpoint's p50/p95 (target p95 under 50 ms). Then one
-   worker (one process, one event at a time, as a Celery worker with concurrency 1) processes
-   what was stored, each event reading its object back from Stripe (localstripe behind the
-   Connect fake, both on loopback); prints events processed per second (target at least 100)
-   and the duplicate effects: memberships, payments and audit events beyond one per Stripe
-   object (must be 0).
+1. Webhooks: --events signed Stripe events, stamped one second apart in the order Stripe
+   would create them (a tenth of them delivered a second time, all shuffled so updates
+   arrive before creates), POSTed to /integrations/stripe/webhook/ through Django's request
+   handler; prints the endpoint's p50/p95 (target p95 under 50 ms). Then one worker (one
+   process, one event at a time, as a Celery worker with concurrency 1) processes what was
+   stored: `--worker tasks` (the default) as the endpoint's tasks do, one event each in the
+   order they arrived; `--worker backlog` as a worker catching up, in batches in Stripe's
+   order. An event newer than any applied about its object is applied from its own copy,
+   an older one reads the object back from Stripe (localstripe behind the Connect fake,
+   both on loopback). Prints events processed per second (target at least 100), how many
+   were read back, and the duplicate effects: memberships, payments and audit events beyond
+   one per Stripe object (must be 0).
 2. The credit race: a client with --credits class credits books --bookings different classes
    at the same moment on --workers connections; exactly --credits bookings succeed and the
    credits end at 0. Prints class_book p50/p95 (target p95 under 100 ms).
 
     .venv/bin/python bench/billing.py [--events 2000] [--subscriptions 100]
-        [--bookings 200] [--credits 5] [--workers 32]
+        [--bookings 200] [--credits 5] [--workers 32] [--worker tasks|backlog]
 
 Uses DATABASE_URL (or the embedded PostgreSQL) and works in a gym of its own
-("bench-billing"), dropped at the end. Needs localstripe (a dev dependency).
+("bench-billing"), dropped at the end. Needs localstripe (a dev dependency). Set
+BENCH_PROFILE=<file> for a cProfile of the worker. Run it on a quiet machine (note the load
+average): every figure here is CPU-bound.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ from apps.billing import services as billing
 from apps.billing import stripe_gateway
 from apps.billing.models import CreditGrant, CreditKind, Membership, Payment
 from apps.connect.models import ConnectedAccount, StripeEvent, StripeEventStatus
-from apps.connect.services import stripe_event_process
+from apps.connect.services import stripe_event_process, stripe_events_process_pending
 from apps.crm.models import Client
 from apps.scheduling.classes.services import class_book
 from apps.scheduling.models import ClassBooking, ClassBookingStatus, ClassOccurrence, ClassType
@@ -151,17 +157,21 @@ def webhooks(gym: Gym, owner: User, fake: FakeStripeConnect, args: argparse.Name
         objects.append(("invoice.paid", invoice))
     # Events as Stripe sends them over a subscription's life: created, many updates, invoices.
     kinds = ("customer.subscription.updated", "invoice.paid", "invoice.payment_failed")
-    unique: list[dict[str, Any]] = [
-        event_payload(kind, obj, account=account["id"]) for kind, obj in objects
-    ]
     rng = random.Random(42)
     originals = args.events - args.events // 10
-    while len(unique) < originals:
+    picked = list(objects)
+    while len(picked) < originals:
         kind = rng.choice(kinds)
         subscription_event = kind.startswith("customer")
         pool = [obj for k, obj in objects if k.startswith("customer") == subscription_event]
-        unique.append(event_payload(kind, rng.choice(pool), account=account["id"]))
-    unique = unique[:originals]
+        picked.append((kind, rng.choice(pool)))
+    # Stripe stamps each event when it happens: one a second here, in the order generated
+    # (the deliveries below are shuffled, so they arrive out of that order).
+    first = int(time.time()) - originals
+    unique: list[dict[str, Any]] = [
+        event_payload(kind, obj, account=account["id"], created=first + i)
+        for i, (kind, obj) in enumerate(picked[:originals])
+    ]
     deliveries = unique + rng.sample(unique, args.events - originals)
     rng.shuffle(deliveries)
 
@@ -179,6 +189,7 @@ def webhooks(gym: Gym, owner: User, fake: FakeStripeConnect, args: argparse.Name
             HTTP_STRIPE_SIGNATURE=sign(body, secret=WEBHOOK_SECRET),
         )
     StripeEvent.objects.filter(account=account["id"]).delete()
+    fake.requests.clear()
     latencies = []
     began = time.perf_counter()
     for body in bodies:
@@ -199,25 +210,31 @@ def webhooks(gym: Gym, owner: User, fake: FakeStripeConnect, args: argparse.Name
         f"max={max(latencies):.1f} ms  ({len(bodies) / endpoint_wall:.0f} requests/s)"
     )
 
+    reads_before = len([call for call in fake.requests if call[0] == "GET"])
     pending = list(
         StripeEvent.objects.filter(account=account["id"], status=StripeEventStatus.RECEIVED)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+    def work() -> None:
+        if args.worker == "tasks":
+            # As Celery runs the endpoint's tasks: one per event, in the order they arrived.
+            for pk in pending:
+                stripe_event_process(event_pk=pk)
+        else:
+            # A worker catching up with the backlog: read in batches, in Stripe's order.
+            stripe_events_process_pending()
+
     began = time.perf_counter()
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
 
-        cProfile.runctx(
-            "for pk in pending: stripe_event_process(event_pk=pk)",
-            globals(),
-            {"pending": pending, "stripe_event_process": stripe_event_process},
-            os.environ["BENCH_PROFILE"],
-        )
+        cProfile.runctx("work()", globals(), {"work": work}, os.environ["BENCH_PROFILE"])
     else:
-        for pk in pending:
-            stripe_event_process(event_pk=pk)
+        work()
     process_wall = time.perf_counter() - began
+    reads = len([call for call in fake.requests if call[0] == "GET"]) - reads_before
     statuses = dict.fromkeys(StripeEventStatus.values, 0)
     for status in StripeEvent.objects.filter(account=account["id"]).values_list(
         "status", flat=True
@@ -234,8 +251,9 @@ def webhooks(gym: Gym, owner: User, fake: FakeStripeConnect, args: argparse.Name
         + max(0, sum(statuses.values()) - originals)
     )
     print(
-        f"one worker: {len(pending)} events in {process_wall:.2f} s = "
-        f"{len(pending) / process_wall:.0f} events/s  (statuses {statuses})"
+        f"one worker ({args.worker}): {len(pending)} events in {process_wall:.2f} s = "
+        f"{len(pending) / process_wall:.0f} events/s, {reads} read back from Stripe  "
+        f"(statuses {statuses})"
     )
     print(
         f"effects: {memberships} memberships, {payments} payments for {args.subscriptions} "
@@ -314,6 +332,13 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=200)
     parser.add_argument("--credits", type=int, default=5)
     parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument(
+        "--worker",
+        choices=("tasks", "backlog"),
+        default="tasks",
+        help="tasks: one event at a time in arrival order, as the endpoint's Celery tasks; "
+        "backlog: the catch-up of stored events, in batches and in Stripe's order",
+    )
     args = parser.parse_args()
 
     call_command("migrate", interactive=False, verbosity=0)

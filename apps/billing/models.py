@@ -460,3 +460,36 @@ field_error_for_constraint(
     field="code",
     message=_("This code exists already."),
 )
+# With these, every check and unique constraint of memberships, credits and payments is either
+# a field's own validation or a field error when PostgreSQL refuses the write, so the services
+# that write them (what Stripe's events tell us above all) validate fields only.
+field_error_for_constraint(
+    "billing_membership_period",
+    field="current_period_end",
+    message=_("The end must be on or after the start."),
+)
+field_error_for_constraint(
+    "billing_membership_pause_dates",
+    field="paused_until",
+    message=_("The end must be on or after the start."),
+)
+field_error_for_constraint(
+    "billing_membership_subscription_unique",
+    field="stripe_subscription_id",
+    message=_("This Stripe subscription has a membership already."),
+)
+field_error_for_constraint(
+    "billing_payment_amount_positive",
+    field="amount",
+    message=_("Enter an amount above zero."),
+)
+field_error_for_constraint(
+    "billing_payment_refund_has_original",
+    field="refund_of",
+    message=_("A refund must name the payment it returns."),
+)
+field_error_for_constraint(
+    "billing_payment_stripe_id",
+    field="stripe_id",
+    message=_("This Stripe payment is in the ledger already."),
+)

@@ -20,7 +20,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -56,6 +56,7 @@ from apps.billing.selectors import (
     is_booking_blocked_by_dunning,
     refundable_amount,
 )
+from apps.core.constraints import as_field_error
 from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import Client
 from apps.tenants.branding import email_language, gym_email_body
@@ -103,6 +104,23 @@ MEMBERSHIP_AUDIT_FIELDS = (
     "failed_attempts",
     "past_due_since",
 )
+
+
+def _save_fields_checked(instance: Any, *held: str) -> None:
+    """Save a membership, credit grant or payment validating its fields only: each of their
+    check and unique constraints is a field's own validation or becomes a field error when
+    PostgreSQL refuses the write (apps.billing.models, apps.core.constraints), so validating
+    them first would only cost a query each. `held`: foreign keys to rows the caller holds
+    (no query to ask whether they exist). No savepoint of its own: every caller is an atomic
+    service the error leaves, which rolls back to the service's own."""
+    instance.full_clean(exclude=held, validate_constraints=False)
+    try:
+        instance.save()
+    except IntegrityError as error:
+        field_error = as_field_error(error)
+        if field_error is None:
+            raise
+        raise field_error from error
 
 
 def _stripe(call: Callable[[], Any]) -> Any:
@@ -373,7 +391,7 @@ def _record_payment(
         paid_at=paid_at or timezone.now(),
         **extra,
     )
-    model_save(payment)
+    _save_fields_checked(payment, "client", "membership", "credit", "refund_of", "recorded_by")
     audit_record(
         action="payment.recorded",
         actor=actor,
@@ -499,7 +517,7 @@ def pack_sell(
         remaining=pack.credits,
         expires_at=now + timedelta(days=pack.expiry_days) if pack.expiry_days else None,
     )
-    model_save(credit)
+    _save_fields_checked(credit, "client", "pack")
     audit_record(
         action="credits.granted",
         actor=actor,
@@ -790,7 +808,7 @@ def membership_mark_past_due(
     if became_past_due:
         membership.status = MembershipStatus.PAST_DUE
         membership.past_due_since = failed_at or timezone.now()
-    model_save(membership)
+    _save_fields_checked(membership, "client", "plan")
     _audit_membership("membership.past_due", actor, membership, before)
     if became_past_due:
         _email_payment_failed(membership)
@@ -831,7 +849,7 @@ def membership_recovered(*, membership: Membership, actor: User | None = None) -
     membership.status = MembershipStatus.ACTIVE
     membership.failed_attempts = 0
     membership.past_due_since = None
-    model_save(membership)
+    _save_fields_checked(membership, "client", "plan")
     _audit_membership("membership.recovered", actor, membership, before)
     return membership
 
@@ -994,17 +1012,36 @@ def _stripe_day(timestamp: int | None) -> date | None:
     return datetime.fromtimestamp(timestamp, tz=gym_zone()).date()
 
 
+def _plan_of_subscription(
+    membership: Membership | None, price_id: str, plan: MembershipPlan | None, plan_id: int | None
+) -> MembershipPlan | None:
+    # The subscription's price says the plan (it changes with a plan change; our metadata
+    # keeps the plan it was sold on); the plan named otherwise only when no plan has the
+    # price. The membership's own plan is asked about first: usually nothing changed.
+    if membership is not None and price_id and membership.plan.stripe_price_id == price_id:
+        return membership.plan
+    if price_id:
+        by_price = MembershipPlan.objects.filter(stripe_price_id=price_id).first()
+        if by_price is not None:
+            return by_price
+    if plan is None and plan_id is not None:
+        plan = MembershipPlan.objects.filter(pk=plan_id).first()
+    return plan
+
+
 @transaction.atomic
 def membership_sync_from_stripe(
     *,
     subscription: dict[str, Any],
     client: Client | None = None,
     plan: MembershipPlan | None = None,
+    client_id: int | None = None,
+    plan_id: int | None = None,
 ) -> Membership:
     """Make the membership match a Stripe subscription object as it is now (not as the event
     said it was: events come twice and out of order). Found by the subscription's id; made
-    when first seen, which needs the client (metadata `client_id`, or passed) and the plan
-    (by its Stripe price). Idempotent."""
+    when first seen, which needs the client (passed, or its id: `client_id`, else metadata
+    `client_id`) and the plan (by its Stripe price, else passed or `plan_id`). Idempotent."""
     subscription_id = subscription["id"]
     membership = (
         Membership.objects.select_for_update(of=("self",))
@@ -1014,8 +1051,7 @@ def membership_sync_from_stripe(
     )
     items = (subscription.get("items") or {}).get("data") or []
     price_id = items[0]["price"]["id"] if items and items[0].get("price") else ""
-    if plan is None and price_id:
-        plan = MembershipPlan.objects.filter(stripe_price_id=price_id).first()
+    plan = _plan_of_subscription(membership, price_id, plan, plan_id)
     status = _STRIPE_STATUSES.get(subscription.get("status", ""), MembershipStatus.ACTIVE)
     if subscription.get("pause_collection") and status == MembershipStatus.ACTIVE:
         status = MembershipStatus.PAUSED
@@ -1023,8 +1059,9 @@ def membership_sync_from_stripe(
     end = _stripe_day(subscription.get("current_period_end")) or start
     if membership is None:
         metadata = subscription.get("metadata") or {}
-        if client is None and metadata.get("client_id"):
-            client = Client.objects.filter(pk=metadata["client_id"]).first()
+        client_id = client_id or metadata.get("client_id")
+        if client is None and client_id:
+            client = Client.objects.filter(pk=client_id).first()
         if client is None or plan is None:
             raise ValidationError(
                 {"subscription": [_("The subscription names no client or plan of this gym.")]}
@@ -1056,7 +1093,7 @@ def membership_sync_from_stripe(
     membership.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
     if status in (MembershipStatus.CANCELLED, MembershipStatus.EXPIRED):
         membership.ended_on = _stripe_day(subscription.get("ended_at")) or gym_today()
-    model_save(membership)
+    _save_fields_checked(membership, "client", "plan")
     after = snapshot(membership, MEMBERSHIP_AUDIT_FIELDS)
     changes = changes_between(before, after)
     if changes or not before:

@@ -29,12 +29,17 @@ def _metadata_id(obj: dict[str, Any], *names: str) -> int | None:
     return None
 
 
-def _client(obj: dict[str, Any]) -> Any:
-    from apps.crm.models import Client
-
+def _client_id(obj: dict[str, Any]) -> int | None:
     client_id = _metadata_id(obj, "client", "client_id")
     if client_id is None and str(obj.get("client_reference_id") or "").isdigit():
         client_id = int(obj["client_reference_id"])
+    return client_id
+
+
+def _client(obj: dict[str, Any]) -> Any:
+    from apps.crm.models import Client
+
+    client_id = _client_id(obj)
     return Client.objects.filter(pk=client_id).first() if client_id else None
 
 
@@ -63,12 +68,14 @@ def _subscription_of_invoice(invoice: dict[str, Any]) -> str:
 def subscription_sync(*, obj: dict[str, Any], event_type: str, event_id: str) -> None:
     """customer.subscription.created|updated|deleted: the membership follows the
     subscription's current status, period, pause and cancellation."""
-    from apps.billing.models import MembershipPlan
     from apps.billing.services import membership_sync_from_stripe
 
-    plan_id = _metadata_id(obj, "plan", "plan_id")
-    plan = MembershipPlan.objects.filter(pk=plan_id).first() if plan_id else None
-    membership_sync_from_stripe(subscription=obj, client=_client(obj), plan=plan)
+    # Ids only: the client and plan are read when the membership is made, not on each update.
+    membership_sync_from_stripe(
+        subscription=obj,
+        client_id=_client_id(obj),
+        plan_id=_metadata_id(obj, "plan", "plan_id"),
+    )
 
 
 def _membership_from_subscription(

@@ -60,7 +60,10 @@ class StripeEvent(models.Model):
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     # The connected account (acct_...) the event happened on; empty for the platform's own.
-    account = models.CharField(max_length=255, blank=True, db_index=True)
+    account = models.CharField(max_length=255, blank=True)
+    # The id of the object the event is about (data.object.id): events about one object are
+    # applied in order of `created` (apps.connect.services, "what an event is about").
+    object_id = models.CharField(max_length=255, blank=True, default="")
     livemode = models.BooleanField(default=False)
     created = models.DateTimeField(help_text="When Stripe created the event.")
     received_at = models.DateTimeField(default=timezone.now)
@@ -82,7 +85,14 @@ class StripeEvent(models.Model):
     class Meta:
         verbose_name = _("Stripe event")
         verbose_name_plural = _("Stripe events")
-        indexes = [models.Index(fields=["status", "received_at"], name="connect_event_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="connect_event_status_idx"),
+            # The newest event applied about an object; its leading column serves lookups by
+            # account alone.
+            models.Index(
+                fields=["account", "object_id", "created"], name="connect_event_object_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"

@@ -214,10 +214,12 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent
         raise ValueError("Not a Stripe event")
     event_type = str(data.get("type") or "")
     known = event_type in HANDLED_EVENT_TYPES
+    obj = (data.get("data") or {}).get("object") or {}
     event = StripeEvent(
         event_id=event_id,
         type=event_type[:100],
         account=str(data.get("account") or ""),
+        object_id=str(obj.get("id") or "")[:255] if isinstance(obj, dict) else "",
         livemode=bool(data.get("livemode")),
         created=datetime.fromtimestamp(int(data.get("created") or 0), tz=UTC),
         payload=data,
@@ -238,11 +240,24 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent
 
 # --- Webhooks: processed once ------------------------------------------------------------------
 
+# Events carry the object as it was when Stripe created them, and arrive late, twice and out of
+# order. An event's own copy is applied when it is newer than every event about that object
+# applied before (the usual case, and a worker catching up takes its backlog in Stripe's order):
+# any later change sends an event of its own, newer still, so the last state applied is the
+# object's current one. An event no newer than one applied already (out of order, or in the
+# same second: `created` counts whole seconds) may carry an older state, so the object is read
+# back from Stripe instead; so is nothing when the copy is in a state the object never leaves.
+_READ_BACK_KINDS = frozenset({"subscription", "invoice", "checkout.session"})
+_FINAL_STATES = {
+    "subscription": frozenset({"canceled", "incomplete_expired"}),
+    "invoice": frozenset({"paid", "void"}),
+}
+_DONE = (StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED)
+
 
 def _lock_stripe_object(account: str, object_id: str) -> None:
-    # Two events about one object (an update and a delete) are applied one after the other:
-    # each reads the object's state from Stripe under this lock, so the last to apply carries
-    # the latest state whichever event was sent first.
+    # Two events about one object (an update and a delete) are applied one after the other,
+    # so the newest-applied test below sees every event applied before.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -250,7 +265,43 @@ def _lock_stripe_object(account: str, object_id: str) -> None:
         )
 
 
-def _apply(event: StripeEvent) -> tuple[str, Gym | None]:
+def _object_state(event: StripeEvent, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The state to act on for `event`'s object (see above): its own copy, or Stripe's."""
+    kind = str(obj.get("object", ""))
+    object_id = str(obj.get("id") or "")
+    if kind not in _READ_BACK_KINDS or not object_id:
+        return dict(obj)
+    if obj.get("status") in _FINAL_STATES.get(kind, ()):
+        return dict(obj)
+    applied_since = (
+        StripeEvent.objects.filter(
+            account=event.account,
+            object_id=object_id,
+            created__gte=event.created,
+            status=StripeEventStatus.PROCESSED,
+        )
+        .exclude(pk=event.pk)
+        .exists()
+    )
+    if not applied_since:
+        return dict(obj)
+    return stripe_gateway.stripe_object_retrieve(account_id=event.account or None, obj=obj)
+
+
+def _event_gym(
+    event: StripeEvent, obj: Mapping[str, Any], gyms: dict[str, Gym | None]
+) -> Gym | None:
+    # A batch asks once per account (every event of a connected account is for one gym).
+    key = event.account if event.account and settings.STRIPE_MODE != "direct" else None
+    if key is not None and key in gyms:
+        return gyms[key]
+    gym = gym_for_stripe_event(account=event.account, metadata=obj.get("metadata"))
+    if key is not None:
+        gyms[key] = gym
+    return gym
+
+
+def _apply(event: StripeEvent, gyms: dict[str, Gym | None]) -> tuple[str, Gym | None]:
     """Apply one event; returns its final status and the gym it was for."""
     data = event.payload.get("data") or {}
     obj = data.get("object") or {}
@@ -260,53 +311,111 @@ def _apply(event: StripeEvent) -> tuple[str, Gym | None]:
     if event.type == "account.application.deauthorized":
         row = connected_account_deauthorized(account_id=event.account)
         return StripeEventStatus.PROCESSED, row.gym if row else None
-    gym = gym_for_stripe_event(account=event.account, metadata=obj.get("metadata"))
+    gym = _event_gym(event, obj, gyms)
     handler = HANDLERS.get(event.type)
     if gym is None or handler is None:
         return StripeEventStatus.IGNORED, gym
     _lock_stripe_object(event.account, str(obj.get("id", "")))
-    current = stripe_gateway.stripe_object_retrieve(account_id=event.account or None, obj=obj)
+    current = _object_state(event, obj)
     with tenant_context(gym):
         handler(obj=current, event_type=event.type, event_id=event.event_id)
     return StripeEventStatus.PROCESSED, gym
 
 
-def stripe_event_process(*, event_pk: int) -> str:
-    """Process one stored event, at most once whatever the number of deliveries or task
-    runs: the event row is locked, and an event already processed (or ignored) is left alone.
-    A failure is recorded on the event and on the gym's account, then raised so the task
-    retries."""
-    done = (StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED)
+def _process(
+    event_pk: int, gyms: dict[str, Gym | None], read: StripeEvent | None = None
+) -> tuple[str, str]:
+    """Process one stored event at most once: its row is locked, and an event processed (or
+    ignored) meanwhile is left alone. `read`: the event as a batch read it (its payload never
+    changes), so only its status is read again under the lock. Returns the status and the
+    event's account. A failure is recorded on the event and on the gym's account, then
+    raised."""
+    account = read.account if read is not None else None
     try:
         with transaction.atomic():
-            event = StripeEvent.objects.select_for_update().get(pk=event_pk)
-            if event.status in done:
-                return event.status
-            status, gym = _apply(event)
-            now = timezone.now()
-            StripeEvent.objects.filter(pk=event.pk).update(
+            locked = StripeEvent.objects.select_for_update().filter(pk=event_pk)
+            if read is None:
+                event = locked.get()
+                status = event.status
+                account = event.account
+            else:
+                event = read
+                status = locked.values_list("status", flat=True).get()
+            if status in _DONE:
+                return status, account or ""
+            status, gym = _apply(event, gyms)
+            StripeEvent.objects.filter(pk=event_pk).update(
                 status=status,
                 gym=gym,
                 attempts=F("attempts") + 1,
-                processed_at=now,
+                processed_at=timezone.now(),
                 last_error="",
             )
-            if event.account:
-                # At most one write a few seconds per account: every event of a busy gym
-                # would otherwise queue on this one row.
-                ConnectedAccount.objects.filter(account_id=event.account).filter(
-                    Q(last_event_at__isnull=True) | Q(last_event_at__lt=now - LAST_EVENT_GRAIN)
-                ).update(last_event_at=now)
-            return status
+            return status, account or ""
     except Exception as error:
         message = f"{type(error).__name__}: {error}"[:_ERROR_LENGTH]
         logger.warning("Stripe event %s failed: %s", event_pk, message)
         StripeEvent.objects.filter(pk=event_pk).update(
             status=StripeEventStatus.FAILED, attempts=F("attempts") + 1, last_error=message
         )
-        account = StripeEvent.objects.filter(pk=event_pk).values_list("account", flat=True).first()
+        if account is None:
+            account = (
+                StripeEvent.objects.filter(pk=event_pk).values_list("account", flat=True).first()
+            )
         if account:
             ConnectedAccount.objects.filter(account_id=account).update(
                 last_error=message, last_error_at=timezone.now(), last_event_at=timezone.now()
             )
         raise
+
+
+def _note_last_event(accounts: set[str]) -> None:
+    # At most one write a few seconds per account: every event of a busy gym would otherwise
+    # queue on this one row.
+    if not accounts:
+        return
+    now = timezone.now()
+    ConnectedAccount.objects.filter(account_id__in=accounts).filter(
+        Q(last_event_at__isnull=True) | Q(last_event_at__lt=now - LAST_EVENT_GRAIN)
+    ).update(last_event_at=now)
+
+
+def stripe_event_process(*, event_pk: int) -> str:
+    """Process one stored event, at most once whatever the number of deliveries or task
+    runs. A failure is recorded on the event and on the gym's account, then raised so the task
+    retries."""
+    status, account = _process(event_pk, {})
+    _note_last_event({account} - {""})
+    return status
+
+
+STRIPE_EVENT_BATCH = 100
+
+
+def stripe_events_process_pending(*, received_before: datetime | None = None) -> dict[str, int]:
+    """Process the events still waiting (a worker catching up after an outage, or events whose
+    task was lost): read a hundred at a time and applied in the order Stripe created them,
+    each in its own transaction as `stripe_event_process` does. A failure is recorded on its
+    event and the others go on. Returns how many ended in each status."""
+    counts: dict[str, int] = {}
+    gyms: dict[str, Gym | None] = {}
+    waiting = StripeEvent.objects.filter(status=StripeEventStatus.RECEIVED)
+    if received_before is not None:
+        waiting = waiting.filter(received_at__lt=received_before)
+    last: tuple[datetime, int] | None = None
+    while True:
+        page = waiting
+        if last is not None:
+            page = page.filter(Q(created__gt=last[0]) | Q(created=last[0], pk__gt=last[1]))
+        events = list(page.order_by("created", "pk")[:STRIPE_EVENT_BATCH])
+        if not events:
+            break
+        for event in events:
+            try:
+                status, _ = _process(event.pk, gyms, read=event)
+            except Exception:  # recorded on the event by _process; the others go on
+                status = StripeEventStatus.FAILED
+            counts[status] = counts.get(status, 0) + 1
+        last = (events[-1].created, events[-1].pk)
+        _note_last_event({event.account for event in events} - {""})
+    return counts

@@ -210,14 +210,24 @@ def test_an_event_for_gym_a_never_touches_gym_b(
     django_capture_on_commit_callbacks,
 ) -> None:
     _, subscription = _subscription(crm_a)
-    # Even with metadata naming gym B and B's client, the account decides.
+    account = account_a.account_id
+    now = int(time.time())
+    # Even with metadata naming gym B and B's client, the account decides; the event after it
+    # (delivered first) makes the object read back from Stripe, with gym A's account only.
     forged = {**subscription, "metadata": {"gym": crm_b.gym.subdomain, "client": str(crm_b.ann.pk)}}
-    payload = event_payload("customer.subscription.created", forged, account=account_a.account_id)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert deliver(public, payload).status_code == 200
+    real = event_payload(
+        "customer.subscription.created", subscription, account=account, created=now
+    )
+    payload = event_payload("customer.subscription.updated", forged, account=account, created=now)
+    for each in (real, payload):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(public, each).status_code == 200
     event = StripeEvent.objects.get(event_id=payload["id"])
     assert event.gym == crm_a.gym
-    # The object was read back from gym A's account, never with B's.
+    assert event.status == StripeEventStatus.PROCESSED
+    reads = [c for c in stripe_fake.requests if c[0] == "GET" and subscription["id"] in c[1]]
+    assert reads
+    assert {call[2] for call in reads} == {account}
     assert all(call[2] != account_b.account_id for call in stripe_fake.requests)
     with tenant_context(crm_b.gym):
         assert not Membership.objects.exists()
@@ -394,3 +404,82 @@ def test_a_paid_pack_checkout_grants_its_credits_once(
         assert credit.client == crm_a.ann
         assert credit.remaining == pack.credits
         assert Payment.objects.get().stripe_id == paid["payment_intent"]
+
+
+# --- Applied from the event's copy unless something newer was applied --------------------------
+
+
+def _receive(payload: dict[str, Any]) -> StripeEvent:
+    body = json.dumps(payload).encode()
+    event, _ = connect_services.stripe_event_receive(payload=body, signature=sign(body))
+    return event
+
+
+def test_in_order_events_use_their_own_copy_and_a_stale_one_reads_stripe(
+    stripe_fake, crm_a: CrmGym, account_a, django_assert_max_num_queries
+) -> None:
+    _, subscription = _subscription(crm_a)
+    account = account_a.account_id
+    now = int(time.time())
+    created = _receive(
+        event_payload("customer.subscription.created", subscription, account=account, created=now)
+    )
+    gateway = stripe_gateway.gym_client(crm_a.gym)
+    cancelled = gateway.v1.subscriptions.cancel(subscription["id"]).to_dict()
+    deleted = _receive(
+        event_payload("customer.subscription.deleted", cancelled, account=account, created=now + 5)
+    )
+    # An update Stripe sent between the two, delivered last with the state it had then.
+    updated = _receive(
+        event_payload(
+            "customer.subscription.updated", subscription, account=account, created=now + 2
+        )
+    )
+    assert updated.object_id == subscription["id"]
+    stripe_fake.requests.clear()
+    # Making the membership: the client and plan are read once (the test's own transaction
+    # adds a savepoint).
+    with django_assert_max_num_queries(19):
+        assert connect_services.stripe_event_process(event_pk=created.pk) == "processed"
+    with django_assert_max_num_queries(14):
+        assert connect_services.stripe_event_process(event_pk=deleted.pk) == "processed"
+    # Neither read the subscription back: each was the newest about it.
+    assert not [call for call in stripe_fake.requests if "/v1/subscriptions/" in call[1]]
+    assert connect_services.stripe_event_process(event_pk=updated.pk) == "processed"
+    # The update's copy says active, but a newer event was applied: Stripe's state decides.
+    assert [call for call in stripe_fake.requests if "/v1/subscriptions/" in call[1]]
+    with tenant_context(crm_a.gym):
+        assert Membership.objects.get().status == MembershipStatus.CANCELLED
+
+
+def test_a_backlog_is_applied_in_the_order_stripe_created_it(
+    stripe_fake, crm_a: CrmGym, account_a
+) -> None:
+    _, subscription = _subscription(crm_a)
+    account = account_a.account_id
+    now = int(time.time())
+    gateway = stripe_gateway.gym_client(crm_a.gym)
+    cancelled = gateway.v1.subscriptions.cancel(subscription["id"]).to_dict()
+    # Arrived newest first, a second time, and with one for an account nobody connected.
+    for payload in (
+        event_payload("customer.subscription.deleted", cancelled, account=account, created=now),
+        event_payload(
+            "customer.subscription.updated", subscription, account=account, created=now - 5
+        ),
+        event_payload(
+            "customer.subscription.created", subscription, account=account, created=now - 9
+        ),
+        event_payload("invoice.paid", {"id": "in_x", "object": "invoice"}, account="acct_none"),
+    ):
+        _receive(payload)
+        _receive(payload)
+    stripe_fake.requests.clear()
+    counts = connect_services.stripe_events_process_pending()
+    assert counts == {"processed": 3, "ignored": 1}
+    assert not [call for call in stripe_fake.requests if "/v1/subscriptions/" in call[1]]
+    assert connect_services.stripe_events_process_pending() == {}
+    with tenant_context(crm_a.gym):
+        assert Membership.objects.get().status == MembershipStatus.CANCELLED
+        assert AuditEvent.objects.filter(action="membership.created_from_stripe").count() == 1
+    account_a.refresh_from_db()
+    assert account_a.last_event_at is not None
