@@ -336,6 +336,12 @@ CLASS_REMINDER_HOURS = env.int("CLASS_REMINDER_HOURS", default=APPOINTMENT_REMIN
 PROGRESS_PHOTO_MAX_BYTES = env.int("PROGRESS_PHOTO_MAX_BYTES", default=15 * 1024 * 1024)
 PROGRESS_PHOTO_MAX_PIXELS = env.int("PROGRESS_PHOTO_MAX_PIXELS", default=50_000_000)
 
+# Messaging (apps.messaging): how long one's own message may be edited or deleted, how long a
+# message stays unread before its one reminder, and the largest attachment (picture or PDF).
+MESSAGE_EDIT_WINDOW_MINUTES = env.int("MESSAGE_EDIT_WINDOW_MINUTES", default=15)
+MESSAGE_NOTIFY_AFTER_MINUTES = env.int("MESSAGE_NOTIFY_AFTER_MINUTES", default=30)
+MESSAGE_ATTACHMENT_MAX_BYTES = env.int("MESSAGE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- CRM and imports -----------------------------------------------------------------------
 # Region (ISO 3166 code) of phone numbers written without a country code: "07700 900123" is
 # read as a GB number and stored as +447700900123 (apps.crm.phones).

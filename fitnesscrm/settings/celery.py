@@ -78,6 +78,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "args": ["campaigns.start_due"],
     },
+    # One reminder per unread streak (apps.messaging.services.unread_reminders_send).
+    "messaging-unread-reminders": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 5 * 60.0,
+        "args": ["messaging.send_unread_reminders"],
+    },
     "fail-stuck-import-jobs": {
         "task": "core.fan_out_to_gyms",
         "schedule": 10 * 60.0,
