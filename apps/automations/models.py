@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
@@ -70,6 +71,24 @@ class Rule(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def trigger_text(self) -> str:
+        """The trigger in words, with its number ("a client has not visited for 21 days")."""
+        n = self.threshold or 0
+        if self.trigger == Trigger.TRIAL_ENDING:
+            return ngettext(
+                "a trial membership ends in %(n)d day", "a trial membership ends in %(n)d days", n
+            ) % {"n": n}
+        if self.trigger == Trigger.NO_VISIT:
+            return ngettext(
+                "a client has not visited for %(n)d day",
+                "a client has not visited for %(n)d days",
+                n,
+            ) % {"n": n}
+        if self.trigger == Trigger.CLASS_ATTENDED:
+            return gettext("a client attends their class number %(n)d") % {"n": n}
+        return str(self.get_trigger_display())
 
 
 class RunStatus(models.TextChoices):

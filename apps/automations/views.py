@@ -4,6 +4,7 @@ role). Thin: services decide, selectors read."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -172,10 +173,21 @@ def rule_runs(request: HttpRequest, pk: int) -> HttpResponse:
     labels = dict(_action_labels())
     for run in page.object_list:
         run.entries = [
-            {**entry, "label": labels.get(entry.get("action", ""), entry.get("action", ""))}
+            {
+                **entry,
+                "label": labels.get(entry.get("action", ""), entry.get("action", "")),
+                "when": _parsed(entry.get("at", "")),
+            }
             for entry in run.log
         ]
     return render(request, "automations/rule_runs.html", {"rule": rule, "page": page})
+
+
+def _parsed(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 # --- Tasks ------------------------------------------------------------------------------------

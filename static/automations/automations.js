@@ -6,9 +6,9 @@
   function refreshStep(row) {
     var select = row.querySelector("select[name$='-action']");
     if (!select) { return; }
-    row.querySelectorAll(".auto-param[data-actions]").forEach(function (field) {
-      var actions = field.getAttribute("data-actions").split(" ");
-      field.hidden = actions.indexOf(select.value) === -1;
+    row.querySelectorAll("[data-actions]").forEach(function (input) {
+      var actions = input.getAttribute("data-actions").split(" ");
+      input.closest(".auto-param").hidden = actions.indexOf(select.value) === -1;
     });
     row.querySelectorAll(".auto-param").forEach(function (field) {
       var name = (field.querySelector("[name]") || {}).name || "";
