@@ -13,6 +13,9 @@ apps.notifications.services.notify with an event key per run and step, which del
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -222,6 +225,21 @@ def rule_create_from_preset(*, actor: User, key: str) -> Rule:
 # --- Occurrences ------------------------------------------------------------------------------
 
 
+# Set inside `triggers_paused()`: what happens there starts no automation.
+_triggers_paused: ContextVar[bool] = ContextVar("automation_triggers_paused", default=False)
+
+
+@contextmanager
+def triggers_paused() -> Iterator[None]:
+    """Record no trigger inside the block: a CSV import brings in members the gym already has,
+    who must not all get the welcome series."""
+    token = _triggers_paused.set(True)
+    try:
+        yield
+    finally:
+        _triggers_paused.reset(token)
+
+
 def record_trigger(
     event: str, *, client: Client | None = None, lead: Lead | None = None, key: str = ""
 ) -> None:
@@ -231,6 +249,8 @@ def record_trigger(
 
     `key` names the occurrence ("lead:12", "membership:3:2026-12-01"): the same key again
     starts no second run of any rule."""
+    if _triggers_paused.get():
+        return
     transaction.on_commit(
         partial(
             _record_after_commit,

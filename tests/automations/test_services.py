@@ -214,6 +214,16 @@ class TestTimeTriggers:
 
 
 class TestPausingAndDelays:
+    def test_an_import_starts_no_welcome_series(
+        self, crm_a: CrmGym, django_capture_on_commit_callbacks
+    ) -> None:
+        with tenant_context(crm_a.gym):
+            rule = make_rule(crm_a, Trigger.CLIENT_CREATED, [tag_step()])
+            # What apps.imports wraps each import in.
+            with services.triggers_paused():
+                new_client(crm_a, django_capture_on_commit_callbacks)
+            assert not Run.objects.filter(rule=rule).exists()
+
     def test_a_paused_rule_starts_nothing(
         self, crm_a: CrmGym, django_capture_on_commit_callbacks
     ) -> None:
