@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record
+from apps.automations.services import triggers_paused
 from apps.crm.models import Client
 from apps.crm.phones import phone_key
 from apps.crm.selectors import client_list
@@ -418,7 +419,9 @@ def import_job_run(*, job_id: int) -> ImportJob:
             job = ImportJob.objects.select_for_update().get(pk=job_id)
             if job.status != ImportJobStatus.RUNNING:
                 return job
-            _import(job)
+            # Imported members are not new to the gym: no welcome series for each of them.
+            with triggers_paused():
+                _import(job)
     except ImportAbortedError as exc:
         import_job_fail(job_id=job_id, message=exc.message)
     except ValidationError as exc:
