@@ -145,6 +145,7 @@ NAVIGATION: tuple[NavGroup, ...] = (
             NavEntry("connect:settings", _("Payments"), "landmark", _owner),
             NavEntry("sms:settings", _("Text messages"), "phone", _management),
             NavEntry("accounts:invitations", _("Invitations"), "mail", _management),
+            NavEntry("notifications:log", _("Delivery log"), "mail", _management),
             NavEntry("audit:list", _("Audit log"), "scroll-text", _management),
             NavEntry("account_lockouts", _("Lockouts"), "lock", _management),
         ),
