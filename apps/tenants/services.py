@@ -433,6 +433,7 @@ IDENTITY_FIELDS = (
     "address",
     "contact_email",
     "contact_phone",
+    "email_sender",
     "currency",
     "unit_system",
     "language",
@@ -478,6 +479,12 @@ def gym_identity_update(*, actor: User, gym: Gym, **fields: str) -> Gym:
             validate_email(values["contact_email"])
         except ValidationError as exc:
             errors["contact_email"] = exc.messages
+    if values.get("email_sender"):
+        values["email_sender"] = values["email_sender"].lower()
+        try:
+            validate_email(values["email_sender"])
+        except ValidationError as exc:
+            errors["email_sender"] = exc.messages
     if values.get("contact_phone"):
         from apps.crm.phones import normalise_phone
 
@@ -495,13 +502,16 @@ def gym_identity_update(*, actor: User, gym: Gym, **fields: str) -> Gym:
     before = {name: getattr(gym, name) for name in values}
     for name, value in values.items():
         setattr(gym, name, value)
+    if "email_sender" in values and values["email_sender"] != before["email_sender"]:
+        # A new address's domain is not verified with the mail provider yet.
+        gym.email_sender_verified = False
     changes = changes_between(before, values)
     if not changes:
         return gym
     gym.brand_version += 1
-    gym.save(update_fields=[*values, "brand_version"])
+    gym.save(update_fields=[*values, "brand_version", "email_sender_verified"])
     audit_record(action="gym.identity_updated", actor=actor, obj=gym, changes=changes)
-    _keep_tenant_current(gym, (*IDENTITY_FIELDS, "brand_version"))
+    _keep_tenant_current(gym, (*IDENTITY_FIELDS, "brand_version", "email_sender_verified"))
     return gym
 
 
