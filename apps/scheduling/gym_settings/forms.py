@@ -163,6 +163,14 @@ class GymIdentityForm(forms.Form):
         max_length=32,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
+    email_sender = forms.EmailField(
+        label=_("Send emails from"),
+        required=False,
+        help_text=_(
+            "The address the gym's emails come from once the platform has verified its domain; "
+            "until then replies to our emails go to it."
+        ),
+    )
     currency = forms.ChoiceField(
         label=_("Currency"), help_text=_("Prices and rates are shown in this currency.")
     )
