@@ -14,21 +14,22 @@ the payment it returns.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.accounts.roles import has_role, is_management
-from apps.audit.services import audit_record, changes_between
+from apps.audit.services import audit_event, audit_insert_sql, audit_record, changes_between
 from apps.automations.services import record_trigger
 from apps.billing.models import (
     OFFLINE_KINDS,
@@ -1098,6 +1099,14 @@ def membership_sync_from_stripe(
     changes = changes_between(before, after)
     if changes or not before:
         audit_record(action=action, actor=None, obj=membership, changes=changes)
+    if membership.cancel_at_period_end or status in (
+        MembershipStatus.CANCELLED,
+        MembershipStatus.EXPIRED,
+    ):
+        # Cancelled in Stripe's Customer Portal: the same occurrence as a cancel at the desk.
+        record_trigger(
+            "membership_cancelled", client=membership.client, key=f"membership:{membership.pk}"
+        )
     return membership
 
 
@@ -1228,6 +1237,136 @@ def _allowance_left(membership: Membership, *, day: date) -> bool:
     return used < (plan.grant_count or 0)
 
 
+_USABLE_MEMBERSHIP_STATUSES = (
+    MembershipStatus.TRIALING,
+    MembershipStatus.ACTIVE,
+    MembershipStatus.PAST_DUE,
+)
+
+
+@dataclass(frozen=True)
+class EntitlementSources:
+    """What a booking may use, read before any lock is taken: the memberships that allow it
+    (by primary key) else the credit grants with credits left (soonest expiring first). Read
+    again under the locks by `entitlement_take`; a booking with none is refused before it
+    waits for anything."""
+
+    kind: str
+    starts_at: datetime
+    class_type_id: int | None
+    membership_ids: tuple[int, ...] = ()
+    credit_ids: tuple[int, ...] = ()
+
+
+def entitlement_sources(
+    *, client: Client, kind: str, starts_at: datetime, class_type_id: int | None = None
+) -> EntitlementSources:
+    """What the client holds for a booking of `kind` starting at `starts_at`, without locks.
+    Nothing valid: a ValidationError naming `membership`, so a client with nothing is refused
+    at once rather than after the class's lock (the booking would fail under it anyway)."""
+    day = starts_at.astimezone(gym_zone()).date()
+    memberships = (
+        Membership.objects.select_related("plan")
+        .filter(client=client, status__in=_USABLE_MEMBERSHIP_STATUSES)
+        .order_by("pk")
+    )
+    allowing = tuple(
+        membership.pk
+        for membership in memberships
+        if _membership_allows(membership, kind=kind, day=day, class_type_id=class_type_id)
+        and _allowance_left(membership, day=day)
+    )
+    credits: tuple[int, ...] = ()
+    if not allowing:
+        credits = tuple(
+            CreditGrant.objects.filter(client=client, kind=kind, remaining__gt=0)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=starts_at))
+            .order_by(F("expires_at").asc(nulls_last=True), "pk")
+            .values_list("pk", flat=True)
+        )
+        if not credits:
+            raise _no_membership()
+    return EntitlementSources(
+        kind=kind,
+        starts_at=starts_at,
+        class_type_id=class_type_id,
+        membership_ids=allowing,
+        credit_ids=credits,
+    )
+
+
+# One statement takes the credit, records the use and its audit event: the credit's row is
+# locked from it until the booking commits, so it is the last write a booking makes.
+_TAKE_CREDIT_SQL = """
+WITH taken AS (
+    UPDATE {credits} SET remaining = remaining - 1
+     WHERE id = %(credit)s AND remaining > 0
+    RETURNING id
+), used AS (
+    INSERT INTO {uses} (booking_ref, client_id, kind, credit_id, starts_at, used_at)
+    SELECT %(booking_ref)s, %(client)s, %(kind)s, taken.id, %(starts_at)s, %(now)s FROM taken
+    RETURNING id, credit_id
+), audit AS (
+    {audit}
+)
+SELECT id FROM used
+"""
+
+
+def _credit_take(
+    *, actor: User | None, client: Client, booking_ref: str, sources: EntitlementSources
+) -> EntitlementUse:
+    """One credit of the first grant (in `sources`' order) that still has one. Each try holds
+    at most the one grant it took, so the grants need no order among themselves; the
+    `remaining > 0` condition (and the CHECK behind it) keeps credits from going negative
+    whatever races it."""
+    event = audit_event(
+        action="entitlement.used",
+        actor=actor,
+        object_type=EntitlementUse._meta.label_lower,
+        changes={"booking": [None, booking_ref], "membership": [None, None]},
+    )
+    audit_sql, audit_params = audit_insert_sql(
+        event,
+        source="used",
+        object_id_sql="used.id",
+        changes_sql="jsonb_build_object('credit', jsonb_build_array(NULL, used.credit_id))",
+    )
+    quote = connection.ops.quote_name
+    sql = _TAKE_CREDIT_SQL.format(
+        credits=quote(CreditGrant._meta.db_table),
+        uses=quote(EntitlementUse._meta.db_table),
+        audit=audit_sql,
+    )
+    now = timezone.now()
+    for credit_id in sources.credit_ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "credit": credit_id,
+                    "booking_ref": booking_ref,
+                    "client": client.pk,
+                    "kind": sources.kind,
+                    "starts_at": sources.starts_at,
+                    "now": now,
+                    **audit_params,
+                },
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return EntitlementUse(
+                pk=row[0],
+                booking_ref=booking_ref,
+                client=client,
+                kind=sources.kind,
+                credit_id=credit_id,
+                starts_at=sources.starts_at,
+                used_at=now,
+            )
+    raise _no_membership()
+
+
 def entitlement_take(
     *,
     actor: User | None,
@@ -1237,12 +1376,15 @@ def entitlement_take(
     starts_at: datetime,
     class_type_id: int | None = None,
     override: bool = False,
+    sources: EntitlementSources | None = None,
 ) -> EntitlementUse:
     """Use what the client holds for one booking: an allowance of their current membership
     first, else one credit (the one expiring soonest). Call inside the booking's transaction,
-    after the spot is locked; this locks the client's memberships, then their credits, by
-    primary key (the module docstring's order). Nothing valid: a ValidationError naming
-    `membership`. Owners and managers may `override` (the booking uses nothing, audited)."""
+    after the spot is locked, with the `sources` read before it (`entitlement_sources`; read
+    here when not given). An allowance is checked again with the membership locked; a credit
+    is taken only if it is still there (the module docstring's order: spot, memberships by
+    primary key, then one credit). Nothing valid: a ValidationError naming `membership`.
+    Owners and managers may `override` (the booking uses nothing, audited)."""
     if override:
         if not is_management(actor):
             raise PermissionDenied(_("Only owners and managers can book without a membership."))
@@ -1260,55 +1402,47 @@ def entitlement_take(
             changes={"booking": [None, booking_ref], "client": [None, client.pk]},
         )
         return use
-    day = starts_at.astimezone(gym_zone()).date()
-    memberships = list(
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("plan")
-        .filter(
-            client=client,
-            status__in=(
-                MembershipStatus.TRIALING,
-                MembershipStatus.ACTIVE,
-                MembershipStatus.PAST_DUE,
-            ),
+    if sources is None:
+        sources = entitlement_sources(
+            client=client, kind=kind, starts_at=starts_at, class_type_id=class_type_id
         )
-        .order_by("pk")
-    )
-    source: dict[str, Any] = {}
-    for membership in memberships:
-        if _membership_allows(
-            membership, kind=kind, day=day, class_type_id=class_type_id
-        ) and _allowance_left(membership, day=day):
-            source = {"membership": membership}
-            break
-    if not source:
-        credits = list(
-            CreditGrant.objects.select_for_update()
-            .filter(client=client, kind=kind, remaining__gt=0)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=starts_at))
+    if sources.membership_ids:
+        day = starts_at.astimezone(gym_zone()).date()
+        memberships = list(
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("plan")
+            .filter(pk__in=sources.membership_ids, status__in=_USABLE_MEMBERSHIP_STATUSES)
             .order_by("pk")
         )
-        if not credits:
+        for membership in memberships:
+            if _membership_allows(
+                membership, kind=kind, day=day, class_type_id=class_type_id
+            ) and _allowance_left(membership, day=day):
+                use = EntitlementUse.objects.create(
+                    booking_ref=booking_ref,
+                    client=client,
+                    kind=kind,
+                    starts_at=starts_at,
+                    membership=membership,
+                )
+                audit_record(
+                    action="entitlement.used",
+                    actor=actor,
+                    obj=use,
+                    changes={
+                        "booking": [None, booking_ref],
+                        "membership": [None, membership.pk],
+                        "credit": [None, None],
+                    },
+                )
+                return use
+        # Used up or ended meanwhile: the credits, as if it had never allowed this.
+        sources = entitlement_sources(
+            client=client, kind=kind, starts_at=starts_at, class_type_id=class_type_id
+        )
+        if sources.membership_ids:
             raise _no_membership()
-        far = timezone.now() + timedelta(days=365 * 100)
-        credit = min(credits, key=lambda grant: (grant.expires_at or far, grant.pk))
-        credit.remaining -= 1
-        credit.save(update_fields=["remaining"])
-        source = {"credit": credit}
-    use = EntitlementUse.objects.create(
-        booking_ref=booking_ref, client=client, kind=kind, starts_at=starts_at, **source
-    )
-    audit_record(
-        action="entitlement.used",
-        actor=actor,
-        obj=use,
-        changes={
-            "booking": [None, booking_ref],
-            "membership": [None, getattr(source.get("membership"), "pk", None)],
-            "credit": [None, getattr(source.get("credit"), "pk", None)],
-        },
-    )
-    return use
+    return _credit_take(actor=actor, client=client, booking_ref=booking_ref, sources=sources)
 
 
 def entitlement_return(*, actor: User | None, booking_ref: str) -> EntitlementUse | None:

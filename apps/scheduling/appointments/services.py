@@ -17,7 +17,12 @@ from apps.audit.services import audit_record
 from apps.automations.services import record_trigger
 from apps.billing.models import CreditKind
 from apps.billing.selectors import memberships_required
-from apps.billing.services import appointment_ref, entitlement_return, entitlement_take
+from apps.billing.services import (
+    appointment_ref,
+    entitlement_return,
+    entitlement_sources,
+    entitlement_take,
+)
 from apps.crm.models import Assignment, Client, Trainer
 from apps.scheduling.appointments.selectors import is_available, overlapping_appointments
 from apps.scheduling.models import (
@@ -176,18 +181,14 @@ def appointment_book(
         ends_at=ends_at,
         created_by=actor,
     )
+    # Read before the spot is taken: a client with nothing valid is refused without waiting
+    # for any lock.
+    enforce = memberships_required()
+    sources = None
+    if enforce and not override_membership:
+        sources = entitlement_sources(client=client, kind=CreditKind.SESSION, starts_at=starts_at)
     check_no_clash(appointment)
     save_or_conflict(appointment)
-    if memberships_required():
-        # After the spot (the exclusion constraints held the trainer's time), as for classes.
-        entitlement_take(
-            actor=actor,
-            client=client,
-            kind=CreditKind.SESSION,
-            booking_ref=appointment_ref(appointment.pk),
-            starts_at=starts_at,
-            override=override_membership,
-        )
     audit_record(
         action="appointment.booked",
         actor=actor,
@@ -201,6 +202,18 @@ def appointment_book(
             "override_availability": [None, override_availability],
         },
     )
+    if enforce:
+        # After the spot (the exclusion constraints held the trainer's time), as for classes,
+        # and last: a credit's row stays locked until the booking commits.
+        entitlement_take(
+            actor=actor,
+            client=client,
+            kind=CreditKind.SESSION,
+            booking_ref=appointment_ref(appointment.pk),
+            starts_at=starts_at,
+            override=override_membership,
+            sources=sources,
+        )
     return appointment
 
 

@@ -26,7 +26,12 @@ from apps.audit.services import audit_event, audit_insert_sql, audit_record
 from apps.automations.services import record_trigger
 from apps.billing.models import CreditKind
 from apps.billing.selectors import memberships_required
-from apps.billing.services import class_booking_ref, entitlement_return, entitlement_take
+from apps.billing.services import (
+    class_booking_ref,
+    entitlement_return,
+    entitlement_sources,
+    entitlement_take,
+)
 from apps.crm.models import Assignment, Client
 from apps.scheduling.models import (
     ACTIVE_CLASS_STATUSES,
@@ -393,8 +398,17 @@ def class_book(
     and writes the booking with its audit event (see _BOOK_SQL). Where the request came from
     reaches the audit event through the audit context, not an argument."""
     _check_may_book_client(actor=actor, client=client)
-    # Read before the class's lock, so the lock is held for no longer than before.
+    # Read before the class's lock, so the lock is held for no longer than before; a client
+    # with nothing valid is refused here, without waiting for any lock.
     enforce = memberships_required()
+    sources = None
+    if enforce and not override_membership:
+        sources = entitlement_sources(
+            client=client,
+            kind=CreditKind.CLASS,
+            starts_at=occurrence.starts_at,
+            class_type_id=occurrence.class_type_id,
+        )
     refusal, row = _book_locked(actor=actor, occurrence=occurrence, client=client)
     if refusal == "strikes":
         # Still under the class's lock: the policy decides, and the booking is tried again.
@@ -417,6 +431,7 @@ def class_book(
             starts_at=occurrence.starts_at,
             class_type_id=occurrence.class_type_id,
             override=override_membership,
+            sources=sources,
         )
     return ClassBooking(
         pk=pk,
