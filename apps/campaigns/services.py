@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
 from zlib import crc32
@@ -231,7 +231,7 @@ def local_send_time(value: datetime) -> datetime:
         value = value.astimezone(zone).replace(tzinfo=None)
     aware = value.replace(tzinfo=zone)
     # A time in the gap comes back different after a round trip through UTC.
-    if aware.astimezone(zone).replace(tzinfo=None) != value:
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
         raise ValidationError(
             {
                 "scheduled_at": [
@@ -685,6 +685,15 @@ def campaign_deliver(
     return result
 
 
+def _mark_sent(delivery_pk: int, *, provider: str, provider_id: str) -> None:
+    """The second half of the claim: the message has left (committed at once, autocommit)."""
+    from apps.notifications.models import Delivery
+
+    Delivery.objects.filter(pk=delivery_pk).update(
+        status="sent", sent_at=timezone.now(), provider=provider, provider_id=provider_id
+    )
+
+
 def _send_batch(
     campaign: Campaign,
     renderer: CampaignRenderer | None,
@@ -745,9 +754,7 @@ def _send_batch(
                 )
                 result.failed += 1
                 continue
-            Delivery.objects.filter(pk=delivery_pk).update(
-                status="sent", sent_at=timezone.now(), provider=provider, provider_id=provider_id
-            )
+            _mark_sent(delivery_pk, provider=provider, provider_id=provider_id)
             result.sent += 1
             if after_send is not None:
                 after_send(result.sent)
