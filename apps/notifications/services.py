@@ -530,10 +530,26 @@ def _delivery_create(
         )
         transaction.on_commit(partial(_broadcast_unread, person.user.pk))
     elif status == DeliveryStatus.QUEUED and held is None:
-        from apps.notifications.tasks import deliver
+        from django.db import connection
 
-        transaction.on_commit(partial(deliver.delay, delivery.pk))
+        # The schema is bound now: the commit may run its callbacks after the caller (a task
+        # in another gym's schema, a fan-out) has switched the connection elsewhere.
+        transaction.on_commit(partial(_dispatch, delivery.pk, connection.schema_name))
     return delivery
+
+
+def _dispatch(delivery_id: int, schema_name: str) -> None:
+    """Queue the send in the gym's schema. With Celery eager (development without Redis) the
+    send runs here, and a failure that would be retried must not break the request that
+    caused it: the delivery stays queued with its error, for the periodic sweep."""
+    from celery.exceptions import Retry
+
+    from apps.notifications.tasks import deliver
+
+    try:
+        deliver.apply_async(args=[delivery_id], headers={"_schema_name": schema_name})
+    except (Retry, RetryableSendError):
+        logger.warning("Delivery %s will be tried again later", delivery_id)
 
 
 # --- Sending ------------------------------------------------------------------------------
