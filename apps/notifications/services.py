@@ -614,15 +614,18 @@ def _send_push(delivery: Delivery) -> tuple[str, str]:
     subscriptions = list(PushSubscription.objects.filter(user_id=delivery.recipient_user_id))
     if not subscriptions:
         raise PermanentSendError(_("No device is subscribed to push notifications."))
-    sent = push.send_to_subscriptions(
-        subscriptions,
-        {
-            "title": delivery.subject,
-            "body": delivery.body,
-            "url": delivery.url,
-            "tag": delivery.kind,
-        },
-    )
+    try:
+        sent = push.send_to_subscriptions(
+            subscriptions,
+            {
+                "title": delivery.subject,
+                "body": delivery.body,
+                "url": delivery.url,
+                "tag": delivery.kind,
+            },
+        )
+    except push.PushRejectedError as error:
+        raise PermanentSendError(str(error)) from error
     return "webpush", f"{sent}/{len(subscriptions)}"
 
 
