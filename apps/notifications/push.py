@@ -81,7 +81,12 @@ def validate_subscription(*, endpoint: str, p256dh: str, auth: str) -> None:
 
 
 class PushGoneError(Exception):
-    pass
+    """The push service no longer knows the subscription (404, 410)."""
+
+
+class PushRejectedError(Exception):
+    """The push service refused the message for a reason a retry will not change (a 4xx other
+    than 429: a VAPID key it does not accept, a payload too large)."""
 
 
 def send_one(subscription: Any, payload: dict[str, Any]) -> None:
@@ -107,6 +112,8 @@ def send_one(subscription: Any, payload: dict[str, Any]) -> None:
         status = getattr(error.response, "status_code", None)
         if status in (404, 410):
             raise PushGoneError(str(status)) from error
+        if status is not None and 400 <= status < 500 and status != 429:
+            raise PushRejectedError(str(error).splitlines()[0]) from error
         raise
 
 

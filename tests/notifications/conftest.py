@@ -41,3 +41,15 @@ def people(gym_a: Gym) -> Iterator[People]:
         tess = make_user("trainer", "tess@example.com", first_name="Tess")
         mail.outbox = []
         yield People(gym_a, owner, wanda, paula, paula_client, tess)
+
+
+@pytest.fixture
+def celery_retries_run_eagerly() -> Iterator[None]:
+    """Eager Celery runs a task's retries one after the other (no waiting) when failures do not
+    propagate; the test settings make them propagate, so tests see errors."""
+    from fitnesscrm.celery import app
+
+    before = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = before

@@ -66,7 +66,8 @@ def test_gym_a_session_sees_nothing_on_gym_b(people, client_a, gym_b):
         response = client_a.get(path, HTTP_HOST=f"{gym_b.subdomain}.localhost")
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
-    note = _notification(people.tess)
+    with tenant_context(people.gym):
+        note = _notification(people.tess)
     response = client_a.post(
         f"/notifications/{note.pk}/read/", HTTP_HOST=f"{gym_b.subdomain}.localhost"
     )
