@@ -292,6 +292,15 @@ def _preferences_url(person: Person) -> str:
         return ""
 
 
+def _render_plain(name: str, context: dict[str, Any]) -> str:
+    """A plain-text template without HTML escaping: "Mum & Baby" and "O'Brien" stay as they
+    are in subjects, texts and SMS (the HTML part escapes the text once, when it is built)."""
+    from django.template import Context
+    from django.template.loader import get_template
+
+    return get_template(name).template.render(Context(context, autoescape=False))
+
+
 def render(
     kind: Kind, person: Person, context: dict[str, Any], url: str, content: Content | None
 ) -> Rendered:
@@ -317,10 +326,10 @@ def render(
         sms = text
     else:
         base = f"notifications/{kind.key}"
-        subject = render_to_string(f"{base}/subject.txt", full)
-        text = render_to_string(f"{base}/body.txt", full).strip()
+        subject = _render_plain(f"{base}/subject.txt", full)
+        text = _render_plain(f"{base}/body.txt", full).strip()
         try:
-            sms = render_to_string(f"{base}/sms.txt", full).strip()
+            sms = _render_plain(f"{base}/sms.txt", full).strip()
         except TemplateDoesNotExist:
             sms = text
         try:
