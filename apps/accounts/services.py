@@ -9,18 +9,15 @@ import secrets
 from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Invitation, Role, User
 from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record, current_request_context
-from apps.tenants.branding import email_language
 from apps.tenants.selectors import current_gym, gym_url, gym_url_for_request
 
 # Who may invite whom. Owners are never invited: ownership is transferred, not granted.
@@ -73,22 +70,20 @@ def set_password_url(*, user: User) -> str:
 
 
 def welcome_email_send(*, user: User, inviter: User) -> None:
-    """Tell someone whose account staff just created how to choose their password. Sent once
-    the transaction commits, so a rolled-back account sends nothing."""
-    link = set_password_url(user=user)
-    context = {
-        "link": link,
-        "gym_name": current_gym().name,
-        "inviter": inviter.get_full_name() or inviter.email,
-        "role": Role(user.role).label,
-        "first_name": user.first_name,
-    }
-    email = user.email
-    with translation.override(email_language(user)):
-        subject = render_to_string("accounts/email/welcome_subject.txt", context).strip()
-        message = render_to_string("accounts/email/welcome_message.txt", context)
-    transaction.on_commit(
-        lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[email])
+    """Tell someone whose account staff just created how to choose their password, through the
+    notification service (branded, in their language, logged). It sends once the transaction
+    commits, so a rolled-back account sends nothing."""
+    from apps.notifications.services import notify
+
+    notify(
+        kind="account_welcome",
+        recipient=user,
+        context={
+            "link": set_password_url(user=user),
+            "inviter": inviter.get_full_name() or inviter.email,
+            "role": Role(user.role).label,
+        },
+        event_key=f"account_welcome:{user.pk}",
     )
 
 
@@ -162,37 +157,20 @@ def invitation_create(*, actor: User, email: str, role: str) -> tuple[Invitation
                 "role": {"before": None, "after": role},
             },
         )
-        link = invitation_url(token=token)
-        gym_name = current_gym().name
-        inviter = actor.get_full_name() or actor.email
-        # The invitee has no account yet: the gym's language.
-        language = email_language()
-        transaction.on_commit(
-            lambda: _send_invitation_email(
-                email=email,
-                link=link,
-                gym_name=gym_name,
-                inviter=inviter,
-                role=role,
-                language=language,
-            )
+        from apps.notifications.services import notify
+
+        # The invitee has no account yet: the gym's language, their address.
+        notify(
+            kind="invitation",
+            recipient=email,
+            context={
+                "link": invitation_url(token=token),
+                "inviter": actor.get_full_name() or actor.email,
+                "role": Role(role).label,
+            },
+            event_key=f"invitation:{invitation.pk}",
         )
     return invitation, token
-
-
-def _send_invitation_email(
-    *, email: str, link: str, gym_name: str, inviter: str, role: str, language: str
-) -> None:
-    with translation.override(language):
-        context = {
-            "link": link,
-            "gym_name": gym_name,
-            "inviter": inviter,
-            "role": Role(role).label,
-        }
-        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
-        message = render_to_string("accounts/email/invitation_message.txt", context)
-    send_mail(subject=subject, message=message, from_email=None, recipient_list=[email])
 
 
 def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
