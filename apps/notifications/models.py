@@ -183,13 +183,16 @@ class PushSubscription(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
     )
-    endpoint = models.URLField(_("endpoint"), max_length=1000, unique=True)
+    # Unique through Meta's constraint: unique=True would add a second (pattern-matching)
+    # index on PostgreSQL that no query uses.
+    endpoint = models.URLField(_("endpoint"), max_length=1000)
     p256dh = models.CharField(max_length=200)
     auth = models.CharField(max_length=64)
     user_agent = models.CharField(_("device"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["endpoint"], name="push_endpoint_once")]
         verbose_name = _("push subscription")
         verbose_name_plural = _("push subscriptions")
 
