@@ -38,6 +38,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -448,7 +449,8 @@ class CampaignRenderer:
                 "email/base.html",
                 {
                     **self.layout,
-                    "content_html": html_content,
+                    # Built from escaped pieces (apps.campaigns.links.LinkBuilder.tracked_html).
+                    "content_html": mark_safe(html_content),  # noqa: S308
                     "footer": footer,
                     "unsubscribe_url": unsubscribe_url,
                     "LANGUAGE_CODE": self.language,
