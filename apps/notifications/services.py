@@ -365,8 +365,23 @@ def render(
         },
     )
     return Rendered(
-        subject=subject, text=text, sms=sms, email_text=email_text, email_html=email_html
+        subject=subject,
+        text=_without_salutation(text),
+        sms=sms,
+        email_text=email_text,
+        email_html=email_html,
     )
+
+
+def _without_salutation(text: str) -> str:
+    """The text without an opening "Hello Ana," paragraph: a letter's greeting reads oddly in
+    the notification centre and on a lock screen. Any language: a first paragraph of one short
+    line ending in a comma."""
+    first, separator, rest = text.partition("\n\n")
+    if separator and rest.strip() and "\n" not in first and first.rstrip().endswith(","):
+        if len(first) <= 60:
+            return rest.strip()
+    return text
 
 
 # --- notify -------------------------------------------------------------------------------
