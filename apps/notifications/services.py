@@ -378,9 +378,9 @@ def _without_salutation(text: str) -> str:
     the notification centre and on a lock screen. Any language: a first paragraph of one short
     line ending in a comma."""
     first, separator, rest = text.partition("\n\n")
-    if separator and rest.strip() and "\n" not in first and first.rstrip().endswith(","):
-        if len(first) <= 60:
-            return rest.strip()
+    greeting = "\n" not in first and first.rstrip().endswith(",") and len(first) <= 60
+    if separator and rest.strip() and greeting:
+        return rest.strip()
     return text
 
 
