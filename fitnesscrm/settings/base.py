@@ -59,7 +59,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "fitnesscrm"},
+            "CONFIG": {
+                # Not redis-py 8's defaults (channels_redis#422): its 5-second socket timeout
+                # cuts the layer's 5-second blocking BZPOPMIN, tearing down every socket of a
+                # process that heard nothing for 5 s; its 100 connections per process refuse
+                # the 101st concurrent group_add or group_send (sockets opening at once).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}],
+                "prefix": "fitnesscrm",
+            },
         }
     }
 else:
