@@ -192,3 +192,31 @@ def test_a_gym_a_session_opens_no_socket_on_gym_b_through_a_real_server(
 
     # The consumer closes an anonymous socket before accepting it: the handshake is refused.
     assert run(attempt()) == 403
+
+
+def test_sockets_that_heard_nothing_for_a_while_still_receive(
+    realtime_gyms, realtime_processes, conversations
+):
+    """channels-redis waits for events with a blocking BZPOPMIN of 5 seconds; redis-py 8
+    reads every reply with a 5-second socket timeout by default, which would tear down every
+    consumer of a process that had heard nothing for 5 seconds (settings/base.py)."""
+    first, second = realtime_processes
+    gym = realtime_gyms["b"]
+    with_trainer, _ = conversations["b"]
+    client_session = login(first.port, gym.host, gym.client_email, PASSWORD)
+    trainer_session = login(second.port, gym.host, gym.trainer_email, PASSWORD)
+
+    async def scenario() -> dict[str, Any]:
+        client = await open_socket(first.port, gym.host, PATH, client_session)
+        trainer = await open_socket(second.port, gym.host, PATH, trainer_session)
+        try:
+            await _next_event(client, "hello")
+            await _next_event(trainer, "hello")
+            await asyncio.sleep(7)
+            await _send(client, with_trainer, "Still there?", "late")
+            return await _next_event(trainer, "message.new")
+        finally:
+            await client.close()
+            await trainer.close()
+
+    assert run(scenario())["message"]["body"] == "Still there?"
