@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from apps.accounts.models import Role, User
 from apps.crm import services as crm_services
-from apps.crm.models import Client
+from apps.crm.models import Client, Trainer
 from apps.notifications.models import Delivery, Notification
 from apps.notifications.services import notify
 from apps.tenants.models import Gym
@@ -32,6 +32,7 @@ def _remove(gym: Gym, email: str) -> None:
         Delivery.objects.filter(recipient_user__email=email).delete()
         Notification.objects.filter(recipient__email=email).delete()
         Client.objects.filter(user__email=email).delete()
+        Trainer.objects.filter(user__email=email).delete()
         User.objects.filter(email=email).delete()
     connection.set_schema_to_public()
 
