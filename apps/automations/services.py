@@ -17,16 +17,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, OuterRef, Q, Subquery
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_management
@@ -241,7 +241,12 @@ def triggers_paused() -> Iterator[None]:
 
 
 def record_trigger(
-    event: str, *, client: Client | None = None, lead: Lead | None = None, key: str = ""
+    event: str,
+    *,
+    client: Client | None = None,
+    lead: Lead | None = None,
+    key: str = "",
+    client_id: int | None = None,
 ) -> None:
     """Record that `event` happened (one of Trigger's values, or "checked_in"). Call it inside
     the writing service's transaction: it acts after the commit (nothing if rolled back), and
@@ -251,24 +256,19 @@ def record_trigger(
     starts no second run of any rule."""
     if _triggers_paused.get():
         return
-    transaction.on_commit(
-        partial(
-            _record_after_commit,
-            event,
-            client_id=client.pk if client else None,
-            lead_id=lead.pk if lead else None,
-            key=key,
-        ),
-        robust=True,
-    )
+    # After commit the connection may be in another schema (a webhook handled inside
+    # tenant_context commits outside it): the callback goes back to this gym's.
+    tenant = connection.tenant
+    client_id = client.pk if client is not None else client_id
+    lead_id = lead.pk if lead is not None else None
 
+    def after_commit() -> None:
+        with tenant_context(tenant):
+            started = occurrences_record(event, client_id=client_id, lead_id=lead_id, key=key)
+            if started:
+                _dispatch_due_steps()
 
-def _record_after_commit(
-    event: str, *, client_id: int | None, lead_id: int | None, key: str
-) -> None:
-    started = occurrences_record(event, client_id=client_id, lead_id=lead_id, key=key)
-    if started:
-        _dispatch_due_steps()
+    transaction.on_commit(after_commit, robust=True)
 
 
 def _visits(client_id: int) -> int:
@@ -365,9 +365,17 @@ def _runs_start(rules: list[Rule], occurrences: list[tuple[str, int | None, int 
 
 
 def _dispatch_due_steps() -> None:
+    """Do the new runs' first steps now rather than at the next beat, after commit and in this
+    gym's schema (the task runs in the schema it is sent from)."""
     from apps.automations.tasks import run_due_steps
 
-    transaction.on_commit(run_due_steps.delay)
+    tenant = connection.tenant
+
+    def send() -> None:
+        with tenant_context(tenant):
+            run_due_steps.delay()
+
+    transaction.on_commit(send)
 
 
 # --- Time-based triggers ----------------------------------------------------------------------
