@@ -788,7 +788,7 @@ def membership_cancel(
         override_minimum_term=override_minimum_term,
     )
     record_trigger(
-        "membership_cancelled", client=membership.client, key=f"membership:{membership.pk}"
+        "membership_cancelled", client_id=membership.client_id, key=f"membership:{membership.pk}"
     )
     return membership
 
@@ -815,7 +815,7 @@ def membership_mark_past_due(
         _email_payment_failed(membership)
         since = membership.past_due_since.isoformat() if membership.past_due_since else ""
         record_trigger(
-            "payment_failed", client=membership.client, key=f"payment:{membership.pk}:{since}"
+            "payment_failed", client_id=membership.client_id, key=f"payment:{membership.pk}:{since}"
         )
     return membership
 
@@ -1105,7 +1105,9 @@ def membership_sync_from_stripe(
     ):
         # Cancelled in Stripe's Customer Portal: the same occurrence as a cancel at the desk.
         record_trigger(
-            "membership_cancelled", client=membership.client, key=f"membership:{membership.pk}"
+            "membership_cancelled",
+            client_id=membership.client_id,
+            key=f"membership:{membership.pk}",
         )
     return membership
 
