@@ -344,6 +344,8 @@ def appointment_check_in(
             "via_kiosk": [None, via_kiosk],
         },
     )
-    record_trigger("checked_in", client=appointment.client, key=f"appointment:{appointment.pk}")
+    record_trigger(
+        "checked_in", client_id=appointment.client_id, key=f"appointment:{appointment.pk}"
+    )
     _sync_strikes(actor=actor, appointment=appointment, old=old)
     return appointment

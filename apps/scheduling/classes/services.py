@@ -604,7 +604,7 @@ def class_check_in(*, actor: User, booking: ClassBooking, via_kiosk: bool = Fals
             "via_kiosk": [None, via_kiosk],
         },
     )
-    record_trigger("checked_in", client=booking.client, key=f"class_booking:{booking.pk}")
+    record_trigger("checked_in", client_id=booking.client_id, key=f"class_booking:{booking.pk}")
     if old == ClassBookingStatus.NO_SHOW:
         strikes_waive_for(
             actor=actor,
