@@ -34,6 +34,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
 from django.template.loader import render_to_string
 from django.utils.html import linebreaks
+from django.utils.safestring import mark_safe
 
 from apps.notifications.models import Category
 
@@ -157,7 +158,8 @@ def wrap_html(text: str, *, gym: Any = None, footer: str = "") -> str:
         "email/base.html",
         {
             **layout_context(gym),
-            "content_html": linebreaks(text, autoescape=True),
+            # linebreaks escaped the text: the paragraphs it adds are the only markup.
+            "content_html": mark_safe(linebreaks(text, autoescape=True)),  # noqa: S308
             "footer": footer,
         },
     )
@@ -183,7 +185,11 @@ def build_email(
     from_email, gym_reply_to = sender_for(gym)
     if not wrapped:
         html = (
-            render_to_string("email/base.html", {**layout_context(gym), "content_html": html})
+            render_to_string(
+                "email/base.html",
+                # The caller rendered and escaped it (see the docstring).
+                {**layout_context(gym), "content_html": mark_safe(html)},  # noqa: S308
+            )
             if html is not None
             else wrap_html(text, gym=gym)
         )

@@ -48,6 +48,7 @@ from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import linebreaks
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -359,7 +360,8 @@ def render(
         "email/base.html",
         {
             **layout,
-            "content_html": linebreaks(text, autoescape=True),
+            # linebreaks escaped the text: the paragraphs it adds are the only markup.
+            "content_html": mark_safe(linebreaks(text, autoescape=True)),  # noqa: S308
             "action_url": full["url"],
             "footer": footer,
         },
