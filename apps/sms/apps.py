@@ -11,3 +11,6 @@ class SmsConfig(AppConfig):
     name = "apps.sms"
     label = "sms"
     verbose_name = _("SMS")
+
+    def ready(self) -> None:
+        from apps.sms import signals  # noqa: F401

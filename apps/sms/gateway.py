@@ -60,14 +60,15 @@ class SmsError(Exception):
 
     def __init__(
         self,
-        message: str,
-        *,
+        message: Any,
+        *args: Any,
         code: int | str | None = None,
         retry_after: float | None = None,
         retryable: bool = False,
     ) -> None:
-        super().__init__(message)
-        self.reason = message
+        # *args: ValidationError (SmsInvalidNumberError's other base) passes its own on.
+        super().__init__(message, *args)
+        self.reason = str(message)
         self.code = code
         self.retry_after = retry_after
         self.retryable = retryable or retry_after is not None

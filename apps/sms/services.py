@@ -258,19 +258,32 @@ def sms_test_send(*, actor: Any, to: str) -> Any:
     return delivery
 
 
-def sms_reply_send(*, client: Any, body: str, event_key: str, actor: Any = None) -> Any:
-    """A staff member's reply in a conversation that came in by SMS, sent back by SMS to the
-    client's number (messaging calls this on commit, once per message: `event_key`)."""
-    if not client.phone:
-        raise ValidationError({"to": [_("This client has no phone number.")]})
-    return sms_deliver(
-        to=client.phone,
-        body=body,
-        event_key=event_key,
-        kind="sms_reply",
-        client=client,
-        user=None,
+def sms_reply_queue(*, message: Any) -> Any:
+    """A staff member's message in a client's conversation with the gym, when the client last
+    wrote there by SMS: queued to go back to the client's number by SMS, once per message, on
+    the notification service's delivery task (its retries and backoff). None when there is
+    nothing to send (no text, no usable number)."""
+    from apps.notifications.models import Delivery
+    from apps.notifications.tasks import deliver
+
+    client = message.conversation.client
+    body = (message.body or "").strip()
+    if client is None or not body or not gateway.is_e164(client.phone):
+        return None
+    delivery, created = Delivery.objects.get_or_create(
+        channel="sms",
+        event_key=f"message:{message.pk}",
+        defaults={
+            "recipient_client": client,
+            "address": client.phone,
+            "kind": "message_reply",
+            "body": body[: gateway.MAX_BODY_LENGTH],
+            "provider": "twilio",
+        },
     )
+    if created:
+        transaction.on_commit(lambda: deliver.delay(delivery.pk))
+    return delivery
 
 
 # --- Twilio's callbacks ------------------------------------------------------------------------
