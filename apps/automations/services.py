@@ -440,8 +440,8 @@ def _scan_no_visit(rule: Rule, today: date) -> list[tuple[str, int | None, int |
 def _scan_adherence(rule: Rule, today: date) -> list[tuple[str, int | None, int | None]]:
     """Clients whose 30-day adherence dropped 20 points below their 90-day adherence (the
     definition in apps.workouts.metrics), at most once a month per client while it lasts."""
+    from apps.training.models import ScheduledWorkout, ScheduledWorkoutStatus
     from apps.workouts import metrics
-    from apps.workouts.models import ScheduledWorkout, ScheduledWorkoutStatus
 
     since_30, since_90 = today - timedelta(days=29), today - timedelta(days=89)
     completed = Q(status=ScheduledWorkoutStatus.COMPLETED)

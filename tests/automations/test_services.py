@@ -212,6 +212,25 @@ class TestTimeTriggers:
             assert services.time_triggers_scan() == 0
             assert Run.objects.get(rule=rule).client == crm_a.bob
 
+    def test_adherence_dropping_once_a_month_while_it_lasts(self, crm_a: CrmGym) -> None:
+        from tests.workouts.conftest import schedule
+
+        with tenant_context(crm_a.gym):
+            today = gym_today()
+            # 60 days ago to 31 days ago: every workout done; the last 30 days: none.
+            for days_ago in range(31, 61, 3):
+                schedule(crm_a.bob, today - timedelta(days=days_ago), status="completed")
+            for days_ago in range(1, 30, 3):
+                schedule(crm_a.bob, today - timedelta(days=days_ago), status="skipped")
+            schedule(crm_a.ann, today - timedelta(days=40), status="completed")
+            schedule(crm_a.ann, today - timedelta(days=5), status="completed")
+            rule = make_rule(crm_a, Trigger.ADHERENCE_DROPPING, [tag_step("slipping")])
+            assert services.time_triggers_scan() == 1
+            assert services.time_triggers_scan() == 0
+            run = Run.objects.get(rule=rule)
+            assert run.client == crm_a.bob
+            assert run.occurrence_key == f"adherence_dropping:{crm_a.bob.pk}:{today:%Y-%m}"
+
 
 class TestPausingAndDelays:
     def test_an_import_starts_no_welcome_series(
