@@ -10,24 +10,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.audit.services import audit_record
+from apps.crm.models import Client, Consent, ConsentKind
 from apps.ics_feeds.models import CalendarFeed, ReminderSent
 from apps.ics_feeds.selectors import token_hash
+from apps.notifications.kinds import EMAIL, IN_APP, PUSH, SMS
+from apps.notifications.services import notify
 from apps.scheduling.models import (
     Appointment,
     AppointmentStatus,
     ClassBooking,
     ClassBookingStatus,
 )
-from apps.tenants.branding import email_language, gym_email_body
-from apps.tenants.selectors import current_gym, gym_url
+from apps.tenants.branding import email_language
+from apps.tenants.selectors import current_gym
 
 logger = logging.getLogger(__name__)
 
@@ -63,81 +66,71 @@ def _reminder_kind(hours: int) -> str:
     return f"{hours}h"
 
 
-def _reminder_message(*, appointment: Appointment, zone: ZoneInfo, link: str) -> tuple[str, str]:
-    local_start = timezone.localtime(appointment.starts_at, zone)
-    when = f"{date_format(local_start, 'DATE_FORMAT')} {local_start:%H:%M}"
-    subject = _("Reminder: your session on %(when)s") % {"when": when}
-    body = _(
-        "Hello %(name)s,\n\nThis is a reminder of your session with %(trainer)s on %(when)s "
-        "(%(zone)s).%(place)s\n\nYour schedule: %(link)s\n"
-    ) % {
-        "name": appointment.client.first_name,
-        "trainer": appointment.trainer,
-        "when": when,
-        "zone": zone.key,
-        "place": f"\n{_('Room')}: {appointment.room.name}" if appointment.room else "",
-        "link": link,
-    }
-    return subject, body
+def _when(starts_at: datetime, zone: ZoneInfo) -> str:
+    local_start = timezone.localtime(starts_at, zone)
+    return f"{date_format(local_start, 'DATE_FORMAT')} {local_start:%H:%M} ({zone.key})"
 
 
-def appointment_reminders_send(*, now: datetime | None = None) -> int:
-    """Remind clients of booked appointments starting within APPOINTMENT_REMINDER_HOURS.
-
-    The ReminderSent row is written first and the email goes out only once its transaction
-    commits: a second or concurrent run finds the row (or hits the unique constraint) and skips,
-    so each appointment gets each kind of reminder exactly once. Returns how many were queued.
-    """
-    now = now or timezone.now()
-    hours = settings.APPOINTMENT_REMINDER_HOURS
-    kind = _reminder_kind(hours)
-    gym = current_gym()
-    zone = ZoneInfo(gym.time_zone)
-    link = gym_url(gym=gym, path="/portal/")
-    due = (
-        Appointment.objects.select_related("client__user", "trainer__user", "room")
-        .filter(
-            status=AppointmentStatus.BOOKED,
-            starts_at__gt=now,
-            starts_at__lte=now + timedelta(hours=hours),
-            client__notify_by_email=True,
-        )
-        .exclude(client__email="")
-        .exclude(reminders_sent__kind=kind)
-    )
-    return sum(
-        _send_once(
-            kind=kind,
-            about={"appointment": appointment},
-            recipient=appointment.client.email,
-            language=email_language(appointment.client.user),
-            message=lambda a=appointment: _reminder_message(appointment=a, zone=zone, link=link),
-        )
-        for appointment in due
+def _reminded_clients() -> Q:
+    """Clients a reminder can reach: by email (they take it and have an address) or by SMS
+    (they asked for texts and their latest word on SMS consent is yes). Which channels it
+    then takes is notify()'s choice, restricted by _channels()."""
+    return Q(client__notify_by_email=True, client__email__gt="") | Q(
+        client__notify_by_sms=True, sms_consent=True
     )
 
 
-def _send_once(
+def _with_sms_consent(queryset: QuerySet) -> QuerySet:
+    return queryset.annotate(
+        sms_consent=Subquery(
+            Consent.objects.filter(client=OuterRef("client"), kind=ConsentKind.SMS)
+            .order_by("-recorded_at", "-pk")
+            .values("granted")[:1]
+        )
+    )
+
+
+def _channels(client: Client, sms_consent: bool | None) -> list[str]:
+    """The client's own choices bound every reminder, including for clients with a login
+    (whose notification preferences then pick among these)."""
+    channels = [IN_APP, PUSH]
+    if client.notify_by_email and client.email:
+        channels.append(EMAIL)
+    if client.notify_by_sms and sms_consent:
+        channels.append(SMS)
+    return channels
+
+
+def _remind_once(
     *,
     kind: str,
     about: dict[str, Any],
-    recipient: str,
-    language: str,
-    message: Callable[[], tuple[str, str]],
+    client: Client,
+    sms_consent: bool | None,
+    notification: str,
+    event_key: str,
+    context: Callable[[], dict[str, Any]],
 ) -> bool:
-    """Record the reminder `kind` about one appointment or class booking, and email it after
-    the commit: only the run whose row the database accepted sends, so a reminder goes out
-    once however many runs overlap. True when this run sent it."""
+    """Record the reminder `kind` about one appointment or class booking and hand it to the
+    notification service in the same transaction: only the run whose ReminderSent row the
+    database accepted goes on, and notify()'s (channel, event) uniqueness makes each channel
+    send once even if that row were lost. Nothing leaves before the commit. True when this run
+    sent it."""
     try:
         with transaction.atomic():
             _, created = ReminderSent.objects.get_or_create(**about, kind=kind)
             if not created:
                 return False
-            with translation.override(language):
-                subject, body = message()
-                body = gym_email_body(body)
-            transaction.on_commit(
-                lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+            # The context is written in the client's language (dates, "with", "Room").
+            with translation.override(email_language(client.user)):
+                values = context()
+            notify(
+                kind=notification,
+                recipient=client,
+                context=values,
+                event_key=event_key,
+                url="/portal/",
+                channels=_channels(client, sms_consent),
             )
     except IntegrityError:
         # Another run recorded this reminder between our check and our insert.
@@ -146,78 +139,116 @@ def _send_once(
     return True
 
 
+def _appointment_context(appointment: Appointment, zone: ZoneInfo) -> dict[str, Any]:
+    details = ""
+    if appointment.room is not None:
+        details = f"{_('Room')}: {appointment.room.name}"
+    return {
+        "what": _("with %(trainer)s") % {"trainer": appointment.trainer},
+        "when": _when(appointment.starts_at, zone),
+        "details": details,
+    }
+
+
+def appointment_reminders_send(*, now: datetime | None = None) -> int:
+    """Remind clients of booked appointments starting within APPOINTMENT_REMINDER_HOURS, by
+    email, SMS, in the app and by push (notification kind "session_reminder").
+
+    The ReminderSent row is written first, in the transaction that records the deliveries:
+    a second or concurrent run finds the row (or hits the unique constraint) and skips, so
+    each appointment gets each kind of reminder exactly once. Returns how many were queued.
+    """
+    now = now or timezone.now()
+    hours = settings.APPOINTMENT_REMINDER_HOURS
+    kind = _reminder_kind(hours)
+    zone = ZoneInfo(current_gym().time_zone)
+    due = (
+        _with_sms_consent(
+            Appointment.objects.select_related("client__user", "trainer__user", "room")
+        )
+        .filter(
+            status=AppointmentStatus.BOOKED,
+            starts_at__gt=now,
+            starts_at__lte=now + timedelta(hours=hours),
+        )
+        .filter(_reminded_clients())
+        .exclude(reminders_sent__kind=kind)
+    )
+    return sum(
+        _remind_once(
+            kind=kind,
+            about={"appointment": appointment},
+            client=appointment.client,
+            sms_consent=appointment.sms_consent,
+            notification="session_reminder",
+            event_key=f"session_reminder:{appointment.pk}:{kind}",
+            context=lambda a=appointment: _appointment_context(a, zone),
+        )
+        for appointment in due
+    )
+
+
 def class_reminder_hours() -> int:
     """How long before a class its booked clients are reminded (CLASS_REMINDER_HOURS, else
     the appointments' setting)."""
     return settings.CLASS_REMINDER_HOURS
 
 
-def _class_reminder_message(*, booking: ClassBooking, zone: ZoneInfo, link: str) -> tuple[str, str]:
+def _class_context(booking: ClassBooking, zone: ZoneInfo) -> dict[str, Any]:
     occurrence = booking.occurrence
-    local_start = timezone.localtime(occurrence.starts_at, zone)
-    when = f"{date_format(local_start, 'DATE_FORMAT')} {local_start:%H:%M}"
-    subject = _("Reminder: %(class)s on %(when)s") % {
-        "class": occurrence.class_type.name,
-        "when": when,
-    }
     lines = []
     if occurrence.trainer is not None:
         lines.append(f"{_('Trainer')}: {occurrence.trainer}")
     if occurrence.room is not None:
         lines.append(f"{_('Room')}: {occurrence.room.name}")
-    body = _(
-        "Hello %(name)s,\n\nThis is a reminder of your %(class)s class on %(when)s "
-        "(%(zone)s).%(details)s\n\nCannot come? Cancel your spot so someone on the waiting "
-        "list can have it: %(link)s\n"
-    ) % {
-        "name": booking.client.first_name,
-        "class": occurrence.class_type.name,
-        "when": when,
-        "zone": zone.key,
-        "details": "".join(f"\n{line}" for line in lines),
-        "link": link,
+    lines.append(_("Cannot come? Cancel your spot so someone on the waiting list can have it."))
+    return {
+        "what": occurrence.class_type.name,
+        "when": _when(occurrence.starts_at, zone),
+        "details": "\n".join(lines),
     }
-    return subject, body
 
 
 def class_reminders_send(*, now: datetime | None = None) -> int:
     """Remind clients holding a spot (booked, not waitlisted or cancelled) in a class that is
-    not cancelled and starts within class_reminder_hours().
+    not cancelled and starts within class_reminder_hours() (notification kind
+    "class_reminder").
 
-    Same guarantee as appointment_reminders_send: the ReminderSent row is written first and the
-    email leaves once it commits, so each booking gets each kind of reminder exactly once.
-    Returns how many were queued.
+    Same guarantee as appointment_reminders_send: the ReminderSent row is written with the
+    deliveries, so each booking gets each kind of reminder exactly once. Returns how many were
+    queued.
     """
     now = now or timezone.now()
     hours = class_reminder_hours()
     kind = _reminder_kind(hours)
-    gym = current_gym()
-    zone = ZoneInfo(gym.time_zone)
-    link = gym_url(gym=gym, path="/portal/")
+    zone = ZoneInfo(current_gym().time_zone)
     due = (
-        ClassBooking.objects.select_related(
-            "client__user",
-            "occurrence__class_type",
-            "occurrence__trainer__user",
-            "occurrence__room",
+        _with_sms_consent(
+            ClassBooking.objects.select_related(
+                "client__user",
+                "occurrence__class_type",
+                "occurrence__trainer__user",
+                "occurrence__room",
+            )
         )
         .filter(
             status=ClassBookingStatus.BOOKED,
             occurrence__is_cancelled=False,
             occurrence__starts_at__gt=now,
             occurrence__starts_at__lte=now + timedelta(hours=hours),
-            client__notify_by_email=True,
         )
-        .exclude(client__email="")
+        .filter(_reminded_clients())
         .exclude(reminders_sent__kind=kind)
     )
     return sum(
-        _send_once(
+        _remind_once(
             kind=kind,
             about={"class_booking": booking},
-            recipient=booking.client.email,
-            language=email_language(booking.client.user),
-            message=lambda b=booking: _class_reminder_message(booking=b, zone=zone, link=link),
+            client=booking.client,
+            sms_consent=booking.sms_consent,
+            notification="class_reminder",
+            event_key=f"class_reminder:{booking.pk}:{kind}",
+            context=lambda b=booking: _class_context(b, zone),
         )
         for booking in due
     )
