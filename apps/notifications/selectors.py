@@ -99,3 +99,23 @@ def group_figures(group_key: str) -> dict[str, int]:
         .order_by()
     )
     return {row["status"]: row["count"] for row in rows}
+
+
+def client_channels(client: Any, *, sms_consent: bool | None = None) -> list[str]:
+    """The channels a client's own choices at the desk allow, as `notify(channels=...)`: email
+    when they take it and have an address, SMS when they asked for texts and their latest word
+    on SMS consent is yes (`sms_consent` when the caller read it with its query, else read
+    here), and in the app and push (for clients with a login, whose notification preferences
+    then choose among these)."""
+    channels = ["in_app", "push"]
+    if client.notify_by_email and client.email:
+        channels.append("email")
+    if client.notify_by_sms:
+        if sms_consent is None:
+            from apps.crm.models import ConsentKind
+            from apps.crm.selectors import consent_given
+
+            sms_consent = consent_given(client=client, kind=ConsentKind.SMS)
+        if sms_consent:
+            channels.append("sms")
+    return channels
