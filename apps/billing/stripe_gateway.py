@@ -389,6 +389,13 @@ def refund_create(
     return gym_client(gym).v1.refunds.create(params, _options(idempotency_key))
 
 
+def charge_refunds_list(*, account_id: str | None, charge_id: str) -> list[dict[str, Any]]:
+    """Every refund of a charge as Stripe has it now (a charge's events leave its refunds
+    out since API version 2022-11-15, and an older event lists fewer)."""
+    refunds = account_client(account_id).v1.refunds.list({"charge": charge_id, "limit": 100})
+    return [refund.to_dict() for refund in refunds.auto_paging_iter()]
+
+
 # --- Reading the current state of what an event is about --------------------------------------
 
 # What `stripe_object_retrieve` knows how to read again, by the object's `object` field.

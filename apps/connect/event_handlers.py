@@ -89,13 +89,9 @@ def _membership_from_subscription(
     something else (a checkout, an invoice) arrives before the subscription's own event."""
     from apps.billing.models import Membership
     from apps.billing.stripe_gateway import stripe_object_retrieve
-    from apps.connect.selectors import connected_account_for_gym
-    from apps.tenants.selectors import current_gym
 
-    account = connected_account_for_gym(gym=current_gym())
     subscription = stripe_object_retrieve(
-        account_id=account.account_id if account else None,
-        obj={"object": "subscription", "id": subscription_id},
+        account_id=_account_id(), obj={"object": "subscription", "id": subscription_id}
     )
     metadata = subscription.setdefault("metadata", {})
     for key, value in (extra_metadata or {}).items():
@@ -198,18 +194,37 @@ def _payment_for_charge(charge: dict[str, Any]) -> Any:
     )
 
 
+def _account_id() -> str | None:
+    from apps.connect.selectors import connected_account_for_gym
+    from apps.tenants.selectors import current_gym
+
+    account = connected_account_for_gym(gym=current_gym())
+    return account.account_id if account else None
+
+
 def charge_refunded(*, obj: dict[str, Any], event_type: str, event_id: str) -> None:
-    """charge.refunded: each refund of the charge is a refund line of the payment it returns
-    (a refund made in FitnessCRM already has its line, found by the refund's id)."""
+    """charge.refunded: each refund of the charge, as Stripe lists them now, is a refund line
+    of the payment it returns, and raises that payment's refunded amount, once per refund id
+    (a refund made in FitnessCRM already has its line; a refund in an earlier or later event
+    is found by its id). A charge of an invoice whose own event is still on its way records
+    the invoice first."""
     from apps.billing.models import PaymentKind, PaymentStatus
     from apps.billing.services import payment_record_from_stripe
+    from apps.billing.stripe_gateway import charge_refunds_list, stripe_object_retrieve
 
     payment = _payment_for_charge(obj)
+    invoice_id = _ref(obj.get("invoice"))
+    if payment is None and invoice_id:
+        invoice = stripe_object_retrieve(
+            account_id=_account_id(), obj={"object": "invoice", "id": invoice_id}
+        )
+        invoice_sync(obj=invoice, event_type=event_type, event_id=event_id)
+        payment = _payment_for_charge(obj)
     if payment is None:
         logger.warning("Refunded charge %s matches no payment of this gym", obj.get("id"))
         return
-    refunds = (obj.get("refunds") or {}).get("data") or []
-    for refund in refunds:
+    refunds = charge_refunds_list(account_id=_account_id(), charge_id=str(obj["id"]))
+    for refund in sorted(refunds, key=lambda refund: (refund.get("created") or 0, refund["id"])):
         if refund.get("status") not in (None, "succeeded", "pending"):
             continue
         payment_record_from_stripe(

@@ -235,3 +235,9 @@ def test_checkout_asks_the_platforms_fee_on_connect_payments(
         "application_fee_amount"
         not in stripe_fake.sessions[free.id]["requested"]["payment_intent_data"]
     )
+
+
+def test_the_sdk_logs_no_info_line_per_call() -> None:
+    import logging
+
+    assert logging.getLogger("stripe").getEffectiveLevel() >= logging.WARNING
