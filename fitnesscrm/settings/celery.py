@@ -40,6 +40,8 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["notifications.send_held_back"],
     },
     "refill-spare-gym-schemas": {"task": "tenants.refill_spare_schemas", "schedule": 60.0},
+    # Stripe events whose task was lost (apps.connect.tasks.stripe_events_sweep).
+    "stripe-events-sweep": {"task": "connect.process_pending_stripe_events", "schedule": 300.0},
     "appointment-reminders": {
         "task": "core.fan_out_to_gyms",
         "schedule": 5 * 60.0,
