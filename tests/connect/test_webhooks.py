@@ -559,3 +559,25 @@ def test_a_refund_before_its_invoice_records_the_invoice_then_the_refund(
         assert (payment.refunded_amount, payment.status) == (6000, PaymentStatus.REFUNDED)
         assert Payment.objects.filter(refund_of=payment).count() == 1
         assert Membership.objects.count() == 1
+
+
+def test_the_sweep_takes_only_events_whose_task_was_lost(
+    stripe_fake, crm_a: CrmGym, account_a
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.connect.tasks import STUCK_AFTER, stripe_events_sweep
+
+    _, subscription = _subscription(crm_a)
+    account = account_a.account_id
+    lost = _receive(event_payload("customer.subscription.created", subscription, account=account))
+    fresh = _receive(event_payload("customer.subscription.updated", subscription, account=account))
+    StripeEvent.objects.filter(pk=lost.pk).update(
+        received_at=timezone.now() - STUCK_AFTER - timedelta(minutes=1)
+    )
+    assert stripe_events_sweep() == {"processed": 1}
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (lost.status, fresh.status) == ("processed", "received")
