@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_tenants.utils import tenant_context
 
 from apps.audit.services import audit_record
@@ -54,7 +55,7 @@ INBOUND_SEEN_SECONDS = 2 * 24 * 3600
 field_error_for_constraint(
     "sms_gymmessagingservice_service_sid_key",
     field="service_sid",
-    message=_("This Messaging Service is already used by another gym."),
+    message=gettext_lazy("This Messaging Service is already used by another gym."),
 )
 
 
