@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import Role, User
@@ -51,7 +52,7 @@ from apps.scheduling.policies.services import (
     strike_record,
     strikes_waive_for,
 )
-from apps.tenants.branding import email_language, gym_email_body
+from apps.tenants.branding import email_language
 from apps.tenants.selectors import gym_zone
 
 OCCURRENCE_FIELDS = ("starts_at", "ends_at", "trainer", "room", "capacity", "is_cancelled")
@@ -130,22 +131,42 @@ def _lock_occurrence(occurrence: ClassOccurrence) -> ClassOccurrence:
     )
 
 
-def _notify_promoted(booking: ClassBooking) -> None:
-    client = booking.client
-    if not client.email or not client.notify_by_email:
-        return
-    occurrence = booking.occurrence
+def class_notification_context(occurrence: ClassOccurrence, client: Client) -> dict[str, str]:
+    """What the class notifications (booked, promoted, cancelled) say about a class: its name
+    and start, in the gym's time zone, written in the client's language."""
     local = timezone.localtime(occurrence.starts_at, gym_zone())
     with translation.override(email_language(client.user)):
-        subject = _("You have a spot in %(name)s") % {"name": occurrence.class_type.name}
-        body = _("A spot freed up: you are now booked for %(name)s on %(when)s.") % {
-            "name": occurrence.class_type.name,
-            "when": local.strftime("%Y-%m-%d %H:%M"),
-        }
-        body = gym_email_body(body)
-    email = client.email
-    # After commit only: a rolled-back promotion must not tell anyone they have a spot.
-    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+        when = f"{date_format(local, 'DATE_FORMAT')} {local:%H:%M}"
+    return {"what": occurrence.class_type.name, "when": when}
+
+
+def _notify_class(*, kind: str, booking: ClassBooking) -> list[Any]:
+    from apps.notifications.selectors import client_channels
+    from apps.notifications.services import notify
+
+    client = booking.client
+    return notify(
+        kind=kind,
+        recipient=client,
+        context=class_notification_context(booking.occurrence, client),
+        event_key=f"{kind}:{booking.pk}",
+        url="/portal/",
+        channels=client_channels(client),
+    )
+
+
+def _notify_promoted(booking: ClassBooking) -> None:
+    # Recorded in the promotion's transaction and sent after it commits: a rolled-back
+    # promotion tells nobody they have a spot.
+    _notify_class(kind="waitlist_promoted", booking=booking)
+
+
+def _notify_booked(booking: ClassBooking) -> None:
+    """Confirm a spot (not a place on the waitlist) once the booking commits, after the class's
+    lock is released: the lock is not held while the message is written."""
+    if booking.status != ClassBookingStatus.BOOKED:
+        return
+    transaction.on_commit(partial(_notify_class, kind="booking_confirmed", booking=booking))
 
 
 def _fill_from_waitlist(occurrence: ClassOccurrence, actor: User | None) -> list[ClassBooking]:
@@ -433,7 +454,7 @@ def class_book(
             override=override_membership,
             sources=sources,
         )
-    return ClassBooking(
+    booking = ClassBooking(
         pk=pk,
         occurrence=occurrence,
         client=client,
@@ -441,6 +462,8 @@ def class_book(
         waitlist_position=position,
         created_at=created_at,
     )
+    _notify_booked(booking)
+    return booking
 
 
 def _book_locked(

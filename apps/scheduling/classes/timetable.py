@@ -9,11 +9,8 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -38,7 +35,6 @@ from apps.scheduling.models import (
     ClassType,
     Room,
 )
-from apps.tenants.branding import email_language, gym_email_body
 from apps.tenants.selectors import gym_today, gym_zone
 
 CLASS_TYPE_FIELDS = (
@@ -237,39 +233,29 @@ def occurrence_update_following(
 
 
 def _notify_cancelled(*, occurrence: ClassOccurrence, reason: str) -> int:
-    """Email every client booked or waiting for the cancelled class (those who take email),
-    once the cancellation commits. Returns how many were queued."""
+    """Tell every client booked or waiting for the cancelled class, through the notification
+    service (recorded now, sent once the cancellation commits: a rolled-back cancellation
+    tells nobody). Returns how many clients it reaches."""
+    from apps.notifications.selectors import client_channels
+    from apps.notifications.services import notify
+    from apps.scheduling.classes.services import class_notification_context
+
     bookings = occurrence.bookings.select_related("client__user").filter(
-        status__in=(ClassBookingStatus.BOOKED, ClassBookingStatus.WAITLISTED),
-        client__notify_by_email=True,
+        status__in=(ClassBookingStatus.BOOKED, ClassBookingStatus.WAITLISTED)
     )
-    when = timezone.localtime(occurrence.starts_at, gym_zone()).strftime("%Y-%m-%d %H:%M")
-    name = occurrence.class_type.name
-    emails = []
+    notified = 0
     for booking in bookings:
-        if not booking.client.email:
-            continue
-        with translation.override(email_language(booking.client.user)):
-            subject = _("Cancelled: %(name)s on %(when)s") % {"name": name, "when": when}
-            body = _(
-                "Hello %(first_name)s,\n\n%(name)s on %(when)s is cancelled. We are sorry for "
-                "the change; your booking will not count against you.%(reason)s\n"
-            ) % {
-                "first_name": booking.client.first_name,
-                "name": name,
-                "when": when,
-                "reason": f"\n\n{reason}" if reason else "",
-            }
-            body = gym_email_body(body)
-        emails.append((subject, body, settings.DEFAULT_FROM_EMAIL, [booking.client.email]))
-
-    def send() -> None:
-        for email in emails:
-            send_mail(*email)
-
-    # After commit only: a rolled-back cancellation must not tell anyone.
-    transaction.on_commit(send)
-    return len(emails)
+        client = booking.client
+        deliveries = notify(
+            kind="class_cancelled",
+            recipient=client,
+            context={**class_notification_context(occurrence, client), "reason": reason},
+            event_key=f"class_cancelled:{booking.pk}",
+            url="/portal/",
+            channels=client_channels(client),
+        )
+        notified += bool(deliveries)
+    return notified
 
 
 @transaction.atomic
