@@ -21,7 +21,7 @@ from apps.audit.services import audit_record
 from apps.crm.models import Client, Consent, ConsentKind
 from apps.ics_feeds.models import CalendarFeed, ReminderSent
 from apps.ics_feeds.selectors import token_hash
-from apps.notifications.kinds import EMAIL, IN_APP, PUSH, SMS
+from apps.notifications.selectors import client_channels
 from apps.notifications.services import notify
 from apps.scheduling.models import (
     Appointment,
@@ -74,7 +74,7 @@ def _when(starts_at: datetime, zone: ZoneInfo) -> str:
 def _reminded_clients() -> Q:
     """Clients a reminder can reach: by email (they take it and have an address) or by SMS
     (they asked for texts and their latest word on SMS consent is yes). Which channels it
-    then takes is notify()'s choice, restricted by _channels()."""
+    then takes is notify()'s choice, restricted by client_channels()."""
     return Q(client__notify_by_email=True, client__email__gt="") | Q(
         client__notify_by_sms=True, sms_consent=True
     )
@@ -88,17 +88,6 @@ def _with_sms_consent(queryset: QuerySet) -> QuerySet:
             .values("granted")[:1]
         )
     )
-
-
-def _channels(client: Client, sms_consent: bool | None) -> list[str]:
-    """The client's own choices bound every reminder, including for clients with a login
-    (whose notification preferences then pick among these)."""
-    channels = [IN_APP, PUSH]
-    if client.notify_by_email and client.email:
-        channels.append(EMAIL)
-    if client.notify_by_sms and sms_consent:
-        channels.append(SMS)
-    return channels
 
 
 def _remind_once(
@@ -130,7 +119,7 @@ def _remind_once(
                 context=values,
                 event_key=event_key,
                 url="/portal/",
-                channels=_channels(client, sms_consent),
+                channels=client_channels(client, sms_consent=bool(sms_consent)),
             )
     except IntegrityError:
         # Another run recorded this reminder between our check and our insert.
