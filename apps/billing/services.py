@@ -20,11 +20,10 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -60,8 +59,7 @@ from apps.billing.selectors import (
 from apps.core.constraints import as_field_error
 from apps.core.services import check_fields_allowed, model_save, snapshot
 from apps.crm.models import Client
-from apps.tenants.branding import email_language, gym_email_body
-from apps.tenants.selectors import current_gym, gym_today, gym_url, gym_zone
+from apps.tenants.selectors import current_gym, gym_today, gym_zone
 
 PLAN_FIELDS = (
     "name",
@@ -821,23 +819,22 @@ def membership_mark_past_due(
 
 
 def _email_payment_failed(membership: Membership) -> None:
-    """Tell the client once, at the first failure, where to update their card (the portal's
-    memberships page, which opens Stripe's Customer Portal)."""
+    """Tell the client once per failure episode, at its first failure, where to update their
+    card (the portal's memberships page, which opens Stripe's Customer Portal). Recorded in
+    this transaction, sent after it commits: a rolled-back change sends nothing."""
+    from apps.notifications.selectors import client_channels
+    from apps.notifications.services import notify
+
     client = membership.client
-    if not client.email or not client.notify_by_email:
-        return
-    gym = current_gym()
-    link = gym_url(gym=gym, path=reverse("portal:memberships"))
-    with translation.override(email_language(client.user)):
-        subject = _("Your payment to %(gym)s did not go through") % {"gym": gym.name}
-        body = _(
-            "Hello %(first_name)s,\n\nThe payment for your %(plan)s membership did not go "
-            "through. Please update your card here so you can keep booking:\n%(link)s\n"
-        ) % {"first_name": client.first_name, "plan": membership.plan.name, "link": link}
-        body = gym_email_body(body)
-    email = client.email
-    # After commit only: a rolled-back change must not send anything.
-    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    since = membership.past_due_since.isoformat() if membership.past_due_since else ""
+    notify(
+        kind="payment_failed",
+        recipient=client,
+        context={"plan": membership.plan.name},
+        event_key=f"payment_failed:{membership.pk}:{since}",
+        url=reverse("portal:memberships"),
+        channels=client_channels(client),
+    )
 
 
 @transaction.atomic

@@ -512,6 +512,11 @@ def test_the_client_is_emailed_once_when_a_renewal_fails(
         with django_capture_on_commit_callbacks(execute=True):
             services.membership_mark_past_due(membership=membership)
             services.membership_mark_past_due(membership=membership)
+        from apps.notifications.models import Delivery
+
+        delivery = Delivery.objects.get(kind="payment_failed")
+        assert delivery.event_key.startswith(f"payment_failed:{membership.pk}:")
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [crm_a.ann.email]
     assert "/portal/memberships/" in mail.outbox[0].body
+    assert "did not go through" in mail.outbox[0].subject
