@@ -558,7 +558,26 @@ def plan_assign(
             "start_date": {"before": None, "after": start_date.isoformat()},
         },
     )
+    _notify_plan_assigned(plan=plan, client=client, by=by)
     return plan
+
+
+def _notify_plan_assigned(*, plan: WorkoutPlan, client: Client, by: User) -> None:
+    """Tell the client about their new plan (recorded now, sent once the assignment commits)."""
+    from django.urls import reverse
+
+    from apps.notifications.selectors import client_channels
+    from apps.notifications.services import notify
+
+    notify(
+        kind="plan_assigned",
+        recipient=client,
+        context={"plan": plan.name, "trainer_name": by.get_full_name() or by.email},
+        event_key=f"plan_assigned:{plan.pk}",
+        url=reverse("portal:workouts"),
+        channels=client_channels(client),
+        actor=by,
+    )
 
 
 # --- Phases ----------------------------------------------------------------------------------
