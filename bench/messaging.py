@@ -42,7 +42,8 @@ out), which bounds what the client itself adds.
     .venv/bin/python bench/messaging.py --clients 100 --rate 20 --seconds 5
 
 Uses DATABASE_URL (or the embedded PostgreSQL) and REDIS_URL (default redis db 9).
-BENCH_QUERIES=1 also prints the SQL of one message of the consumer's work.
+BENCH_QUERIES=1 also prints the SQL of one message of the consumer's work; BENCH_PROFILE=<file>
+writes a cProfile of that work; --breakdown-only measures only that (no servers, no load).
 """
 
 from __future__ import annotations
@@ -64,17 +65,35 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fitnesscrm.settings.local")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-# The servers check the sessions made here: one secret for both.
-os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(48))
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+# Production's settings, for the servers and for this process alike: the servers check the
+# sessions made here (one secret), and the measurements apart run with the same connection
+# pool the servers use.
+SERVER_ENV = {
+    "DJANGO_SETTINGS_MODULE": "fitnesscrm.settings.production",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+    # The bench's gym is made and dropped in each run: a fresh key reads all it writes.
+    "FIELD_ENCRYPTION_KEYS": _fernet_key(),
+    "BASE_DOMAIN": "localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "REDIS_URL": os.environ["REDIS_URL"],
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(SERVER_ENV)
 
 import django
 
 django.setup()
 
-from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -84,9 +103,11 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
+from websockets.exceptions import ConnectionClosed
 
 from apps.accounts.models import Role, User
 from apps.crm.models import Assignment, Client, Trainer
+from apps.messaging import realtime as messaging_realtime
 from apps.messaging import selectors as messaging_selectors
 from apps.messaging import services as messaging
 from apps.messaging.payloads import message_data
@@ -293,8 +314,15 @@ async def load(
     async def open_one(index: int) -> None:
         person = data.people[index]
         async with opening:
+            # No keepalive pings from the client (browsers send none); the server's own
+            # pings (uvicorn's --ws-ping-interval) are answered as a browser would.
             socket = await open_socket(
-                ports[index % len(ports)], HOST, PATH, person.session, max_queue=None
+                ports[index % len(ports)],
+                HOST,
+                PATH,
+                person.session,
+                max_queue=None,
+                ping_interval=None,
             )
             hello = json.loads(await asyncio.wait_for(socket.recv(), 60))
             assert hello["type"] == "hello", hello
@@ -341,16 +369,16 @@ async def load(
         figures.send_ns[seq] = sent_ns
         if figures.measuring:
             figures.lag.append((loop.time() - target) * 1000)
-        await sockets[sender].send(
-            json.dumps(
-                {
-                    "type": "send",
-                    "conversation": conversation,
-                    "body": f"bench {seq} {sent_ns}",
-                    "ref": str(seq),
-                }
-            )
-        )
+        frame = {
+            "type": "send",
+            "conversation": conversation,
+            "body": f"bench {seq} {sent_ns}",
+            "ref": str(seq),
+        }
+        try:
+            await sockets[sender].send(json.dumps(frame))
+        except ConnectionClosed as closed:
+            figures.errors[f"send on a closed socket: {closed}"] += 1
     sending_ended = time.monotonic()
     counted = range(warmup, total)
     while time.monotonic() - sending_ended < args.grace:
@@ -380,61 +408,96 @@ async def load(
 
 
 def breakdown(data: Dataset, rounds: int = 200) -> None:
-    """The consumer's work for one message, measured apart, in this process against the same
-    database and Redis."""
+    """The consumer's work for one message, measured apart in this process against the same
+    database and Redis, the way the consumer runs it: database_sync_to_async from an event
+    loop, the conversation check, then post_message, whose on-commit publish sends the event
+    to the two people's groups (channels-redis), then the payload of the `sent` answer."""
     gym = data.gym
     conversation_id = next(iter(data.conversations))
     client_index, _ = data.conversations[conversation_id]
-    timings: list[float] = []
-    queries: list[int] = []
     with tenant_context(gym):
         user = User.objects.get(pk=data.people[client_index].user_id)
-        for n in range(rounds):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                # What MessagesConsumer._send does in its database thread.
-                with transaction.atomic():
-                    conversation = messaging_selectors.conversation_get(
-                        viewer=user, pk=conversation_id
-                    )
-                    message = messaging.post_message(
-                        conversation=conversation, sender_user=user, body=f"breakdown {n}"
-                    )
-                    payload = message_data(message)
-                timings.append((time.perf_counter() - started) * 1000)
-            queries.append(
-                sum(1 for query in captured.captured_queries if "SAVEPOINT" not in query["sql"])
-            )
     connection.set_schema_to_public()
-    if os.environ.get("BENCH_QUERIES"):
-        for query in captured.captured_queries:
-            print(f"    {query['time']} s  {query['sql'][:160]}")
-    print(
-        f"  consumer's database work + publish, per message: p50 "
-        f"{statistics.median(timings):.1f} ms, p99 {percentile(timings, 99):.1f} ms, "
-        f"{statistics.median(queries):.0f} queries"
-    )
+    captured_sql: list[dict[str, Any]] = []
+    profile = None
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+
+    def work(n: int) -> tuple[dict[str, Any], int]:
+        # As MessagesConsumer._send runs it in its database thread.
+        with tenant_context(gym), CaptureQueriesContext(connection) as captured:
+            conversation = messaging_selectors.conversation_get(viewer=user, pk=conversation_id)
+            message = messaging.post_message(
+                conversation=conversation, sender_user=user, body=f"breakdown {n}"
+            )
+            payload = message_data(message)
+        captured_sql[:] = captured.captured_queries
+        sql = [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+        return payload, len(sql)
+
+    async def consumer_rounds(publish: bool) -> tuple[list[float], list[float], list[int]]:
+        original = messaging_realtime._send
+        if not publish:
+            messaging_realtime._send = lambda groups, payload: None
+        wall, cpu, queries = [], [], []
+        try:
+            for n in range(rounds):
+                if profile is not None and publish:
+                    profile.enable()
+                started, cpu_started = time.perf_counter(), time.process_time()
+                _, count = await database_sync_to_async(work)(n)
+                wall.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
+                if profile is not None and publish:
+                    profile.disable()
+                queries.append(count)
+        finally:
+            messaging_realtime._send = original
+        return wall, cpu, queries
 
     layer = get_channel_layer()
-    group = f"{gym.schema_name}.bench.breakdown"
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
     sends: list[float] = []
 
-    async def group_sends() -> None:
+    async def group_sends(payload: dict[str, Any]) -> None:
+        group = f"{gym.schema_name}.bench.breakdown"
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
         for _ in range(rounds):
             started = time.perf_counter()
             await layer.group_send(group, {"type": "messaging.event", "payload": payload})
             sends.append((time.perf_counter() - started) * 1000)
             await layer.receive(channel)
+        await layer.group_discard(group, channel)
 
-    async_to_sync(group_sends)()
-    async_to_sync(layer.group_discard)(group, channel)
+    async def measure() -> tuple[Any, Any]:
+        without = await consumer_rounds(publish=False)
+        with_publish = await consumer_rounds(publish=True)
+        payload, _ = await database_sync_to_async(work)(rounds)
+        await group_sends(payload)
+        return without, with_publish
+
+    without, with_publish = asyncio.run(measure())
+    if os.environ.get("BENCH_QUERIES"):
+        for query in captured_sql:
+            print(f"    {query['time']} s  {query['sql'][:150]}")
+    if profile is not None:
+        profile.dump_stats(os.environ["BENCH_PROFILE"])
+    for label, (wall, cpu, queries) in (
+        ("database work alone", without),
+        ("database work + publish", with_publish),
+    ):
+        print(
+            f"  consumer's {label}, per message: p50 {statistics.median(wall):.1f} ms, "
+            f"p99 {percentile(wall, 99):.1f} ms, {statistics.median(cpu):.1f} ms of CPU "
+            f"(this process), {statistics.median(queries):.0f} queries"
+        )
     print(
         f"  one channels-redis group_send: p50 {statistics.median(sends):.2f} ms, "
-        f"p99 {percentile(sends, 99):.2f} ms (x2 per message: the two people's groups)"
+        f"p99 {percentile(sends, 99):.2f} ms (a message makes two: one per person's group)"
     )
-
+    payload, _ = work(rounds + 1)
     event = {"type": "message.new", "message": payload}
     started = time.perf_counter()
     for _ in range(10_000):
@@ -517,6 +580,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--grace", type=float, default=10)
+    parser.add_argument(
+        "--breakdown-only", action="store_true", help="only the measurements apart, no servers"
+    )
     args = parser.parse_args()
     if not settings.REDIS_URL:
         raise SystemExit("REDIS_URL is needed: the processes meet through channels-redis")
@@ -538,16 +604,11 @@ def main() -> None:
             f"{time.perf_counter() - began:.1f} s",
             flush=True,
         )
-        env = {
-            "DJANGO_SETTINGS_MODULE": "fitnesscrm.settings.production",
-            "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
-            "FIELD_ENCRYPTION_KEYS": os.environ["FIELD_ENCRYPTION_KEYS"],
-            "BASE_DOMAIN": "localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": database_url(connection.settings_dict),
-            "REDIS_URL": settings.REDIS_URL,
-            "LOG_LEVEL": "WARNING",
-        }
+        if args.breakdown_only:
+            print("where the time goes (measured apart, this process):")
+            breakdown(data)
+            return
+        env = {**SERVER_ENV, "DATABASE_URL": database_url(connection.settings_dict)}
         logs = Path(tempfile.mkdtemp(prefix="bench-messaging-"))
         processes = start_processes(args.processes, env=env, host=HOST, logs=logs)
         print(f"realtime: {processes[0].command} x {len(processes)} (logs in {logs})", flush=True)
