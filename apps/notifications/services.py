@@ -405,19 +405,29 @@ def _group_name(user_id: int) -> str:
     return group_name(connection.schema_name, user_id)
 
 
-def _broadcast_unread(user_id: int) -> None:
-    """Tell the user's open pages their unread count (the bell), after commit."""
+def _broadcast_unread_on_commit(user_id: int) -> None:
+    """After the commit, tell the user's open pages their unread count (the bell). The schema
+    is bound now: the callbacks may run once the caller (a task, a fan-out) switched away."""
+    from django.db import connection
+
+    transaction.on_commit(partial(_broadcast_unread, user_id, connection.schema_name))
+
+
+def _broadcast_unread(user_id: int, schema_name: str | None = None) -> None:
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
+    from django.db import connection
+    from django_tenants.utils import schema_context
 
     layer = get_channel_layer()
     if layer is None:
         return
-    count = Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+    schema_name = schema_name or connection.schema_name
+    with schema_context(schema_name):
+        count = Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+        group = _group_name(user_id)
     try:
-        async_to_sync(layer.group_send)(
-            _group_name(user_id), {"type": "unread.changed", "unread": count}
-        )
+        async_to_sync(layer.group_send)(group, {"type": "unread.changed", "unread": count})
     except Exception:  # the bell is a nicety; the notification is saved
         logger.warning("Could not publish the unread count", exc_info=True)
 
@@ -554,7 +564,7 @@ def _delivery_create(
             body=rendered.text,
             url=url[:500],
         )
-        transaction.on_commit(partial(_broadcast_unread, person.user.pk))
+        _broadcast_unread_on_commit(person.user.pk)
     elif status == DeliveryStatus.QUEUED and held is None:
         from django.db import connection
 
@@ -853,7 +863,7 @@ def notification_mark_read(*, viewer: User, notification_id: int | None = None) 
             raise PermissionDenied(_("This notification is not yours."))
     changed = notifications.update(read_at=timezone.now())
     if changed:
-        transaction.on_commit(partial(_broadcast_unread, viewer.pk))
+        _broadcast_unread_on_commit(viewer.pk)
     return changed
 
 
