@@ -489,6 +489,41 @@ def _import(job: ImportJob) -> None:
     # needed. Deleted after the commit: a rolled-back import keeps it for another try.
     storage = ImportJob._meta.get_field("file").storage
     transaction.on_commit(partial(storage.delete, stored))
+    _notify_finished(job)
+
+
+def _notify_finished(job: ImportJob) -> None:
+    """Tell whoever started the import how it ended (recorded in the transaction that ends it,
+    sent after the commit): they need not watch the progress page."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    from apps.notifications.services import notify
+    from apps.tenants.branding import email_language
+
+    if job.created_by is None:
+        return
+    with translation.override(email_language(job.created_by)):
+        if job.status == ImportJobStatus.DONE:
+            summary = _(
+                "%(created)s created, %(updated)s updated, %(skipped)s unchanged, "
+                "%(failed)s with errors"
+            ) % {
+                "created": job.created_rows,
+                "updated": job.updated_rows,
+                "skipped": job.skipped_rows,
+                "failed": job.failed_rows,
+            }
+        else:
+            summary = job.error_message or _("nothing was imported")
+    finished = job.finished_at.isoformat() if job.finished_at else ""
+    notify(
+        kind="import_finished",
+        recipient=job.created_by,
+        context={"file_name": job.original_filename, "summary": summary.rstrip(".")},
+        event_key=f"import_finished:{job.pk}:{finished}",
+        url=reverse("imports:job", args=[job.pk]),
+    )
 
 
 def _row_failure(number: int, exc: Exception) -> str:
@@ -523,6 +558,7 @@ def import_job_fail(*, job_id: int, message: str) -> ImportJob:
         obj=job,
         changes={"error": {"before": None, "after": message}},
     )
+    _notify_finished(job)
     return job
 
 
