@@ -227,3 +227,50 @@ def card_update_session_create(*, gym: Gym, email: str, return_url: str) -> str:
         {"customer": customer, "return_url": return_url}
     )
     return str(session.url)
+
+
+# The tiers a new installation sells until an operator changes them in the platform admin:
+# (code, name, active clients up to, monthly price in minor units).
+DEFAULT_PLANS = (
+    ("starter", "Starter", 50, 2900),
+    ("growth", "Growth", 200, 5900),
+    ("unlimited", "Unlimited", None, 9900),
+)
+
+
+def platform_plans_ensure(*, currency: str = "EUR", in_stripe: bool = False) -> list[PlatformPlan]:
+    """The default platform plans, made where missing (by code) and never changed once there:
+    an operator may have repriced them. `in_stripe`: each plan without a Stripe price gets a
+    Product and a monthly Price on the platform's account (idempotency keys per plan, so a
+    run cut short and run again makes no second one). Returns every default plan."""
+    plans = []
+    for code, name, limit, amount in DEFAULT_PLANS:
+        plan, _created = PlatformPlan.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "max_active_clients": limit,
+                "amount": amount,
+                "currency": currency.upper(),
+            },
+        )
+        if in_stripe and not plan.stripe_price_id:
+            client = platform_client()
+            product = client.v1.products.create(
+                {"name": f"FitnessCRM {plan.name}", "metadata": {"platform_plan": plan.code}},
+                {"idempotency_key": f"platform-plan-{plan.code}-product"},
+            )
+            price = client.v1.prices.create(
+                {
+                    "product": product.id,
+                    "unit_amount": plan.amount,
+                    "currency": plan.currency.lower(),
+                    "recurring": {"interval": "month"},
+                    "metadata": {"platform_plan": plan.code},
+                },
+                {"idempotency_key": f"platform-plan-{plan.code}-price-{plan.amount}"},
+            )
+            PlatformPlan.objects.filter(pk=plan.pk).update(stripe_price_id=price.id)
+            plan.stripe_price_id = price.id
+        plans.append(plan)
+    return plans
