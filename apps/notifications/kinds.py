@@ -68,6 +68,11 @@ KINDS: list[Kind] = [
     # Accounts: the person needs these to get in, so preferences do not switch them off.
     Kind("invitation", _("Invitation to join"), "any", (EMAIL,), mandatory=True, urgent=True),
     Kind("account_welcome", _("Your new account"), "any", (EMAIL,), mandatory=True, urgent=True),
+    # Password resets, email confirmations: allauth sends these at once through
+    # apps/accounts/adapters.py in the branded layout (not notify(): they carry account keys).
+    Kind(
+        "account_security", _("Sign-in and password"), "any", (EMAIL,), mandatory=True, urgent=True
+    ),
     # Tests and previews of the notification service itself.
     Kind("test", _("Test notification"), "any", (IN_APP, EMAIL, SMS, PUSH), urgent=True),
 ]
