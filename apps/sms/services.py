@@ -357,9 +357,17 @@ def help_text(*, gym: Gym) -> str:
         return _("%(gym)s. Reply STOP to stop texts.") % {"gym": gym.name}
 
 
-def inbound_to_conversation(*, client: Any, body: str) -> None:
-    """Put a client's text in their conversation with the gym (apps.messaging)."""
+def inbound_to_conversation(*, client: Any, body: str) -> bool:
+    """Put a client's text in their conversation with the gym (apps.messaging). A text
+    messaging cannot take (a picture message without words, a NUL character) is dropped and
+    logged rather than failing Twilio's request: Twilio would only show an error."""
     from apps.messaging.services import conversation_with_gym, post_message
 
-    conversation = conversation_with_gym(client=client)
-    post_message(conversation=conversation, sender_client=client, body=body, via="sms")
+    try:
+        with transaction.atomic():
+            conversation = conversation_with_gym(client=client)
+            post_message(conversation=conversation, sender_client=client, body=body, via="sms")
+    except ValidationError as error:
+        logger.info("An inbound text was not kept: %s", "; ".join(error.messages))
+        return False
+    return True

@@ -273,3 +273,9 @@ def test_a_staff_reply_in_an_app_conversation_is_not_texted(twilio, crm_a, servi
         reply = post_message(conversation=conversation, sender_user=crm_a.desk, body="Hello!")
         assert not Delivery.objects.filter(event_key=f"message:{reply.pk}").exists()
     assert twilio.message_calls() == []
+
+
+@pytest.mark.parametrize("body", ["", "   ", "nul \x00 inside"])
+def test_a_text_messaging_cannot_take_is_answered_and_dropped(twilio, crm_a, service_a, body):
+    assert twilio.inbound(frm=ANN, body=body, service_sid=SERVICE_A, url=INBOUND_URL) == 200
+    assert _texts_in_conversations(crm_a.gym) == []
