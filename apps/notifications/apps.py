@@ -7,4 +7,4 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from apps.notifications import signals  # noqa: F401
+        from apps.notifications import personal_data, signals  # noqa: F401
