@@ -281,7 +281,37 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
     "billing.membership": _membership_of,
     "billing.creditgrant": _credits_of,
     "billing.payment": _payment_of,
+    "notifications.notification": lambda user: _notifications_of(user)[0],
+    "notifications.delivery": lambda user: _notifications_of(user)[1],
+    "notifications.preference": lambda user: _notifications_of(user)[2],
+    "notifications.pushsubscription": lambda user: _notifications_of(user)[3],
 }
+
+
+def _notifications_of(user: User) -> tuple[Any, Any, Any, Any]:
+    from apps.notifications.models import Delivery, Notification, Preference, PushSubscription
+
+    text = f"Hello {user.first_name} {user.last_name} ({user.email}, {user.phone})"
+    notification = Notification.objects.create(recipient=user, kind="test", title=text, body=text)
+    delivery, _created = Delivery.objects.get_or_create(
+        channel="email",
+        event_key=f"privacy:u{user.pk}",
+        defaults={
+            "recipient_user": user,
+            "kind": "test",
+            "address": user.email,
+            "subject": text,
+            "body": text,
+            "html": f"<p>{text}</p>",
+            "error": f"{user.phone} refused",
+        },
+    )
+    preference, _created = Preference.objects.get_or_create(user=user)
+    push, _created = PushSubscription.objects.get_or_create(
+        endpoint=f"https://fcm.googleapis.com/fcm/send/{user.pk}",
+        defaults={"user": user, "p256dh": "k", "auth": "a", "user_agent": text[:200]},
+    )
+    return notification, delivery, preference, push
 
 
 def make_person(email: str, first: str, last: str, phone: str) -> User:
