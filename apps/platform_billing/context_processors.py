@@ -1,4 +1,6 @@
-"""The lapsed-subscription banner on every staff page of a gym."""
+"""The lapsed-subscription banner on every staff page of a gym, and on every page of its
+client portal once the gym is read-only (its clients' bookings and changes are refused then,
+and the banner says why)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,11 @@ def platform_standing(request: HttpRequest) -> dict[str, Any]:
     if standing is None or not standing.lapsed:
         return {}
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not is_staff_member(user):
+    if user is None or not user.is_authenticated:
         return {}
-    return {"platform_standing": standing}
+    if is_staff_member(user):
+        return {"platform_standing": standing}
+    if standing.read_only:
+        # A client needs no word of a lapse while it changes nothing for them.
+        return {"platform_standing": standing, "platform_banner_for_client": True}
+    return {}

@@ -315,3 +315,24 @@ def test_djstripe_webhook_signals_keep_in_step(billing_on, gym_a):
     _from_djstripe(sender=Event, event=connected)
     row.refresh_from_db()
     assert row.status == "past_due"
+
+
+def test_a_read_only_gyms_portal_says_why_writes_are_refused(billing_on, gym_a, client_a):
+    from apps.crm.services import profile_ensure_for_role
+
+    with tenant_context(gym_a):
+        user = make_user(Role.CLIENT, "paula@alpha.example", first_name="Paula")
+        profile_ensure_for_role(user=user)
+    client_a.force_login(user)
+    # Lapsed but still writable: nothing changes for clients, so nothing is said to them.
+    standing_set(gym_a, status="past_due", lapsed_days_ago=2, stripe_subscription_id="sub_p")
+    page = client_a.get("/portal/")
+    assert page.status_code == 200
+    assert b'data-testid="platform-banner"' not in page.content
+    standing_set(gym_a, status="past_due", lapsed_days_ago=15, stripe_subscription_id="sub_p")
+    page = client_a.get("/portal/")
+    assert b'data-testid="platform-banner"' in page.content
+    assert b"Booking and changes are paused for now." in page.content
+    # Nothing about paying FitnessCRM, which is the gym's business.
+    assert b"platform-banner-link" not in page.content
+    assert b"This gym is read-only." not in page.content
