@@ -30,7 +30,7 @@ class RuleForm(forms.Form):
             "Days before a trial ends, days without a visit, or which class (3 for the third)."
         ),
     )
-    statuses = forms.MultipleChoiceField(
+    status = forms.MultipleChoiceField(
         label=_("Client status is"),
         choices=ClientStatus.choices,
         required=False,
@@ -47,7 +47,7 @@ class RuleForm(forms.Form):
         required=False,
         empty_label=_("Any trainer or none"),
     )
-    membership_statuses = forms.MultipleChoiceField(
+    membership_status = forms.MultipleChoiceField(
         label=_("Membership is"),
         choices=MembershipStatus.choices,
         required=False,
@@ -63,10 +63,10 @@ class RuleForm(forms.Form):
     def conditions(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
-            "statuses": data.get("statuses") or [],
+            "status": data.get("status") or [],
             "tags": [t for t in (data.get("tags") or "").split(",") if t.strip()],
             "trainer": data["trainer"].pk if data.get("trainer") else None,
-            "membership_statuses": data.get("membership_statuses") or [],
+            "membership_status": data.get("membership_status") or [],
         }
 
     @staticmethod
@@ -76,10 +76,10 @@ class RuleForm(forms.Form):
             "name": rule.name,
             "trigger": rule.trigger,
             "threshold": rule.threshold,
-            "statuses": conditions.get("statuses", []),
+            "status": conditions.get("status", []),
             "tags": ", ".join(conditions.get("tags", [])),
             "trainer": conditions.get("trainer"),
-            "membership_statuses": conditions.get("membership_statuses", []),
+            "membership_status": conditions.get("membership_status", []),
         }
 
 

@@ -46,8 +46,8 @@ class Rule(TimeStampedModel):
     name = models.CharField(_("name"), max_length=120)
     trigger = models.CharField(_("trigger"), max_length=30, choices=Trigger.choices)
     threshold = models.PositiveSmallIntegerField(_("days or count"), null=True, blank=True)
-    # A segment-like client filter: {"statuses": [...], "tags": [...], "trainer": id,
-    # "membership_statuses": [...]} (apps.automations.conditions).
+    # A client filter: a segment definition of apps.campaigns ({"status": [...], "tags": [...],
+    # "trainer": id, "membership_status": [...], ...}; apps.automations.conditions).
     conditions = models.JSONField(_("conditions"), default=dict, blank=True)
     # [{"delay_minutes": int, "action": Action, ...action's parameters}], in order
     # (apps.automations.steps).

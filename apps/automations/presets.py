@@ -163,7 +163,7 @@ PRESETS: list[Preset] = [
         Trigger.NO_VISIT,
         _win_back,
         threshold=21,
-        conditions={"statuses": ["active"]},
+        conditions={"status": ["active"]},
     ),
     Preset(
         "birthday",

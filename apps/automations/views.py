@@ -26,6 +26,7 @@ from apps.automations.presets import PRESETS
 from apps.automations.services import THRESHOLD_TRIGGERS
 from apps.automations.steps import delay_describe, placeholder_help
 from apps.core.forms import add_service_errors
+from apps.crm.models import Trainer
 
 MANAGERS = (Role.OWNER, Role.MANAGER)
 STAFF = (Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK)
@@ -47,11 +48,13 @@ def _refusal(error: ValidationError | PermissionDenied) -> str:
 @role_required(*MANAGERS)
 def rule_list(request: HttpRequest) -> HttpResponse:
     rules = list(selectors.rule_list(viewer=request.user))
+    trainer_ids = {rule.conditions.get("trainer") for rule in rules} - {None}
+    trainers = Trainer.objects.select_related("user").in_bulk(list(trainer_ids))
     used = {rule.preset for rule in rules if rule.preset}
     rows = [
         {
             "rule": rule,
-            "conditions": conditions_describe(rule.conditions),
+            "conditions": conditions_describe(rule.conditions, trainers),
             "steps": [
                 f"{delay_describe(int(step.get('delay_minutes') or 0))}: "
                 f"{dict(_action_labels()).get(step['action'], step['action'])}"
