@@ -326,3 +326,38 @@ def test_cancelling_the_class_gives_credits_back(sched_a: CrmGym) -> None:  # no
         occurrence_cancel(actor=sched_a.manager, occurrence=occurrence)
         credit.refresh_from_db()
         assert credit.remaining == 1
+
+
+def test_the_calendar_books_without_a_membership_only_with_a_managers_override(
+    sched_a: CrmGym,  # noqa: F811
+) -> None:
+    from apps.audit.models import AuditEvent
+    from apps.scheduling.models import Appointment
+    from tests.scheduling.test_calendar_pages import as_user
+
+    url = "/schedule/calendar/appointments/new/"
+    with tenant_context(sched_a.gym):
+        require_memberships()
+    data = {
+        "trainer": sched_a.tina.pk,
+        "client": sched_a.ann.pk,
+        "day": "2026-07-07",
+        "start": "10:00",
+        "duration_minutes": 45,
+    }
+    owner = as_user(sched_a, "owner")
+    assert 'name="override_membership"' in owner.get(url).content.decode()
+    refused = owner.post(url, data)
+    assert refused.status_code == 400
+    assert "No valid membership or credits for this booking." in refused.content.decode()
+    # A trainer has no such override, whatever the form sends.
+    tina = as_user(sched_a, "tina")
+    assert 'name="override_membership"' not in tina.get(url).content.decode()
+    assert tina.post(url, {**data, "override_membership": "on"}).status_code == 400
+    assert owner.post(url, {**data, "override_membership": "on"}).status_code == 302
+    with tenant_context(sched_a.gym):
+        appointment = Appointment.objects.get(client=sched_a.ann)
+        use = EntitlementUse.objects.get(booking_ref=services.appointment_ref(appointment.pk))
+        assert use.overridden_by == sched_a.owner
+        assert (use.credit_id, use.membership_id) == (None, None)
+        assert AuditEvent.objects.filter(action="entitlement.overridden").count() == 1

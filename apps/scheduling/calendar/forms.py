@@ -61,6 +61,9 @@ class AppointmentForm(forms.Form):
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     override = forms.BooleanField(label=_("Outside working hours"), required=False)
+    # The same override as the API's, for a client without a valid membership or credits
+    # (owners and managers; billing audits it).
+    override_membership = forms.BooleanField(label=_("Without a valid membership"), required=False)
 
     def __init__(
         self,
@@ -77,7 +80,17 @@ class AppointmentForm(forms.Form):
         self.fields["room"].queryset = rooms  # type: ignore[attr-defined]
         if not allow_override:
             del self.fields["override"]
+            del self.fields["override_membership"]
 
     def add_service_errors(self, error: ValidationError) -> None:
-        """Put a service's errors on the matching fields (start and end belong to the time)."""
-        add_service_errors(self, error, {"starts_at": "start", "ends_at": "duration_minutes"})
+        """Put a service's errors on the matching fields (start and end belong to the time;
+        a membership refusal beside the override a manager may tick)."""
+        add_service_errors(
+            self,
+            error,
+            {
+                "starts_at": "start",
+                "ends_at": "duration_minutes",
+                "membership": "override_membership",
+            },
+        )

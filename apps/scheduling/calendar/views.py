@@ -265,6 +265,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
                 video_link=data["video_link"],
                 notes=data["notes"],
                 override_availability=data.get("override", False),
+                override_membership=data.get("override_membership", False),
             )
         except SchedulingConflict as conflict:
             form.add_error(None, conflict_message(conflict, zone))
