@@ -66,6 +66,22 @@ class TestRulePages:
         assert edit.status_code == 200
         assert "Hi {{ first_name }}" in edit.content.decode()
 
+    def test_conditions_from_the_form_are_a_segment_definition(self, crm_a: CrmGym) -> None:
+        owner = signed_in(crm_a, "owner")
+        response = owner.post(
+            "/automations/new/",
+            rule_post(status=["active", "trial"], tags="VIP, morning", trainer=crm_a.tina.pk),
+        )
+        assert response.status_code == 302
+        with tenant_context(crm_a.gym):
+            rule = Rule.objects.get(name="Welcome")
+            assert rule.conditions == {
+                "status": ["active", "trial"],
+                "tags": ["morning", "vip"],
+                "trainer": crm_a.tina.pk,
+            }
+        assert "trained by Tina Trainer" in owner.get("/automations/").content.decode()
+
     def test_an_unknown_placeholder_is_shown_on_the_form(self, crm_a: CrmGym) -> None:
         owner = signed_in(crm_a, "owner")
         response = owner.post(
