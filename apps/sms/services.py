@@ -49,6 +49,9 @@ STATUS_FROM_TWILIO = {
     "failed": "failed",
     "canceled": "failed",
 }
+# A report that finds no delivery yet is tried again this many times, 15 s, 30 s, 45 s later.
+STATUS_RETRIES = 3
+STATUS_RETRY_SECONDS = 15
 # An inbound text is handled once even if Twilio posts it again (a retry after a timeout).
 INBOUND_SEEN_SECONDS = 2 * 24 * 3600
 
@@ -294,22 +297,45 @@ def sms_status_receive(*, gym: Gym, params: Mapping[str, str]) -> None:
     """A delivery report for one of the gym's texts: its delivery row moves on (idempotent and
     safe out of order: apps.notifications.services.update_delivery never moves a delivered
     text back to sent), and an opt-out Twilio reports (21610) joins our list."""
+    with tenant_context(gym):
+        if error_code_of(params) == str(gateway.ERROR_OPTED_OUT) and gateway.is_e164(
+            params.get("To")
+        ):
+            sms_number_suppress(phone=params["To"], detail="Twilio 21610")
+        sms_status_apply(params=dict(params))
+    GymMessagingService.objects.filter(gym=gym).update(last_status_at=timezone.now())
+
+
+def error_code_of(params: Mapping[str, str]) -> str:
+    return params.get("ErrorCode") or ""
+
+
+def sms_status_apply(*, params: dict[str, str], attempt: int = 0) -> int:
+    """In the current gym: the report's status on the delivery with its Message SID; how many
+    rows it moved. A report can overtake the write of the SID it is about (the sender records
+    the SID once Twilio has answered, and Twilio may report within that moment): one that
+    finds no row is tried again a little later, a few times (apps.sms.tasks)."""
     from apps.notifications.services import update_delivery
 
     status = STATUS_FROM_TWILIO.get((params.get("MessageStatus") or "").lower())
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    error_code = params.get("ErrorCode") or ""
-    with tenant_context(gym):
-        if status is not None and sid:
-            error = ""
-            if error_code:
-                error = f"Twilio {error_code}"
-                if params.get("ErrorMessage"):
-                    error += f": {params['ErrorMessage']}"
-            update_delivery(provider="twilio", provider_id=sid, status=status, error=error)
-        if error_code == str(gateway.ERROR_OPTED_OUT) and gateway.is_e164(params.get("To")):
-            sms_number_suppress(phone=params["To"], detail="Twilio 21610")
-    GymMessagingService.objects.filter(gym=gym).update(last_status_at=timezone.now())
+    if status is None or not sid:
+        return 0
+    error = ""
+    if error_code_of(params):
+        error = f"Twilio {error_code_of(params)}"
+        if params.get("ErrorMessage"):
+            error += f": {params['ErrorMessage']}"
+    matched = update_delivery(provider="twilio", provider_id=sid, status=status, error=error)
+    if not matched and attempt < STATUS_RETRIES:
+        from apps.sms.tasks import sms_status_retry
+
+        transaction.on_commit(
+            lambda: sms_status_retry.apply_async(
+                (params, attempt + 1), countdown=STATUS_RETRY_SECONDS * (attempt + 1)
+            )
+        )
+    return matched
 
 
 def sms_inbound_receive(*, gym: Gym, params: Mapping[str, str]) -> str:

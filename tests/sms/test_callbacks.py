@@ -279,3 +279,33 @@ def test_a_staff_reply_in_an_app_conversation_is_not_texted(twilio, crm_a, servi
 def test_a_text_messaging_cannot_take_is_answered_and_dropped(twilio, crm_a, service_a, body):
     assert twilio.inbound(frm=ANN, body=body, service_sid=SERVICE_A, url=INBOUND_URL) == 200
     assert _texts_in_conversations(crm_a.gym) == []
+
+
+def test_a_report_that_overtakes_its_sid_is_applied_a_little_later(
+    twilio, crm_a, service_a, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from apps.sms import tasks
+
+    delivery = _test_send(crm_a.gym, crm_a.owner)
+    sid = delivery.provider_id
+    # The sender has Twilio's answer but has not written the SID yet.
+    with tenant_context(crm_a.gym):
+        Delivery.objects.filter(pk=delivery.pk).update(provider_id="")
+    scheduled: list = []
+    monkeypatch.setattr(
+        tasks.sms_status_retry,
+        "apply_async",
+        lambda args, countdown: scheduled.append((args, countdown)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert twilio.send_status(sid, "delivered") == 204
+    [((params, attempt), countdown)] = scheduled
+    assert (params["MessageSid"], attempt, countdown) == (sid, 1, 15)
+    with tenant_context(crm_a.gym):
+        Delivery.objects.filter(pk=delivery.pk).update(provider_id=sid)
+        assert tasks.sms_status_retry(params, attempt) == 1
+        assert Delivery.objects.get(pk=delivery.pk).status == "delivered"
+    # Given up after a few tries: a report for a text that is not ours stays unmatched.
+    with tenant_context(crm_a.gym):
+        assert tasks.sms_status_retry({**params, "MessageSid": "SMnot-ours"}, 3) == 0
+    assert len(scheduled) == 1
