@@ -155,6 +155,8 @@ class TaskForm(forms.Form):
         label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     assignee = forms.ChoiceField(label=_("For"), required=False, choices=())
+    # The client the task is about, when it was opened from their page.
+    client = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

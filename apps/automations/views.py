@@ -26,7 +26,8 @@ from apps.automations.presets import PRESETS
 from apps.automations.services import THRESHOLD_TRIGGERS
 from apps.automations.steps import delay_describe, placeholder_help
 from apps.core.forms import add_service_errors
-from apps.crm.models import Trainer
+from apps.crm import selectors as crm_selectors
+from apps.crm.models import Client, Trainer
 
 MANAGERS = (Role.OWNER, Role.MANAGER)
 STAFF = (Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK)
@@ -199,19 +200,22 @@ def _parsed(text: str) -> datetime | None:
 @role_required(*STAFF)
 def task_list(request: HttpRequest) -> HttpResponse:
     show_done = request.GET.get("show") == "done"
-    form = TaskForm()
+    about = _visible_client(request, request.GET.get("client"))
+    form = TaskForm(initial={"client": about.pk if about else None})
     if request.method == "POST":
         form = TaskForm(request.POST)
         if form.is_valid():
             assignee = None
             if form.cleaned_data.get("assignee"):
                 assignee = User.objects.filter(pk=int(form.cleaned_data["assignee"])).first()
+            about = _visible_client(request, form.cleaned_data.get("client"))
             try:
                 services.task_create(
                     actor=request.user,
                     title=form.cleaned_data["title"],
                     due_on=form.cleaned_data.get("due_on"),
                     assignee=assignee,
+                    client=about,
                 )
             except (ValidationError, PermissionDenied) as error:
                 if isinstance(error, ValidationError):
@@ -227,8 +231,21 @@ def task_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "automations/task_list.html",
-        {"tasks": list(tasks[:TASKS_SHOWN]), "form": form, "show_done": show_done},
+        {
+            "tasks": list(tasks[:TASKS_SHOWN]),
+            "form": form,
+            "show_done": show_done,
+            "about": about,
+        },
     )
+
+
+def _visible_client(request: HttpRequest, pk: Any) -> Client | None:
+    """The client a task is about, if the viewer may see them (else none: never another's)."""
+    if not str(pk or "").isdigit():
+        return None
+    clients = crm_selectors.client_list(viewer=request.user, prefetch_trainers=False)
+    return clients.filter(pk=int(pk)).first()
 
 
 def _task_or_404(request: HttpRequest, pk: int) -> StaffTask:

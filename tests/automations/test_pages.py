@@ -176,6 +176,17 @@ class TestTasks:
             task.refresh_from_db()
             assert task.done_at is not None
 
+    def test_a_task_about_a_client_from_their_page(self, crm_a: CrmGym) -> None:
+        tina = signed_in(crm_a, "tina")
+        page = tina.get(f"/tasks/?client={crm_a.ann.pk}")
+        assert "About Ann Able" in page.content.decode()
+        tina.post("/tasks/", {"title": "Ask Ann about her knee", "client": crm_a.ann.pk})
+        # Bob is not Tina's client: the task is made, about nobody.
+        tina.post("/tasks/", {"title": "Ask Bob", "client": crm_a.bob.pk})
+        with tenant_context(crm_a.gym):
+            assert StaffTask.objects.get(title="Ask Ann about her knee").client == crm_a.ann
+            assert StaffTask.objects.get(title="Ask Bob").client is None
+
     def test_a_trainer_cannot_give_tasks_to_others_or_touch_theirs(self, crm_a: CrmGym) -> None:
         with tenant_context(crm_a.gym):
             theirs = services.task_create(
