@@ -48,6 +48,8 @@ SHARED_APPS = [
     # Gyms' Twilio Messaging Services: the public lookup that routes each Twilio callback
     # (inbound SMS, delivery reports) to its gym.
     "apps.sms",
+    # Wearable providers' accounts: the public lookup that routes their webhooks to a gym.
+    "apps.wearables.routing",
     # No models: the `seed_demo` command.
     "apps.demo",
     *_PER_SCHEMA_APPS,
@@ -71,6 +73,7 @@ TENANT_APPS = [
     "apps.messaging",
     # One notification service: in-app centre, email, SMS, web push, the delivery log.
     "apps.notifications",
+    "apps.wearables",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
