@@ -395,6 +395,18 @@ TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 SMS_SEGMENT_PRICE = env.str("SMS_SEGMENT_PRICE", default="0.0079")
 SMS_PRICE_CURRENCY = env.str("SMS_PRICE_CURRENCY", default="USD")
 
+# --- Strava (apps.wearables): the platform's one API application, shared by every gym ---
+STRAVA_CLIENT_ID = env.str("STRAVA_CLIENT_ID", default="")
+STRAVA_CLIENT_SECRET = env.str("STRAVA_CLIENT_SECRET", default="")
+# Echoed back by Strava when it validates the webhook subscription (hub.verify_token).
+STRAVA_WEBHOOK_VERIFY_TOKEN = env.str("STRAVA_WEBHOOK_VERIFY_TOKEN", default="")
+# OAuth pages and the API: tests point it at a fake on loopback (tests/fakes/strava.py).
+STRAVA_BASE_URL = env.str("STRAVA_BASE_URL", default="https://www.strava.com")
+STRAVA_TIMEOUT_SECONDS = env.float("STRAVA_TIMEOUT_SECONDS", default=10.0)
+# The application's read limits (Strava's are per application: one budget for every gym).
+STRAVA_RATE_LIMIT_15MIN = env.int("STRAVA_RATE_LIMIT_15MIN", default=100)
+STRAVA_RATE_LIMIT_DAILY = env.int("STRAVA_RATE_LIMIT_DAILY", default=1000)
+
 from .auth import *  # noqa: E402
 from .celery import *  # noqa: E402
 from .observability import *  # noqa: E402
