@@ -283,6 +283,45 @@ class TestPausingAndDelays:
             assert other.tags == ["day-0"]
             assert Run.objects.get(rule=rule, client=other).status == RunStatus.STOPPED
 
+    def test_a_worker_dying_mid_step_leaves_the_step_to_do_once(
+        self, crm_a: CrmGym, monkeypatch
+    ) -> None:
+        from apps.automations.models import Action
+
+        with tenant_context(crm_a.gym):
+            rule = make_rule(
+                crm_a,
+                Trigger.BIRTHDAY,
+                [
+                    {"action": "create_task", "title": "Call {{ first_name }}"},
+                    tag_step("birthday"),
+                ],
+            )
+            run = Run.objects.create(
+                rule=rule, occurrence_key="b:dies", client=crm_a.bob, due_at=timezone.now()
+            )
+            real = services.ACTIONS[Action.CREATE_TASK]
+
+            def dies(*args, **kwargs):  # type: ignore[no-untyped-def]
+                real(*args, **kwargs)
+                raise SystemExit("worker killed")  # not an Exception: nothing catches it
+
+            monkeypatch.setitem(services.ACTIONS, Action.CREATE_TASK, dies)
+            with pytest.raises(SystemExit):
+                services.due_steps_run()
+            run.refresh_from_db()
+            assert run.status == RunStatus.WAITING
+            assert run.next_step == 0
+            assert not StaffTask.objects.filter(client=crm_a.bob).exists()
+            # The next pass (another worker) does it, once.
+            monkeypatch.setitem(services.ACTIONS, Action.CREATE_TASK, real)
+            assert services.due_steps_run() == 2
+            assert services.due_steps_run() == 0
+            assert StaffTask.objects.filter(client=crm_a.bob).count() == 1
+            run.refresh_from_db()
+            assert run.status == RunStatus.DONE
+            assert len(run.log) == 2
+
 
 class TestRules:
     def test_unknown_placeholder_is_refused_naming_the_step(self, crm_a: CrmGym) -> None:
