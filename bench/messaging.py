@@ -246,6 +246,7 @@ class Figures:
     # Server CPU seconds per process and wall seconds over the measured part.
     cpu: list[float] = field(default_factory=list)
     wall: float = 0.0
+    idle_cpu: list[float] = field(default_factory=list)  # CPU seconds a second, no messages
 
 
 def _stamp(body: str) -> tuple[int, int] | None:
@@ -343,6 +344,15 @@ async def load(
     stop = asyncio.Event()
     probe = asyncio.create_task(_probe(probe_socket, figures, stop))
 
+    # What 1,000 quiet sockets cost the servers (keepalive pings, the layer's receive loop),
+    # so the CPU of a message can be told apart from it.
+    idle_before = [cpu_seconds(process.pid) for process in processes]
+    await asyncio.sleep(3)
+    figures.idle_cpu = [
+        (cpu_seconds(process.pid) - before) / 3
+        for process, before in zip(processes, idle_before, strict=True)
+    ]
+
     rng = random.Random(19)
     conversation_ids = list(data.conversations)
     warmup = int(args.rate * args.warmup)
@@ -426,13 +436,18 @@ def breakdown(data: Dataset, rounds: int = 200) -> None:
         profile = cProfile.Profile()
 
     def work(n: int) -> tuple[dict[str, Any], int]:
-        # As MessagesConsumer._send runs it in its database thread.
+        # As MessagesConsumer._send runs it in its database thread (profiled there: cProfile
+        # follows one thread).
+        if profile is not None:
+            profile.enable()
         with tenant_context(gym), CaptureQueriesContext(connection) as captured:
             conversation = messaging_selectors.conversation_get(viewer=user, pk=conversation_id)
             message = messaging.post_message(
                 conversation=conversation, sender_user=user, body=f"breakdown {n}"
             )
             payload = message_data(message)
+        if profile is not None:
+            profile.disable()
         captured_sql[:] = captured.captured_queries
         sql = [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
         return payload, len(sql)
@@ -444,14 +459,10 @@ def breakdown(data: Dataset, rounds: int = 200) -> None:
         wall, cpu, queries = [], [], []
         try:
             for n in range(rounds):
-                if profile is not None and publish:
-                    profile.enable()
                 started, cpu_started = time.perf_counter(), time.process_time()
                 _, count = await database_sync_to_async(work)(n)
                 wall.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - cpu_started) * 1000)
-                if profile is not None and publish:
-                    profile.disable()
                 queries.append(count)
         finally:
             messaging_realtime._send = original
@@ -561,6 +572,11 @@ def report(figures: Figures, args: argparse.Namespace) -> bool:
             for n, seconds in enumerate(figures.cpu, start=1)
         )
         + f"; {sum(figures.cpu) / max(1, len(acked)) * 1000:.1f} ms of server CPU a message"
+    )
+    above_idle = sum(figures.cpu) - sum(figures.idle_cpu) * figures.wall
+    print(
+        f"  idle sockets alone: {sum(figures.idle_cpu):.0%} of a core; above that, "
+        f"{above_idle / max(1, len(acked)) * 1000:.1f} ms of server CPU a message"
     )
     met_latency = p99 < 100
     met_lost = not lost and not refused and not figures.duplicates and not figures.unexpected
