@@ -8,15 +8,23 @@ Sending, exactly once per recipient (docs/architecture.md, "Campaigns"):
    audience is frozen and a second start adds nobody twice.
 2. One sender at a time per campaign: a PostgreSQL advisory lock held by the sending
    connection. A sender that dies loses its connection, and PostgreSQL frees the lock at once.
-3. Each recipient is claimed ("queued" -> "sending", committed) BEFORE the SMTP conversation
-   and marked "sent" after it. A restarted sender never touches "sent" rows and never resends a
-   "sending" row: such a row is one whose sender died between the claim and the mark, so the
-   mail may or may not have left. It is marked failed ("interrupted"), never sent twice.
+3. Recipients are claimed a batch at a time ("queued" -> "sending", one durable commit), then
+   sent in order. Just before each SMTP conversation the row's attempt is committed (sent_at
+   set), and "sent" right after it. A restarted sender never touches "sent" rows and never
+   resends a row whose attempt had begun: its sender died between the attempt and the mark,
+   so the mail may or may not have left. It is marked failed ("interrupted"), never sent
+   twice; the batch's rows never tried go back to "queued".
 
 The at-most-once window is therefore one message per sender death: the message whose SMTP
 conversation was under way. Its Message-ID is stable per recipient
 (<campaign-<id>.client-<id>.<schema>@<domain>>), so a provider or a mailbox that sees it twice
 (say, an operator re-queues it by hand) can tell it is the same mail.
+
+The per-message commits do not wait for the disk (synchronous_commit off; claims do): other
+connections see them at once, so a dead worker loses nothing. A crash of PostgreSQL itself can
+lose the last fraction of a second of them (up to three wal_writer_delay); those rows come back
+"sending" with no attempt and are sent again: the one case that repeats mail. Without that
+choice each message would wait for two disk flushes (measured: 25 mails/s instead of 200+).
 """
 
 from __future__ import annotations
@@ -38,7 +46,6 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
@@ -379,6 +386,8 @@ def click_record(*, target: LinkTarget) -> None:
 
 # Stands for the unsubscribe link while links are rewritten for tracking: it is never tracked.
 _UNSUBSCRIBE_MARK = "[[unsubscribe-link]]"
+_CONTENT_MARK = "CAMPAIGNCONTENTMARK"
+_URL_MARK = "CAMPAIGNUNSUBSCRIBEURLMARK"
 
 
 @dataclass
@@ -403,6 +412,7 @@ class CampaignRenderer:
         domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "fitnesscrm"
         self.message_domain = domain
         self.language = self.gym.language
+        self._shell: tuple[str, str, str] | None = None
 
     def context(self, client: Client, trainer_name: str = "") -> dict[str, str]:
         return {
@@ -419,6 +429,37 @@ class CampaignRenderer:
         schema = connection.schema_name
         return f"<campaign-{self.campaign.pk}.client-{client_id}.{schema}@{self.message_domain}>"
 
+    def _shells(self) -> tuple[str, str, str]:
+        """The text and HTML documents and the unsubscribe anchor with marks where each
+        recipient's content and unsubscribe link go: the layout is rendered once per campaign
+        run, not once per recipient (the marks are plain words that escaping leaves alone)."""
+        if self._shell is None:
+            with translation.override(self.language):
+                footer = _("You receive this because you agreed to news from %(gym)s.") % {
+                    "gym": self.gym.name
+                }
+                text_shell = render_to_string(
+                    "email/base.txt",
+                    {
+                        **self.layout,
+                        "content": _CONTENT_MARK,
+                        "footer": f"{footer}\n" + _("Unsubscribe: %(url)s") % {"url": _URL_MARK},
+                    },
+                )
+                html_shell = render_to_string(
+                    "email/base.html",
+                    {
+                        **self.layout,
+                        "content_html": _CONTENT_MARK,
+                        "footer": footer,
+                        "unsubscribe_url": _URL_MARK,
+                        "LANGUAGE_CODE": self.language,
+                    },
+                )
+                anchor = format_html('<a href="{}">{}</a>', _URL_MARK, _("Unsubscribe"))
+            self._shell = (text_shell, html_shell, str(anchor))
+        return self._shell
+
     def render(self, client: Client, trainer_name: str = "", *, track: bool = True) -> RenderedMail:
         from apps.notifications.templating import render_template
 
@@ -428,34 +469,14 @@ class CampaignRenderer:
         body = render_template(self.campaign.body, context)
         text = self.links.tracked_text(body, client.pk) if track else body
         html_content = self.links.tracked_html(body, client.pk, track=track)
-        text = text.replace(_UNSUBSCRIBE_MARK, unsubscribe_url)
-        html_content = html_content.replace(
-            _UNSUBSCRIBE_MARK,
-            format_html('<a href="{}">{}</a>', unsubscribe_url, _("Unsubscribe")),
-        )
-        with translation.override(self.language):
-            footer = _("You receive this because you agreed to news from %(gym)s.") % {
-                "gym": self.gym.name
-            }
-            text_doc = render_to_string(
-                "email/base.txt",
-                {
-                    **self.layout,
-                    "content": text,
-                    "footer": f"{footer}\n" + _("Unsubscribe: %(url)s") % {"url": unsubscribe_url},
-                },
-            )
-            html_doc = render_to_string(
-                "email/base.html",
-                {
-                    **self.layout,
-                    # Built from escaped pieces (apps.campaigns.links.LinkBuilder.tracked_html).
-                    "content_html": mark_safe(html_content),  # noqa: S308
-                    "footer": footer,
-                    "unsubscribe_url": unsubscribe_url,
-                    "LANGUAGE_CODE": self.language,
-                },
-            )
+        text_shell, html_shell, unsubscribe_anchor = self._shells()
+        anchor = unsubscribe_anchor.replace(_URL_MARK, unsubscribe_url)
+        text_doc = text_shell.replace(
+            _CONTENT_MARK, text.replace(_UNSUBSCRIBE_MARK, unsubscribe_url)
+        ).replace(_URL_MARK, unsubscribe_url)
+        html_doc = html_shell.replace(
+            _CONTENT_MARK, html_content.replace(_UNSUBSCRIBE_MARK, anchor)
+        ).replace(_URL_MARK, unsubscribe_url)
         headers = {
             "Message-ID": self.message_id(client.pk),
             # RFC 2369 and RFC 8058: mail clients show an Unsubscribe button that POSTs here.
@@ -649,29 +670,23 @@ def campaign_deliver(
             result.busy = True
             return result
         _materialise(campaign)
-        # Under the lock, a "sending" row's sender is dead: settle it, never resend it.
-        result.interrupted = Delivery.objects.filter(
-            group_key=campaign.group_key, status="sending"
-        ).update(status="failed", error=INTERRUPTED)
+        result.interrupted = _settle_interrupted(campaign)
         renderer = CampaignRenderer(campaign) if campaign.channel == CampaignChannel.EMAIL else None
         limit = RateLimit(send_rate())
-        while max_messages is None or result.sent + result.failed < max_messages:
-            size = batch_size
-            if max_messages is not None:
-                size = min(size, max_messages - result.sent - result.failed)
-            batch = list(
-                Delivery.objects.filter(group_key=campaign.group_key, status="queued")
-                .order_by("pk")
-                .values_list("pk", "recipient_client_id", "address")[:size]
-            )
-            if not batch:
-                break
-            _send_batch(campaign, renderer, batch, limit, result, after_send)
-            campaign.refresh_from_db(fields=["status"])
-            if campaign.status != CampaignStatus.SENDING:
-                return result
+        with _quick_commits():
+            while max_messages is None or result.sent + result.failed < max_messages:
+                size = batch_size
+                if max_messages is not None:
+                    size = min(size, max_messages - result.sent - result.failed)
+                batch = _claim(campaign, size)
+                if not batch:
+                    break
+                _send_batch(campaign, renderer, batch, limit, result, after_send)
+                campaign.refresh_from_db(fields=["status"])
+                if campaign.status != CampaignStatus.SENDING:
+                    return result
         result.remaining = Delivery.objects.filter(
-            group_key=campaign.group_key, status="queued"
+            group_key=campaign.group_key, status__in=("queued", "sending")
         ).count()
         if not result.remaining:
             with transaction.atomic():
@@ -687,12 +702,67 @@ def campaign_deliver(
     return result
 
 
-def _mark_sent(delivery_pk: int, *, provider: str, provider_id: str) -> None:
-    """The second half of the claim: the message has left (committed at once, autocommit)."""
+@contextmanager
+def _quick_commits() -> Iterator[None]:
+    """The per-message marks commit without waiting for the disk (synchronous_commit off):
+    they are visible to every other connection at once, which is what a restarted sender
+    needs after a worker dies; only a crash of PostgreSQL itself can lose the last fraction of
+    a second of them (see the module docstring). Claims stay durable (`_claim`)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+def _claim(campaign: Campaign, size: int) -> list[tuple[int, int | None, str]]:
+    """The next `size` queued deliveries, now "sending": one durable commit per batch, before
+    anything of the batch leaves."""
+    from apps.notifications.models import Delivery
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = on")
+        batch = list(
+            Delivery.objects.filter(group_key=campaign.group_key, status="queued")
+            .order_by("pk")
+            .values_list("pk", "recipient_client_id", "address")[:size]
+        )
+        if batch:
+            Delivery.objects.filter(pk__in=[row[0] for row in batch]).update(status="sending")
+    return batch
+
+
+def _settle_interrupted(campaign: Campaign) -> int:
+    """Under the campaign's lock, a "sending" row belongs to a sender that died. One whose
+    attempt had begun (sent_at set just before the SMTP conversation) may have left: it is
+    marked failed, never sent again. The others of that batch were never tried: queued again.
+    Returns how many were interrupted (at most one per dead sender)."""
+    from apps.notifications.models import Delivery
+
+    rows = Delivery.objects.filter(group_key=campaign.group_key, status="sending")
+    interrupted = rows.filter(sent_at__isnull=False).update(status="failed", error=INTERRUPTED)
+    rows.filter(sent_at__isnull=True).update(status="queued")
+    return interrupted
+
+
+def _mark_attempt(delivery_pk: int) -> None:
+    """The attempt begins: from here the message may leave (committed before the SMTP send)."""
     from apps.notifications.models import Delivery
 
     Delivery.objects.filter(pk=delivery_pk).update(
-        status="sent", sent_at=timezone.now(), provider=provider, provider_id=provider_id
+        sent_at=timezone.now(), attempts=F("attempts") + 1
+    )
+
+
+def _mark_sent(delivery_pk: int, *, provider: str, provider_id: str) -> None:
+    """The message has left."""
+    from apps.notifications.models import Delivery
+
+    Delivery.objects.filter(pk=delivery_pk).update(
+        status="sent", provider=provider, provider_id=provider_id
     )
 
 
@@ -726,18 +796,13 @@ def _send_batch(
         for delivery_pk, client_id, address in batch:
             client = clients.get(client_id) if client_id else None
             if client is None or client.pk not in reachable:
-                Delivery.objects.filter(pk=delivery_pk, status="queued").update(
+                Delivery.objects.filter(pk=delivery_pk).update(
                     status="skipped", error="No longer in the audience, or no consent."
                 )
                 result.skipped += 1
                 continue
             limit.wait()
-            # The claim, committed before anything leaves (autocommit: one statement).
-            claimed = Delivery.objects.filter(pk=delivery_pk, status="queued").update(
-                status="sending", attempts=F("attempts") + 1
-            )
-            if not claimed:
-                continue
+            _mark_attempt(delivery_pk)
             try:
                 if campaign.channel == CampaignChannel.EMAIL:
                     assert renderer is not None
@@ -752,7 +817,7 @@ def _send_batch(
                     provider_id = _send_sms(campaign, client, address)
             except Exception as error:
                 Delivery.objects.filter(pk=delivery_pk).update(
-                    status="failed", error=str(error)[:2000]
+                    status="failed", sent_at=None, error=str(error)[:2000]
                 )
                 result.failed += 1
                 continue
