@@ -37,7 +37,7 @@ def test_a_spot_is_confirmed_once_and_a_waitlist_place_is_not(
             class_services.class_book(actor=sched_a.desk, occurrence=occurrence, client=sched_a.bob)
         assert _kinds("booking_confirmed") == [("email", sched_a.ann.email)]
         delivery = Delivery.objects.get(kind="booking_confirmed")
-        assert delivery.event_key == f"booking_confirmed:{booking.pk}:c{sched_a.ann.pk}"
+        assert delivery.event_key == f"booking_confirmed:class:{booking.pk}:c{sched_a.ann.pk}"
     assert [m.to for m in mail.outbox] == [[sched_a.ann.email]]
     assert mail.outbox[0].subject.startswith("Booked: ")
 
@@ -62,3 +62,30 @@ def test_promotion_and_cancellation_are_recorded_per_client(
             )
         # Bob switched email off: nothing for him; Ann's booking was cancelled before.
         assert _kinds("class_cancelled") == []
+
+
+def test_a_booked_session_is_confirmed_after_the_commit(
+    sched_a: CrmGym, django_capture_on_commit_callbacks
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from apps.scheduling.appointments.services import appointment_book
+
+    starts_at = datetime(2030, 7, 2, 9, 0, tzinfo=UTC)
+    with tenant_context(sched_a.gym):
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            appointment = appointment_book(
+                actor=sched_a.owner,
+                trainer=sched_a.tina,
+                client=sched_a.ann,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=1),
+                override_availability=True,
+            )
+        delivery = Delivery.objects.get(kind="booking_confirmed")
+        assert delivery.event_key == (
+            f"booking_confirmed:appointment:{appointment.pk}:c{sched_a.ann.pk}"
+        )
+    assert [m.to for m in mail.outbox] == [[sched_a.ann.email]]
+    assert "a session with Tina Trainer" in mail.outbox[0].body

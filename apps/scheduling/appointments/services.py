@@ -5,6 +5,7 @@ database's exclusion constraints; the pre-check only gives the common case a cle
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -214,7 +215,34 @@ def appointment_book(
             override=override_membership,
             sources=sources,
         )
+    # After the commit: a rolled-back booking confirms nothing.
+    transaction.on_commit(partial(_notify_booked, appointment))
     return appointment
+
+
+def _notify_booked(appointment: Appointment) -> None:
+    """Confirm a session to the client through the notification service."""
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    from apps.notifications.selectors import client_channels
+    from apps.notifications.services import notify
+    from apps.tenants.branding import email_language
+    from apps.tenants.selectors import gym_zone
+
+    client = appointment.client
+    local = timezone.localtime(appointment.starts_at, gym_zone())
+    with translation.override(email_language(client.user)):
+        what = _("a session with %(trainer)s") % {"trainer": appointment.trainer}
+        when = f"{date_format(local, 'DATE_FORMAT')} {local:%H:%M}"
+    notify(
+        kind="booking_confirmed",
+        recipient=client,
+        context={"what": what, "when": when},
+        event_key=f"booking_confirmed:appointment:{appointment.pk}",
+        url="/portal/",
+        channels=client_channels(client),
+    )
 
 
 def _check_may_change(*, actor: User, appointment: Appointment, as_client: bool) -> None:

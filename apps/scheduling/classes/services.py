@@ -149,7 +149,7 @@ def _notify_class(*, kind: str, booking: ClassBooking) -> list[Any]:
         kind=kind,
         recipient=client,
         context=class_notification_context(booking.occurrence, client),
-        event_key=f"{kind}:{booking.pk}",
+        event_key=f"{kind}:class:{booking.pk}",
         url="/portal/",
         channels=client_channels(client),
     )
