@@ -11,6 +11,7 @@ gym's schema.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -52,6 +53,14 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event["payload"])
 
     # --- What the client sends -------------------------------------------------------------
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        # A frame that is not JSON gets an error answer, not a closed socket.
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return None
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):

@@ -170,15 +170,19 @@ def trainer_still_assigned(*, conversation: Conversation) -> bool:
 
 def audience_user_ids(*, conversation: Conversation) -> set[int]:
     """The users who may read `conversation` by name (participants with a login, the client's
-    login); the gym's inbox members are reached as a group on top (see apps.messaging.realtime)."""
+    login). In a conversation with the gym, owners, managers and front desk are reached through
+    the inbox group instead (apps.messaging.realtime), so not here: one delivery each."""
     ids: set[int] = set()
     rows = Participant.objects.filter(conversation=conversation).values_list(
-        "user_id", "client__user_id"
+        "user_id", "user__role", "client__user_id"
     )
-    for user_id, client_user_id in rows:
-        ids.update(i for i in (user_id, client_user_id) if i)
+    for user_id, role, client_user_id in rows:
+        if user_id and not (conversation.kind == Kind.GYM and role in INBOX_ROLES):
+            ids.add(user_id)
+        if client_user_id:
+            ids.add(client_user_id)
     if conversation.kind == Kind.TRAINER and not trainer_still_assigned(conversation=conversation):
-        ids.discard(conversation.trainer_id)
+        ids.discard(conversation.trainer_id)  # type: ignore[arg-type]
     return ids
 
 

@@ -12,7 +12,7 @@ text).
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import IO
 
@@ -41,7 +41,7 @@ from apps.messaging.models import (
     Participant,
     Via,
 )
-from apps.messaging.payloads import message_data, reader_data
+from apps.messaging.payloads import message_data, reader_data, sender_name
 
 MAX_BODY_LENGTH = 5000
 MAX_TITLE_LENGTH = 120
@@ -49,8 +49,17 @@ MAX_GROUP_SIZE = 200
 ATTACHMENT_FOLDER = "messages"
 
 
+# An unread streak older than this gets no reminder any more (and bounds the sweep).
+REMINDER_LOOKBACK = timedelta(days=7)
+PREVIEW_LENGTH = 140
+
+
 def edit_window() -> timedelta:
     return timedelta(minutes=int(getattr(settings, "MESSAGE_EDIT_WINDOW_MINUTES", 15)))
+
+
+def notify_after() -> timedelta:
+    return timedelta(minutes=int(getattr(settings, "MESSAGE_NOTIFY_AFTER_MINUTES", 30)))
 
 
 # --- Conversations --------------------------------------------------------------------------
@@ -433,3 +442,92 @@ def mark_read(*, viewer: User, conversation: Conversation, up_to: int | None = N
         },
     )
     return participant
+
+
+# --- Unread reminders -----------------------------------------------------------------------
+
+
+def _first_unread(participant: Participant, *, before: datetime) -> Message | None:
+    """The first message of the participant's unread streak (after their read position, not
+    theirs, not deleted), if it was sent before `before`."""
+    conversation = participant.conversation
+    messages = Message.objects.filter(
+        conversation=conversation,
+        id__gt=participant.last_read_message_id,
+        deleted_at__isnull=True,
+    ).select_related("sender_user", "sender_client")
+    if participant.client_id:
+        messages = messages.exclude(sender_client_id=participant.client_id)
+        if participant.client.user_id:  # type: ignore[union-attr]
+            messages = messages.exclude(sender_user_id=participant.client.user_id)  # type: ignore[union-attr]
+    else:
+        messages = messages.exclude(sender_user_id=participant.user_id)
+        if conversation.kind == Kind.GYM:
+            messages = messages.filter(sender_client__isnull=False)
+    first = messages.order_by("id").first()
+    if first is None or first.created_at > before:
+        return None
+    return first
+
+
+def _reminder_url(participant: Participant) -> str:
+    from django.urls import reverse
+
+    if participant.client_id:
+        return reverse("portal:messaging_thread", args=[participant.conversation_id])
+    return reverse("messaging:thread", args=[participant.conversation_id])
+
+
+@transaction.atomic
+def unread_reminders_send(*, now: datetime | None = None) -> int:
+    """Tell each person who has left a message unread for MESSAGE_NOTIFY_AFTER_MINUTES, once
+    per unread streak (however many messages it holds, and however often this runs): the
+    event names the streak's first message, and the participant row remembers it was told
+    until they read. Muted participants are not told; staff are told about a client's
+    conversation with the gym once they have taken part in it. Returns how many were told."""
+    from apps.notifications.services import notify
+
+    now = now or timezone.now()
+    before = now - notify_after()
+    candidates = (
+        Participant.objects.filter(
+            muted=False,
+            conversation__last_message_at__lte=now,
+            conversation__last_message_at__gt=now - REMINDER_LOOKBACK,
+            conversation__last_message_id__gt=F("last_read_message_id"),
+            # Not told yet in this streak (telling moves notified past the read position).
+            notified_message_id__lte=F("last_read_message_id"),
+        )
+        .select_related("conversation", "user", "client__user")
+        .select_for_update(of=("self",), skip_locked=True)
+    )
+    told = 0
+    for participant in candidates:
+        user = participant.user or (participant.client.user if participant.client else None)  # type: ignore[union-attr]
+        if user is not None and not user.is_active:
+            continue
+        conversation = participant.conversation
+        if (
+            participant.user_id
+            and conversation.kind == Kind.TRAINER
+            and not selectors.trainer_still_assigned(conversation=conversation)
+        ):
+            continue
+        first = _first_unread(participant, before=before)
+        if first is None:
+            continue
+        notify(
+            kind="new_message",
+            recipient=participant.user or participant.client,
+            context={
+                "sender_name": sender_name(first),
+                "preview": (first.body[:PREVIEW_LENGTH] if first.body else _("An attachment")),
+            },
+            event_key=f"message-unread:{conversation.pk}:{first.pk}",
+            url=_reminder_url(participant),
+        )
+        Participant.objects.filter(pk=participant.pk).update(
+            notified_message_id=conversation.last_message_id or first.pk
+        )
+        told += 1
+    return told

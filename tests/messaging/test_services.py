@@ -195,7 +195,8 @@ class TestMessages:
             with pytest.raises(PermissionDenied):
                 services.message_edit(actor=crm_a.owner, message=message, body="Mine now")
             edited = services.message_edit(actor=crm_a.desk, message=message, body="See you at 7")
-            assert edited.body == "See you at 7" and edited.edited_at is not None
+            assert edited.body == "See you at 7"
+            assert edited.edited_at is not None
             Message.objects.filter(pk=message.pk).update(
                 created_at=timezone.now() - timedelta(minutes=11)
             )
@@ -206,7 +207,8 @@ class TestMessages:
                 services.message_delete(actor=crm_a.desk, message=message)
             Message.objects.filter(pk=message.pk).update(created_at=timezone.now())
             deleted = services.message_delete(actor=crm_a.desk, message=message)
-            assert deleted.deleted_at is not None and deleted.body == ""
+            assert deleted.deleted_at is not None
+            assert deleted.body == ""
             with pytest.raises(ValidationError):
                 services.message_edit(actor=crm_a.desk, message=message, body="Back")
 
