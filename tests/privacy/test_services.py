@@ -174,6 +174,13 @@ def _credits_of(user: User) -> Any:
     )
 
 
+def _message_of(user: User) -> Any:
+    from apps.messaging import services as messaging
+
+    conversation = messaging.conversation_with_gym(client=_client_of(user))
+    return messaging.post_message(conversation=conversation, sender_user=user, body="See you!")
+
+
 def _payment_of(user: User) -> Any:
     from apps.billing.models import Payment, PaymentKind
 
@@ -281,6 +288,7 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
     "billing.membership": _membership_of,
     "billing.creditgrant": _credits_of,
     "billing.payment": _payment_of,
+    "messaging.message": _message_of,
     "notifications.notification": lambda user: _notifications_of(user)[0],
     "notifications.delivery": lambda user: _notifications_of(user)[1],
     "notifications.preference": lambda user: _notifications_of(user)[2],
