@@ -1,0 +1,49 @@
+"""Celery tasks of apps.wearables: thin, take ids, run in the gym they were sent from."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from celery import shared_task
+
+from apps.wearables import services
+from apps.wearables.integrations import strava
+
+TASK_OPTIONS: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "max_retries": 8,
+}
+
+
+def _retry_in(task: Any, error: Exception) -> int:
+    if isinstance(error, strava.RateLimitedError):
+        # The provider's window: everyone waits for it, plus jitter so gyms do not stampede.
+        return error.retry_after + random.randint(1, 60)  # noqa: S311
+    return min(3600, 30 * 2**task.request.retries) + random.randint(0, 30)  # noqa: S311
+
+
+@shared_task(bind=True, name="wearables.strava_backfill", **TASK_OPTIONS)
+def strava_backfill_task(self: Any, connection_id: int) -> int:
+    try:
+        return services.strava_backfill(connection_id=connection_id)
+    except strava.AccessRevokedError:
+        return 0
+    except (strava.RateLimitedError, strava.StravaError) as error:
+        countdown = _retry_in(self, error)
+        services.sync_failed(connection_id=connection_id, error=str(error), retry_in=countdown)
+        raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(bind=True, name="wearables.strava_event", **TASK_OPTIONS)
+def strava_event_task(self: Any, connection_id: int, event: dict[str, Any]) -> str:
+    try:
+        return services.strava_event_process(connection_id=connection_id, event=event)
+    except strava.AccessRevokedError:
+        return "revoked"
+    except (strava.RateLimitedError, strava.StravaError) as error:
+        countdown = _retry_in(self, error)
+        services.sync_failed(connection_id=connection_id, error=str(error), retry_in=countdown)
+        raise self.retry(exc=error, countdown=countdown) from error
