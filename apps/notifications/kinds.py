@@ -60,6 +60,8 @@ KINDS: list[Kind] = [
     Kind("plan_assigned", _("New workout plan"), "client", (IN_APP, EMAIL, PUSH)),
     # Messaging
     Kind("new_message", _("New message"), "any", (IN_APP, EMAIL, PUSH)),
+    # Wearables: a provider revoked our access (the client must connect it again).
+    Kind("wearable_disconnected", _("App disconnected"), "client", (IN_APP, EMAIL)),
     # Staff
     Kind("import_finished", _("Import finished"), "staff", (IN_APP, EMAIL)),
     # Automations: a gym's own rules (apps/automations) write the text; clients get the channel
