@@ -21,6 +21,8 @@ urlpatterns = [
     path("integrations/email/", include("apps.notifications.webhook_urls")),
     # Twilio's delivery reports and inbound texts, for every gym's Messaging Service.
     path("integrations/twilio/", include("apps.sms.urls_public")),
+    # Wearable providers' OAuth redirects and webhooks (Strava), for every gym.
+    path("integrations/", include("apps.wearables.urls_public")),
     path("admin/", platform_admin.urls),
     path("api/v1/gyms/", GymCreateApi.as_view(), name="api-gym-create"),
     path("api/v1/schema/", SpectacularAPIView.as_view(urlconf=__name__), name="api-schema"),
