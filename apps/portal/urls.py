@@ -16,4 +16,5 @@ urlpatterns = [
     path("memberships/", include("apps.billing.portal_urls")),
     path("notifications/", include("apps.notifications.portal_urls")),
     path("messages/", include("apps.messaging.portal_urls")),
+    path("activity/", include("apps.wearables.portal_urls")),
 ]
