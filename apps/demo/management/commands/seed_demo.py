@@ -12,6 +12,7 @@ from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from apps.accounts.models import Role, User
+from apps.automations.demo import seed_automations
 from apps.billing.demo import seed_billing
 from apps.crm.demo import link_demo_client_login, seed_business
 from apps.scheduling.demo import seed_schedule
@@ -76,6 +77,7 @@ class Command(BaseCommand):
                 ("Demo training", seed_training),
                 ("Demo progress", seed_measurements),
                 ("Demo billing", seed_billing),
+                ("Demo automations", seed_automations),
             ):
                 seeded = seed(owner=owner)
                 self.stdout.write(
