@@ -35,3 +35,27 @@ def test_a_password_reset_is_branded_and_not_held_by_quiet_hours(gym_a) -> None:
     assert gym_a.brand_colour in html
     assert "/accounts/password/reset/key/" in html
     assert "&lt;p&gt;" not in html
+
+
+def test_an_invitation_is_a_logged_branded_notification(
+    in_gym_a, owner_a, django_capture_on_commit_callbacks
+) -> None:
+    from apps.accounts.services import invitation_create
+    from apps.notifications.models import Delivery, DeliveryStatus
+    from apps.notifications.services import notify
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation, _token = invitation_create(
+            actor=owner_a, email="New.Coach@alpha.example", role=Role.TRAINER
+        )
+    delivery = Delivery.objects.get(kind="invitation")
+    assert delivery.address == "new.coach@alpha.example"
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.event_key == f"invitation:{invitation.pk}:enew.coach@alpha.example"
+    assert delivery.recipient_user is None
+    assert delivery.recipient_client is None
+    message = mail.outbox[0]
+    assert in_gym_a.brand_colour in message.alternatives[0][0]
+    # Someone without an account gets account mail only, nothing a preference would govern.
+    assert notify(kind="test", recipient="new.coach@alpha.example", context={}, event_key="x") == []
