@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -187,15 +188,22 @@ def main() -> None:
             services._materialise(first)
             frozen = time.perf_counter() - began
             began = time.perf_counter()
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             process = start_worker(gym.schema_name, first.pk, sink.port)
             process.wait()
             elapsed = time.perf_counter() - began
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            worker_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+                cpu_after.ru_stime - cpu_before.ru_stime
+            )
             delivered = sink.count(first.pk)
             rate = delivered / elapsed
             print(f"audience frozen: {args.recipients} Delivery rows in {frozen:.2f} s")
             print(
                 f"throughput: {delivered} emails in {elapsed:.1f} s = {rate:.0f} emails/s "
-                f"(target >= 200)"
+                f"(target >= 200); the worker used {worker_cpu:.1f} s of CPU = "
+                f"{delivered / worker_cpu:.0f} emails per CPU-second; load average "
+                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
             )
 
             # 2. Kill mid-send, restart.

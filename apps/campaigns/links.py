@@ -83,6 +83,13 @@ class LinkBuilder:
     def __init__(self, campaign_id: int) -> None:
         self.campaign_id = campaign_id
         self.gym = current_gym()
+        # Resolved once: a campaign run builds thousands of links. Tokens are URL-safe, so
+        # putting one in place of the stand-in is what reverse() would produce.
+        self._prefixes = {
+            name: self._absolute(reverse(f"campaigns:{name}", args=["TOKEN"])).split("TOKEN")
+            for name in ("unsubscribe", "click")
+        }
+        self._clicks: dict[tuple[int, str], str] = {}
 
     def _absolute(self, path: str) -> str:
         return gym_url(gym=self.gym, path=path)
@@ -91,11 +98,18 @@ class LinkBuilder:
         token = unsubscribe_token(
             campaign_id=self.campaign_id, client_id=client_id, channel=channel
         )
-        return self._absolute(reverse("campaigns:unsubscribe", args=[token]))
+        before, after = self._prefixes["unsubscribe"]
+        return f"{before}{token}{after}"
 
     def click_url(self, client_id: int, url: str) -> str:
-        token = click_token(campaign_id=self.campaign_id, client_id=client_id, url=url)
-        return self._absolute(reverse("campaigns:click", args=[token]))
+        key = (client_id, url)
+        if key not in self._clicks:
+            if len(self._clicks) > 1000:
+                self._clicks.clear()
+            token = click_token(campaign_id=self.campaign_id, client_id=client_id, url=url)
+            before, after = self._prefixes["click"]
+            self._clicks[key] = f"{before}{token}{after}"
+        return self._clicks[key]
 
     def tracked_text(self, text: str, client_id: int) -> str:
         """Plain text with each link replaced by its tracked redirect."""

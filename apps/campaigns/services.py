@@ -748,22 +748,30 @@ def _settle_interrupted(campaign: Campaign) -> int:
     return interrupted
 
 
-def _mark_attempt(delivery_pk: int) -> None:
-    """The attempt begins: from here the message may leave (committed before the SMTP send)."""
+def _delivery_table() -> str:
     from apps.notifications.models import Delivery
 
-    Delivery.objects.filter(pk=delivery_pk).update(
-        sent_at=timezone.now(), attempts=F("attempts") + 1
-    )
+    return connection.ops.quote_name(Delivery._meta.db_table)
+
+
+def _mark_attempt(delivery_pk: int) -> None:
+    """The attempt begins: from here the message may leave (committed before the SMTP send).
+    Plain SQL: two of these statements per mail are most of a sender's database time."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_delivery_table()} SET sent_at = %s, attempts = attempts + 1 WHERE id = %s",  # noqa: S608 (a model's table name)
+            [timezone.now(), delivery_pk],
+        )
 
 
 def _mark_sent(delivery_pk: int, *, provider: str, provider_id: str) -> None:
     """The message has left."""
-    from apps.notifications.models import Delivery
-
-    Delivery.objects.filter(pk=delivery_pk).update(
-        status="sent", provider=provider, provider_id=provider_id
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_delivery_table()} SET status = 'sent', provider = %s, provider_id = %s "  # noqa: S608
+            "WHERE id = %s",
+            [provider, provider_id, delivery_pk],
+        )
 
 
 def _send_batch(
