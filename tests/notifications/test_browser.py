@@ -97,3 +97,58 @@ def test_bell_and_centre(live_server_port, committed_db, browser, width_name, ro
     finally:
         context.close()
         _remove(gym, email)
+
+
+@pytest.mark.parametrize("width_name", list(WIDTHS))
+def test_the_delivery_log_searches(live_server_port, committed_db, browser, width_name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    gym = Gym.objects.get(subdomain=BROWSER.subdomain)
+    email = f"log-{uuid.uuid4().hex[:10]}@charlie.example"
+    base = f"http://{BROWSER.host}:{live_server_port}"
+    context = browser.new_context(viewport={"width": WIDTHS[width_name], "height": 860})
+    marker = uuid.uuid4().hex[:8]
+    try:
+        with tenant_context(gym), transaction.atomic():
+            make_user(Role.MANAGER, email, first_name="Max", last_name="Manager")
+            for number, (channel, status, error) in enumerate(
+                [
+                    ("email", "delivered", ""),
+                    ("sms", "failed", "The phone number 600 111 is not in international format."),
+                    ("email", "bounced", "smtp;550 5.1.1 mailbox does not exist"),
+                    ("push", "sent", ""),
+                    ("email", "queued", ""),
+                ]
+            ):
+                Delivery.objects.create(
+                    channel=channel,
+                    kind="class_reminder",
+                    event_key=f"log-{marker}-{number}",
+                    address=f"member{number}.{marker}@example.com" if channel == "email" else "",
+                    subject=f"Reminder: Spin on Tue 8 Dec, 07:00 ({marker})",
+                    status=status,
+                    error=error,
+                    provider="smtp" if channel == "email" else "",
+                )
+        connection.set_schema_to_public()
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{base}/accounts/login/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        page.goto(f"{base}/notifications/log/?kind=class_reminder")
+        expect(page.get_by_test_id("delivery-row").first).to_be_visible()
+        page.get_by_label("Status").select_option("bounced")
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_test_id("delivery-row")).to_have_count(1)
+        expect(page.get_by_text("mailbox does not exist")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width_name]
+        page.goto(f"{base}/notifications/log/?recipient={marker}")
+        page.screenshot(path=SCREENSHOTS / f"log-{width_name}.png", full_page=True)
+    finally:
+        context.close()
+        connection.set_schema_to_public()
+        with tenant_context(gym):
+            Delivery.objects.filter(event_key__startswith=f"log-{marker}").delete()
+        _remove(gym, email)

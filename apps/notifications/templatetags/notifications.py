@@ -26,3 +26,15 @@ def notification_bell(context: dict[str, Any]) -> dict[str, Any]:
         "unread": unread_count(viewer=user),
         "centre_url": reverse("portal:notifications" if client else "notifications:centre"),
     }
+
+
+@register.filter
+def kind_label(key: str) -> str:
+    """A kind's label in the reader's language; the key itself for kinds another app logs
+    under its own name (a campaign)."""
+    from apps.notifications.kinds import get_kind
+
+    try:
+        return str(get_kind(key).label)
+    except LookupError:
+        return key
