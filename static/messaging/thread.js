@@ -82,7 +82,7 @@
     var target = event.detail && event.detail.target;
     if (target && (target.id === "msg-thread" || target.id === "msg-messages" || target.id === "msg-thread-pane")) {
       scrollToNewest();
-      var body = document.getElementById("msg-body");
+      var body = document.querySelector("#msg-thread .msg-input");
       if (body && target.id === "msg-thread") {
         body.focus();
       }
@@ -91,7 +91,7 @@
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
-    if (!target || target.id !== "msg-body") {
+    if (!target || !target.classList || !target.classList.contains("msg-input")) {
       return;
     }
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
