@@ -47,9 +47,14 @@ class PreferenceForm(forms.Form):
             for kind in kinds_for(audience)
             if not kind.mandatory and kind.key not in HIDDEN_KINDS
         ]
-        self.channels = [IN_APP, EMAIL, PUSH] + (
-            [SMS] if (client and client.phone) or user.phone else []
-        )
+        from apps.notifications import push
+
+        # Push only where the installation has VAPID keys; texts for people with a number.
+        self.channels = [IN_APP, EMAIL]
+        if push.is_configured():
+            self.channels.append(PUSH)
+        if (client and client.phone) or user.phone:
+            self.channels.append(SMS)
         stored = preference.channels if preference else {}
         for kind in self.kinds:
             for channel in self.channels:
