@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -306,7 +305,7 @@ class MessageViewSet(
         responses={
             (200, "image/jpeg"): OpenApiTypes.BINARY,
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            404: OpenApiResponse(ProblemSerializer),
+            **PROBLEM_404,
         },
     )
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ImageRenderer])
