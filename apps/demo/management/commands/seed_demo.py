@@ -15,6 +15,7 @@ from apps.accounts.models import Role, User
 from apps.automations.demo import seed_automations
 from apps.billing.demo import seed_billing
 from apps.crm.demo import link_demo_client_login, seed_business
+from apps.messaging.demo import seed_messages
 from apps.scheduling.demo import seed_schedule
 from apps.tenants.models import Gym
 from apps.tenants.selectors import gym_url
@@ -78,6 +79,7 @@ class Command(BaseCommand):
                 ("Demo progress", seed_measurements),
                 ("Demo billing", seed_billing),
                 ("Demo automations", seed_automations),
+                ("Demo messages", seed_messages),
             ):
                 seeded = seed(owner=owner)
                 self.stdout.write(
