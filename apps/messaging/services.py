@@ -340,7 +340,7 @@ def _advance(participant: Participant, message: Message) -> None:
     )
 
 
-def _check_own_recent(actor: User, message: Message, *, verb: str) -> None:
+def _check_own_recent(actor: User, message: Message) -> None:
     if message.sender_user_id != actor.pk:
         raise PermissionDenied(_("You can only change your own messages."))
     if message.deleted_at is not None:
@@ -365,7 +365,7 @@ def message_edit(*, actor: User, message: Message, body: str) -> Message:
         .select_related("conversation", "sender_user", "sender_client")
         .get(pk=message.pk)
     )
-    _check_own_recent(actor, message, verb="edit")
+    _check_own_recent(actor, message)
     body = _check_body(body, has_attachment=bool(message.attachment_name))
     if body == message.body:
         return message
@@ -393,7 +393,7 @@ def message_delete(*, actor: User, message: Message) -> Message:
         .select_related("conversation", "sender_user", "sender_client")
         .get(pk=message.pk)
     )
-    _check_own_recent(actor, message, verb="delete")
+    _check_own_recent(actor, message)
     names = [message.attachment_name, message.attachment_thumbnail]
     message.body = ""
     message.deleted_at = timezone.now()
