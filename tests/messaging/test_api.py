@@ -176,6 +176,13 @@ class TestMessages:
         assert empty.status_code == 400
         assert "body" in empty.json()["errors"]
 
+    def test_mute(self, api_as, gym_conversation):
+        url = f"{CONVERSATIONS}{gym_conversation.pk}/mute/"
+        assert api_as("cara").post(url, {"muted": True}, format="json").json() == {"muted": True}
+        assert api_as("desk").post(url, {"muted": False}, format="json").json() == {"muted": False}
+        assert "muted" in api_as("desk").post(url, {}, format="json").json()["errors"]
+        assert api_as("tina").post(url, {"muted": True}, format="json").status_code == 404
+
     def test_nobody_reads_or_writes_a_conversation_not_theirs(
         self, api_as, crm_a, gym_conversation
     ):

@@ -154,6 +154,12 @@ class ReadSerializer(serializers.Serializer):
     )
 
 
+class MuteSerializer(serializers.Serializer):
+    muted = serializers.BooleanField(
+        help_text=_("Muted: no reminder of unread messages in this conversation.")
+    )
+
+
 class ReadPositionSerializer(serializers.Serializer):
     conversation = serializers.IntegerField()
     last_read_message_id = serializers.IntegerField()

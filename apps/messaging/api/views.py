@@ -37,6 +37,7 @@ from apps.messaging.api.serializers import (
     MessageCreateSerializer,
     MessageEditSerializer,
     MessageSerializer,
+    MuteSerializer,
     ReadPositionSerializer,
     ReadSerializer,
     UnreadSerializer,
@@ -247,6 +248,21 @@ class ConversationViewSet(
                 else None,
             }
         )
+
+    @extend_schema(
+        summary=gettext_lazy("Mute or unmute the conversation's unread reminders"),
+        request=MuteSerializer,
+        responses={200: MuteSerializer, **WRITE_PROBLEMS},
+    )
+    @action(detail=True, methods=["post"], serializer_class=MuteSerializer)
+    def mute(self, request: Request, pk: str | None = None) -> Response:
+        conversation = self._conversation(pk)
+        write = MuteSerializer(data=request.data)
+        write.is_valid(raise_exception=True)
+        participant = services.conversation_mute(
+            viewer=_viewer(request), conversation=conversation, muted=write.validated_data["muted"]
+        )
+        return Response({"muted": participant.muted})
 
     def _conversation(self, pk: str | None) -> Conversation:
         try:
