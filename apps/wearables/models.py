@@ -14,6 +14,8 @@ PostgreSQL gives the data tables no TOAST table; only Connection (its encrypted 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -244,6 +246,16 @@ class ExternalWorkout(ProviderRecord):
 
     def __str__(self) -> str:
         return f"{self.sport} {self.date}"
+
+    @property
+    def duration_minutes(self) -> int:
+        return round(self.duration_seconds / 60)
+
+    @property
+    def distance_km(self) -> Decimal | None:
+        return (
+            None if self.distance_m is None else (self.distance_m / 1000).quantize(Decimal("0.01"))
+        )
 
 
 class NutritionDay(ProviderRecord):

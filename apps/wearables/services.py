@@ -10,6 +10,7 @@ on Celery."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -43,6 +44,19 @@ REFRESH_MARGIN = timedelta(minutes=5)
 # What each kind of data needs from Strava: only outside workouts come from it.
 STRAVA_SCOPES = {DataKind.WORKOUTS: ["read", "activity:read_all"]}
 STRAVA_KINDS = (DataKind.WORKOUTS,)
+
+
+def _on_commit_in_this_gym(function: Callable[[], None]) -> None:
+    """Run `function` on commit in the gym that is current now: the commit may come after the
+    caller left the gym's tenant_context (the public host's callbacks), and tasks are sent to the
+    schema current when they are sent."""
+    gym = _current_gym()
+
+    def run() -> None:
+        with tenant_context(gym):
+            function()
+
+    transaction.on_commit(run)
 
 
 class OAuthStateInvalidError(Exception):
@@ -114,6 +128,14 @@ def strava_connect(
 
     with tenant_context(gym), transaction.atomic():
         client = Client.objects.get(pk=client_id)
+        taken = (
+            Connection.objects.filter(provider=Provider.STRAVA, provider_user_id=athlete_id)
+            .exclude(client=client)
+            .exclude(status=ConnectionStatus.DISCONNECTED)
+        )
+        if taken.exists():
+            # One athlete, one client per gym: events name only the athlete.
+            raise ConnectRefusedError("athlete already connected to another client here")
         connection, _created = Connection.objects.select_for_update().get_or_create(
             client=client, provider=Provider.STRAVA
         )
@@ -127,7 +149,7 @@ def strava_connect(
         connection.last_error = ""
         connection.next_attempt_at = timezone.now()
         connection.save()
-        WearableAccount.objects.get_or_create(
+        WearableAccount.objects.update_or_create(
             provider=Provider.STRAVA,
             provider_user_id=athlete_id,
             gym=gym,
@@ -151,7 +173,7 @@ def strava_connect(
 
             strava_backfill_task.delay(connection_pk)
 
-        transaction.on_commit(backfill)
+        _on_commit_in_this_gym(backfill)
     return connection
 
 
@@ -255,7 +277,7 @@ def connection_revoked(*, connection_id: int, reason: str) -> Connection | None:
                 event_key=event_key,
             )
 
-        transaction.on_commit(tell_client)
+        _on_commit_in_this_gym(tell_client)
     return connection
 
 

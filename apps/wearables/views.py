@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.portal.views import _own_client, client_required
 from apps.tenants.selectors import gym_url_for_request
 from apps.wearables import selectors, services
-from apps.wearables.models import Connection, DataKind, Provider
+from apps.wearables.models import Connection, DataKind
 
 logger = logging.getLogger(__name__)
 ACTIVITY_DAYS = 30
