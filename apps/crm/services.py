@@ -532,6 +532,7 @@ def client_profile_ensure(*, user: User) -> Client:
         .filter(user__isnull=True, email__iexact=user.email)
         .first()
     )
+    created = client is None
     if client is None:
         client = Client(
             first_name=user.first_name or user.email.split("@")[0],
@@ -540,6 +541,10 @@ def client_profile_ensure(*, user: User) -> Client:
         )
     client.user = user
     client.save()
+    if created:
+        # A client who arrives through the portal (an invitation, a first sign-in) is as new
+        # to the gym as one staff add: the same occurrence key, so the rules run once.
+        record_trigger("client_created", client=client, key=f"client:{client.pk}")
     return client
 
 

@@ -389,3 +389,40 @@ class TestGymIsolation:
             assert b_client.tags == []
         with tenant_context(crm_a.gym):
             assert not StaffTask.objects.exclude(client__in=Client.objects.all()).exists()
+
+
+class TestPortalSignUp:
+    def test_a_client_made_for_a_new_login_starts_client_created_once(
+        self, crm_a: CrmGym, django_capture_on_commit_callbacks
+    ) -> None:
+        from tests.conftest import make_user
+
+        with tenant_context(crm_a.gym):
+            rule = make_rule(crm_a, Trigger.CLIENT_CREATED, [tag_step("welcomed")])
+            with django_capture_on_commit_callbacks(execute=True):
+                user = make_user("client", "zoe-portal@example.com", first_name="Zoe")
+                crm_services.profile_ensure_for_role(user=user)
+            zoe = Client.objects.get(user=user)
+            assert Run.objects.filter(rule=rule, client=zoe).count() == 1
+            zoe.refresh_from_db()
+            assert zoe.tags == ["welcomed"]
+            # Signing in again finds the record: no second occurrence.
+            with django_capture_on_commit_callbacks(execute=True):
+                crm_services.profile_ensure_for_role(user=user)
+            assert Run.objects.filter(rule=rule).count() == 1
+
+    def test_linking_a_login_to_a_client_staff_added_is_not_a_new_client(
+        self, crm_a: CrmGym, django_capture_on_commit_callbacks
+    ) -> None:
+        from tests.conftest import make_user
+
+        with tenant_context(crm_a.gym):
+            existing = new_client(
+                crm_a, django_capture_on_commit_callbacks, email="yan@example.com"
+            )
+            rule = make_rule(crm_a, Trigger.CLIENT_CREATED, [tag_step("welcomed")])
+            with django_capture_on_commit_callbacks(execute=True):
+                user = make_user("client", "yan@example.com", first_name="Yan")
+                crm_services.profile_ensure_for_role(user=user)
+            assert Client.objects.get(user=user) == existing
+            assert not Run.objects.filter(rule=rule).exists()
