@@ -494,3 +494,49 @@ def strava_event_process(*, connection_id: int, event: dict[str, Any]) -> str:
         return "invalid"
     sync_succeeded(connection_id=connection_id)
     return "stored"
+
+
+# --- Body weight and fat: into progress's measurements ---------------------------------------
+
+
+def body_measurement_from_provider(
+    *,
+    client_id: int,
+    provider: str,
+    measured_at: datetime,
+    weight_kg: Decimal | None = None,
+    body_fat_percent: Decimal | None = None,
+) -> Any:
+    """Store a scale's reading as a progress.BodyMeasurement, the one place body weight lives.
+    A reading is identified by its exact time with no recording user (people's own entries always
+    have one), so the same reading delivered again updates its row instead of adding one."""
+    from apps.progress.models import BODY_FAT_RANGE, WEIGHT_RANGE, BodyMeasurement
+
+    if measured_at > timezone.now() + timedelta(hours=1):
+        raise InvalidRecordError("measured in the future")
+    values: dict[str, Any] = {}
+    for field, value, (low, high) in (
+        ("weight_kg", weight_kg, WEIGHT_RANGE),
+        ("body_fat_percent", body_fat_percent, BODY_FAT_RANGE),
+    ):
+        if value is None:
+            continue
+        if not low <= value <= high:
+            raise InvalidRecordError(f"{field} out of range: {value}")
+        values[field] = value
+    if not values:
+        raise InvalidRecordError("no weight or body fat")
+    with transaction.atomic():
+        measurement, created = BodyMeasurement.objects.update_or_create(
+            client_id=client_id, measured_at=measured_at, recorded_by=None, defaults=values
+        )
+        audit_record(
+            action="wearables.measurement_stored",
+            obj=measurement,
+            changes={
+                "provider": provider,
+                "created": created,
+                **{k: str(v) for k, v in values.items()},
+            },
+        )
+    return measurement

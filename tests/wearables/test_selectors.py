@@ -87,3 +87,31 @@ def test_staff_cannot_open_the_clients_activity_page(gym_a, owner_a, client_a) -
     client_a.force_login(owner_a)
     assert client_a.get("/portal/activity/").status_code == 403
     assert client_a.get("/portal/activity/strava/connect/").status_code == 403
+
+
+def test_a_scales_reading_goes_into_progress_once_and_is_checked(gym_a) -> None:
+    from decimal import Decimal
+
+    from apps.progress.models import BodyMeasurement
+    from apps.wearables.services import InvalidRecordError, body_measurement_from_provider
+
+    _u, client = make_client(gym_a, "scale@alpha.example")
+    at = timezone.now() - timedelta(hours=3)
+    with tenant_context(gym_a):
+        for weight in (Decimal("81.2"), Decimal("81.4")):
+            body_measurement_from_provider(
+                client_id=client.pk, provider="garmin", measured_at=at, weight_kg=weight
+            )
+        rows = BodyMeasurement.objects.filter(client=client)
+        assert [(r.weight_kg, r.body_fat_percent) for r in rows] == [(Decimal("81.400"), None)]
+        with pytest.raises(InvalidRecordError):
+            body_measurement_from_provider(
+                client_id=client.pk, provider="garmin", measured_at=at, weight_kg=Decimal("900")
+            )
+        with pytest.raises(InvalidRecordError):
+            body_measurement_from_provider(
+                client_id=client.pk,
+                provider="garmin",
+                measured_at=timezone.now() + timedelta(days=2),
+                weight_kg=Decimal("80"),
+            )
