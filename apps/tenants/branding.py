@@ -185,18 +185,3 @@ def email_language(user: object | None = None) -> str:
         or (gym.language if isinstance(gym, Gym) else "")
         or settings.LANGUAGE_CODE
     )
-
-
-def gym_email_body(body: str) -> str:
-    """`body` signed by the current gym: its name, address and phone under a signature line, as
-    allauth's emails are (templates/account/email/base_message.txt). Unchanged outside a gym."""
-    from django.db import connection
-
-    from apps.tenants.models import Gym
-
-    gym = getattr(connection, "tenant", None)
-    if not isinstance(gym, Gym):
-        return body
-    lines = [gym.name, gym.address, gym.contact_phone, gym.contact_email]
-    signature = "\n".join(line.strip() for line in lines if line and line.strip())
-    return f"{body.rstrip()}\n\n-- \n{signature}\n"

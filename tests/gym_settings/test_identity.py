@@ -246,13 +246,3 @@ def test_brand_colour_rules() -> None:
     for bad in ("", "0b6e4f", "#0b6e4", "#gggggg", "#ffffff", "#ffeb3b"):
         with pytest.raises(Exception):  # noqa: B017, PT011
             brand_colour_clean(bad)
-
-
-def test_the_gyms_emails_are_signed_with_its_name_and_contact(crm_a: CrmGym) -> None:
-    from apps.tenants.branding import gym_email_body
-
-    Gym.objects.filter(pk=crm_a.gym.pk).update(address="1 High St", contact_phone="+447700900123")
-    with tenant_context(fresh(crm_a.gym)):
-        body = gym_email_body("Hello Ann,\n\nSee you at 18:00.\n")
-    assert body.endswith("\n-- \nAlpha Fitness\n1 High St\n+447700900123\n")
-    assert gym_email_body("Platform mail") == "Platform mail"
