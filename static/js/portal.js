@@ -24,3 +24,23 @@
     window.addEventListener("load", register);
   }
 })();
+
+/* The tab bar's "More" panel closes on a tap outside it and on Escape, as an app's menu does. */
+(function () {
+  "use strict";
+  var more = document.querySelector("[data-portal-more]");
+  if (!more) {
+    return;
+  }
+  document.addEventListener("click", function (event) {
+    if (more.open && !more.contains(event.target)) {
+      more.open = false;
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && more.open) {
+      more.open = false;
+      more.querySelector("summary").focus();
+    }
+  });
+})();

@@ -66,7 +66,10 @@ def test_a_client_edits_their_details_on_a_phone(live_server_port, committed_db,
             page.goto(f"{base}/portal/")
         expect(page.get_by_test_id("portal-greeting")).to_have_text("Hello, Pia")
 
-        page.get_by_role("navigation", name="Portal").get_by_role("link", name="Profile").click()
+        # On a phone, Profile sits under the tab bar's "More".
+        portal_nav = page.get_by_role("navigation", name="Portal")
+        portal_nav.get_by_text("More").click()
+        portal_nav.get_by_role("link", name="Profile").click()
         page.wait_for_url(f"{base}/portal/profile/")
         page.get_by_label("Phone", exact=True).fill("+44 7700 900123")
         page.get_by_label("Your goals").fill("Swim 1 km before summer")
