@@ -46,6 +46,7 @@ api_patterns = [
     path("", include("apps.tenants.api_gym")),
     path("", include("apps.billing.api.urls")),
     path("", include("apps.messaging.api.urls")),
+    path("", include("apps.notifications.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]

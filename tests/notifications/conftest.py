@@ -15,6 +15,9 @@ from apps.crm.models import Client
 from apps.tenants.models import Gym
 from tests.conftest import make_user
 
+# The CRM's small business in gyms A and B, for the API tests (tests/notifications/test_api.py).
+from tests.crm.conftest import api_as, build_crm_gym, crm_a, crm_b  # noqa: F401
+
 
 @dataclass(frozen=True)
 class People:
