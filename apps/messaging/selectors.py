@@ -55,10 +55,41 @@ def conversation_list(*, viewer: User) -> QuerySet[Conversation]:
     return Conversation.objects.filter(rule)
 
 
+# Set on a conversation by conversation_get: the user it was read for. Reading and writing
+# follow one rule, so a service handed this conversation by the same user needs no second
+# permission query.
+CHECKED_FOR = "_messaging_checked_for"
+
+
+def _trainer_assigned() -> Exists:
+    """Whether the outer conversation's trainer still coaches its client (false for every
+    conversation that is not with a trainer)."""
+    return Exists(
+        Assignment.objects.filter(
+            client_id=OuterRef("client_id"),
+            trainer__user_id=OuterRef("trainer_id"),
+            ends_on__isnull=True,
+        )
+    )
+
+
 def conversation_get(*, viewer: User, pk: int) -> Conversation:
     """One conversation `viewer` may read, or Conversation.DoesNotExist (a 404 whatever the
-    reason: never reveal that it exists)."""
-    return conversation_list(viewer=viewer).select_related("client", "trainer").get(pk=pk)
+    reason: never reveal that it exists). It carries whether its trainer still coaches the
+    client (trainer_still_assigned), read in the same statement."""
+    conversation = (
+        conversation_list(viewer=viewer)
+        .select_related("client", "trainer")
+        .annotate(trainer_assigned=_trainer_assigned())
+        .get(pk=pk)
+    )
+    setattr(conversation, CHECKED_FOR, viewer.pk)
+    return conversation
+
+
+def checked_for(conversation: Conversation, user: User) -> bool:
+    """Whether `conversation` came from conversation_get for `user` (who may write in it)."""
+    return getattr(conversation, CHECKED_FOR, None) == user.pk
 
 
 def _own_read_position(viewer: User) -> Subquery:
@@ -161,6 +192,10 @@ def read_positions(*, conversation: Conversation) -> list[Participant]:
 
 
 def trainer_still_assigned(*, conversation: Conversation) -> bool:
+    # conversation_get has read it with the conversation; otherwise ask.
+    known = getattr(conversation, "trainer_assigned", None)
+    if known is not None:
+        return bool(known)
     return Assignment.objects.filter(
         client_id=conversation.client_id,
         trainer__user_id=conversation.trainer_id,
