@@ -10,3 +10,6 @@ class WearablesConfig(AppConfig):
     name = "apps.wearables"
     label = "wearables"
     verbose_name = _("Wearables")
+
+    def ready(self) -> None:
+        from apps.wearables import personal_data  # noqa: F401

@@ -44,6 +44,12 @@ def _audit_event(user: User) -> None:
         audit_record(action="auth.login", actor=user)
 
 
+def _wearables():  # type: ignore[no-untyped-def]
+    from apps.wearables import models
+
+    return models
+
+
 def _client_of(user: User) -> Client:
     """The person's CRM record (factories run in registry order, so any may come first)."""
     client, _ = Client.objects.get_or_create(
@@ -212,6 +218,36 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
     "mfa.authenticator": lambda user: activate_totp(user),
     "audit.auditevent": _audit_event,
     "crm.client": _client_of,
+    "wearables.connection": lambda user: _wearables().Connection.objects.create(
+        client=_client_of(user), provider="strava", provider_user_id="9", refresh_token="secret"
+    ),
+    "wearables.dailyactivity": lambda user: _wearables().DailyActivity.objects.create(
+        client=_client_of(user), provider="garmin", provider_id="d", date=timezone.localdate()
+    ),
+    "wearables.heartrateday": lambda user: _wearables().HeartRateDay.objects.create(
+        client=_client_of(user), provider="garmin", provider_id="h", date=timezone.localdate()
+    ),
+    "wearables.sleepsession": lambda user: _wearables().SleepSession.objects.create(
+        client=_client_of(user),
+        provider="garmin",
+        provider_id="s",
+        date=timezone.localdate(),
+        start_at=timezone.now() - timedelta(hours=8),
+        end_at=timezone.now(),
+    ),
+    "wearables.externalworkout": lambda user: _wearables().ExternalWorkout.objects.create(
+        client=_client_of(user),
+        provider="strava",
+        provider_id="w",
+        sport="Run",
+        name=f"{user.first_name}'s run",
+        start_at=timezone.now(),
+        date=timezone.localdate(),
+        duration_seconds=60,
+    ),
+    "wearables.nutritionday": lambda user: _wearables().NutritionDay.objects.create(
+        client=_client_of(user), provider="myfitnesspal", provider_id="n", date=timezone.localdate()
+    ),
     "crm.note": lambda user: Note.objects.create(
         client=_client_of(user), kind="health", body=f"{user.first_name}'s knee hurts"
     ),
