@@ -27,7 +27,8 @@ class DeliveryAdmin(ReadOnlyGymAdmin):
     list_filter = ("channel", "status", "category")
     search_fields = ("address", "kind", "event_key", "provider_id")
     date_hierarchy = "created_at"
-    exclude = ("html",)
+    # Never secret_content: it holds the link a secret kind (an invitation) lets someone in with.
+    exclude = ("html", "secret_content")
 
 
 @admin.register(Notification)

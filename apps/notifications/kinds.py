@@ -13,6 +13,9 @@ Templates get the caller's context plus `gym` (the current Gym), `recipient_name
 (absolute) and `brand_colour`. Channels: "in_app", "email", "sms", "push". `audience` says who
 may receive it ("client", "staff" or "any"); `mandatory` kinds ignore preferences (account and
 security mail); `urgent` kinds ignore quiet hours (something happening within the hour).
+`secret` kinds carry a link that lets someone in (an invitation, a set-password link): the caller
+puts it in the context as `link`, and the delivery log (which managers read) keeps the message
+with that link removed; the real text is held encrypted only until the send is over.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Kind:
     default_channels: tuple[str, ...]
     mandatory: bool = False
     urgent: bool = False
+    secret: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.default_channels) - set(CHANNELS)
@@ -68,12 +72,34 @@ KINDS: list[Kind] = [
     # the rule's step names (SMS only to those who agreed to texts), trainers their preferences.
     Kind("automation_message", _("Message from your gym"), "any", (IN_APP, EMAIL, SMS)),
     # Accounts: the person needs these to get in, so preferences do not switch them off.
-    Kind("invitation", _("Invitation to join"), "any", (EMAIL,), mandatory=True, urgent=True),
-    Kind("account_welcome", _("Your new account"), "any", (EMAIL,), mandatory=True, urgent=True),
+    Kind(
+        "invitation",
+        _("Invitation to join"),
+        "any",
+        (EMAIL,),
+        mandatory=True,
+        urgent=True,
+        secret=True,
+    ),
+    Kind(
+        "account_welcome",
+        _("Your new account"),
+        "any",
+        (EMAIL,),
+        mandatory=True,
+        urgent=True,
+        secret=True,
+    ),
     # Password resets, email confirmations: allauth sends these at once through
     # apps/accounts/adapters.py in the branded layout (not notify(): they carry account keys).
     Kind(
-        "account_security", _("Sign-in and password"), "any", (EMAIL,), mandatory=True, urgent=True
+        "account_security",
+        _("Sign-in and password"),
+        "any",
+        (EMAIL,),
+        mandatory=True,
+        urgent=True,
+        secret=True,
     ),
     # Tests and previews of the notification service itself.
     Kind("test", _("Test notification"), "any", (IN_APP, EMAIL, SMS, PUSH), urgent=True),

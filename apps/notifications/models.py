@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.fields import EncryptedTextField
+
 
 class Channel(models.TextChoices):
     IN_APP = "in_app", _("In the app")
@@ -96,6 +98,9 @@ class Delivery(models.Model):
     # What is sent, rendered once in the recipient's language, so a retry sends the same.
     body = models.TextField(blank=True)
     html = models.TextField(blank=True)
+    # A secret kind's real text and HTML (JSON), which hold a link that lets someone in: body
+    # and html keep the message without it; this is emptied once the send is over.
+    secret_content = EncryptedTextField(blank=True)
     url = models.CharField(max_length=500, blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED

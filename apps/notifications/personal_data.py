@@ -27,5 +27,13 @@ personal_data.register(
         "sent_at",
     ],
     erase="anonymise",
-    anonymise={"address": "", "subject": "", "body": "", "html": "", "url": "", "error": ""},
+    anonymise={
+        "address": "",
+        "subject": "",
+        "body": "",
+        "html": "",
+        "secret_content": "",
+        "url": "",
+        "error": "",
+    },
 )

@@ -32,6 +32,7 @@ commit (in-app at once, the rest on Celery), so a rolled-back write tells nobody
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.html import linebreaks
+from django.utils.html import escape, linebreaks
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -492,6 +493,7 @@ def notify(
             now=now,
             category=category,
             group_key=group_key,
+            secrets=_secrets(spec, context),
         )
         if delivery is not None:
             created.append(delivery)
@@ -509,6 +511,7 @@ def _delivery_create(
     now: datetime,
     category: str,
     group_key: str,
+    secrets: tuple[str, ...] = (),
 ) -> Delivery | None:
     address = _address(channel, person)
     fields: dict[str, Any] = {
@@ -521,12 +524,21 @@ def _delivery_create(
         "url": url[:500],
         "group_key": group_key,
     }
-    if channel == EMAIL:
+    if channel == EMAIL and spec.secret:
+        fields.update(
+            body=_redacted(rendered.email_text, secrets),
+            html=_redacted(rendered.email_html, secrets),
+            secret_content=json.dumps({"text": rendered.email_text, "html": rendered.email_html}),
+        )
+    elif channel == EMAIL:
         fields.update(body=rendered.email_text, html=rendered.email_html)
     elif channel == SMS:
         fields.update(body=rendered.sms)
     else:
         fields.update(body=rendered.text)
+    if spec.secret and channel != EMAIL:
+        # Only email carries the real link; elsewhere the text goes without it.
+        fields["body"] = _redacted(fields["body"], secrets)
     status, error = DeliveryStatus.QUEUED, ""
     if channel in (EMAIL, SMS) and not address:
         status = DeliveryStatus.SKIPPED
@@ -574,6 +586,19 @@ def _delivery_create(
     return delivery
 
 
+def _secrets(spec: Kind, context: dict[str, Any]) -> tuple[str, ...]:
+    link = context.get("link") if spec.secret else None
+    return (str(link),) if link else ()
+
+
+def _redacted(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` with each secret (and its HTML-escaped form) replaced by a placeholder."""
+    for secret in secrets:
+        for form in {secret, escape(secret)}:
+            text = text.replace(form, str(_("[link removed]")))
+    return text
+
+
 def _dispatch(delivery_id: int, schema_name: str) -> None:
     """Queue the send in the gym's schema. With Celery eager (development without Redis) the
     send runs here, and a failure that would be retried must not break the request that
@@ -599,11 +624,15 @@ def _send_email(delivery: Delivery) -> tuple[str, str]:
     headers = {}
     if delivery.category == Category.MARKETING:
         headers["Precedence"] = "bulk"
+    text, html = delivery.body, delivery.html
+    if delivery.secret_content:
+        secret = json.loads(delivery.secret_content)
+        text, html = secret["text"], secret["html"]
     message = build_email(
         to=delivery.address,
         subject=delivery.subject,
-        text=delivery.body,
-        html=delivery.html or None,
+        text=text,
+        html=html or None,
         category=delivery.category,
         headers=headers,
         metadata={"delivery": str(delivery.pk)},
@@ -708,12 +737,15 @@ def delivery_send(*, delivery_id: int, final_attempt: bool = False) -> str:
         provider_id=provider_id,
         error="",
         sent_at=timezone.now(),
+        secret_content="",
     )
     return DeliveryStatus.SENT
 
 
 def _finish(delivery: Delivery, status: str, error: str) -> str:
-    Delivery.objects.filter(pk=delivery.pk).update(status=status, error=error[:2000])
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=status, error=error[:2000], secret_content=""
+    )
     return status
 
 
