@@ -228,8 +228,9 @@ def desk_checks_the_client_in(page: Page, story: ScheduledClass) -> None:
 
 
 def _collect_script_errors(errors: list[str], msg) -> None:  # type: ignore[no-untyped-def]
-    """Errors of the pages' own scripts and CSP refusals (not the browser's favicon 404)."""
-    if msg.type == "error" and "Failed to load resource" not in msg.text:
+    """Errors of the pages' own scripts and CSP refusals (not the browser's favicon 404, nor
+    the live sockets under /ws/, which this WSGI live server cannot serve)."""
+    if msg.type == "error" and "Failed to load resource" not in msg.text and "/ws/" not in msg.text:
         errors.append(msg.text)
 
 

@@ -80,7 +80,10 @@ def test_a_client_charts_their_progress_on_a_phone(
         page.get_by_role("button", name="Sign In").click()
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
         page.goto(f"{base}/portal/")
-        page.get_by_role("navigation", name="Portal").get_by_role("link", name="Progress").click()
+        # On a phone, Progress sits under the tab bar's "More".
+        portal_nav = page.get_by_role("navigation", name="Portal")
+        portal_nav.get_by_text("More").click()
+        portal_nav.get_by_role("link", name="Progress").click()
         page.wait_for_url(f"{base}/portal/progress/")
 
         page.get_by_label("Weight (lb)").fill("195.5")
@@ -117,7 +120,9 @@ def test_a_client_charts_their_progress_on_a_phone(
         connection.set_schema_to_public()
         # The login page has no icon of its own; anything else failing (a CSP refusal, a
         # missing script) is a problem.
-        assert [text for text in problems if "/favicon.ico" not in text] == []
+        # The live sockets under /ws/ cannot connect to this WSGI live server (tested through
+        # the ASGI application elsewhere).
+        assert [t for t in problems if "/favicon.ico" not in t and "/ws/" not in t] == []
     finally:
         context.close()
         _remove(gym, email)
