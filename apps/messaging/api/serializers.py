@@ -37,9 +37,9 @@ class MessageSerializer(serializers.Serializer):
     sender = SenderSerializer()
     body = serializers.CharField(allow_blank=True, help_text=_("Empty once deleted."))
     via = serializers.ChoiceField(choices=Via.choices)
-    created_at = serializers.DateTimeField()
-    edited_at = serializers.DateTimeField(allow_null=True)
-    deleted_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    edited_at = serializers.DateTimeField(allow_null=True, read_only=True)
+    deleted_at = serializers.DateTimeField(allow_null=True, read_only=True)
     attachment = AttachmentSerializer(allow_null=True)
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class ConversationSerializer(serializers.Serializer):
     client = PersonSerializer(allow_null=True)
     trainer = PersonSerializer(allow_null=True, help_text=_("The trainer's user."))
     last_message = MessageSerializer(allow_null=True)
-    last_message_at = serializers.DateTimeField(allow_null=True)
+    last_message_at = serializers.DateTimeField(allow_null=True, read_only=True)
     unread_count = serializers.IntegerField()
     last_read_message_id = serializers.IntegerField(
         help_text=_("Your read position: every message up to this id is read.")
@@ -163,7 +163,7 @@ class MuteSerializer(serializers.Serializer):
 class ReadPositionSerializer(serializers.Serializer):
     conversation = serializers.IntegerField()
     last_read_message_id = serializers.IntegerField()
-    read_at = serializers.DateTimeField(allow_null=True)
+    read_at = serializers.DateTimeField(allow_null=True, read_only=True)
 
 
 class UnreadSerializer(serializers.Serializer):
