@@ -10,8 +10,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-# An empty gym has about 350 today. Raise it only with a reason: each relation costs every gym.
-RELATIONS_PER_GYM_BUDGET = 400
+# An empty gym has 468 today: 381 before communication (notifications 27, messaging 12,
+# campaigns 10, automations 14) and wearables (24) joined. Raise it only with a reason: each
+# relation costs every gym.
+RELATIONS_PER_GYM_BUDGET = 500
 
 drop_djstripe = importlib.import_module(
     "apps.billing.migrations.0001_drop_djstripe_from_gym_schemas"
