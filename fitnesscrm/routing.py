@@ -3,8 +3,8 @@
 from django.urls import path
 
 from apps.core.consumers import WhoAmIConsumer
-from apps.notifications.consumers import NotificationsConsumer
 from apps.messaging.consumers import MessagesConsumer
+from apps.notifications.consumers import NotificationsConsumer
 
 websocket_urlpatterns = [
     path("ws/whoami/", WhoAmIConsumer.as_asgi()),

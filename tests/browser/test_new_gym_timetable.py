@@ -43,8 +43,9 @@ SCREENSHOTS = os.environ.get("FITNESSCRM_SCREENSHOTS", "")
 
 
 def _collect_errors(errors: list[str], msg) -> None:  # type: ignore[no-untyped-def]
-    """Errors of the pages' own scripts and CSP refusals (not the browser's favicon 404)."""
-    if msg.type == "error" and "Failed to load resource" not in msg.text:
+    """Errors of the pages' own scripts and CSP refusals (not the browser's favicon 404, nor the
+    live sockets under /ws/, which this WSGI live server cannot serve)."""
+    if msg.type == "error" and "Failed to load resource" not in msg.text and "/ws/" not in msg.text:
         errors.append(msg.text)
 
 

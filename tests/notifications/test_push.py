@@ -49,7 +49,7 @@ def test_push_reaches_the_device_signed_and_encrypted(
     assert received.vapid_key == push_service.vapid_public
     assert received.claims["sub"] == "mailto:ops@example.com"
     payload = browser.decrypt(received.body)
-    assert payload["title"].startswith("Test notification")  # Paula reads Spanish: no catalog yet
+    assert payload["title"].startswith("Notificación de prueba")  # in Paula's language, Spanish
     assert payload["url"] == "http://alpha.localhost/portal/schedule/"
     delivery = Delivery.objects.get(channel="push")
     assert delivery.status == DeliveryStatus.SENT

@@ -44,7 +44,8 @@ def test_the_list_shows_today_and_the_nav_names_the_page(cara, scheduled):
     response = cara.get("/portal/workouts/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'aria-current="page">Workouts' in body
+    # The current page's link (its icon, then its label) names Workouts.
+    assert re.search(r'aria-current="page">(?:(?!</a>).)*>Workouts<', body, re.S)
     assert "Day " in body
     assert 'data-testid="workouts-today"' in body
 
