@@ -47,6 +47,7 @@ api_patterns = [
     path("", include("apps.billing.api.urls")),
     path("", include("apps.messaging.api.urls")),
     path("", include("apps.notifications.api.urls")),
+    path("", include("apps.wearables.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),
 ]
@@ -77,6 +78,7 @@ urlpatterns = [
     path("", include("apps.automations.urls")),
     path("messages/", include("apps.messaging.urls")),
     path("campaigns/", include("apps.campaigns.urls")),
+    path("wearables/", include("apps.wearables.urls")),
     # The portal's web app manifest and service worker live at the root: a worker controls
     # only the paths under its own URL.
     path("manifest.webmanifest", portal_views.manifest, name="portal_manifest"),

@@ -269,6 +269,9 @@ class NutritionDay(ProviderRecord):
     )
     fat_g = models.DecimalField(_("fat (g)"), max_digits=6, decimal_places=1, null=True, blank=True)
     water_ml = models.PositiveIntegerField(_("water (ml)"), null=True, blank=True)
+    # Meals where the source gives them: [{"name", "calories_kcal", "protein_g",
+    # "carbohydrate_g", "fat_g"}], in the order eaten.
+    meals = models.JSONField(_("meals"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("nutrition day")
@@ -277,6 +280,112 @@ class NutritionDay(ProviderRecord):
             _unique("nutritionday"),
             *_non_negative("nutritionday", "protein_g", "carbohydrate_g", "fat_g"),
         ]
+
+
+class NutritionTarget(models.Model):
+    """The daily intake a trainer sets for a client; intake is compared with it."""
+
+    client = models.OneToOneField(
+        "crm.Client",
+        verbose_name=_("client"),
+        on_delete=models.CASCADE,
+        related_name="nutrition_target",
+    )
+    calories_kcal = models.PositiveIntegerField(_("calories (kcal)"), null=True, blank=True)
+    protein_g = models.PositiveSmallIntegerField(_("protein (g)"), null=True, blank=True)
+    carbohydrate_g = models.PositiveSmallIntegerField(_("carbohydrate (g)"), null=True, blank=True)
+    fat_g = models.PositiveSmallIntegerField(_("fat (g)"), null=True, blank=True)
+    set_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("set by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("nutrition target")
+        verbose_name_plural = _("nutrition targets")
+
+    def __str__(self) -> str:
+        return f"{self.calories_kcal or '-'} kcal"
+
+
+class HealthExportStatus(models.TextChoices):
+    UPLOADING = "uploading", _("Uploading")
+    QUEUED = "queued", _("Waiting to be read")
+    PARSING = "parsing", _("Reading")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class HealthExport(TimeStampedModel):
+    """An Apple Health `export.zip` a client uploads in resumable chunks. The chunks are stored
+    as they arrive (in the default storage, under `storage_prefix`) and read as one stream."""
+
+    client = models.ForeignKey(
+        "crm.Client",
+        verbose_name=_("client"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=HealthExportStatus.choices,
+        default=HealthExportStatus.UPLOADING,
+    )
+    file_name = models.CharField(_("file name"), max_length=120, blank=True)
+    size_bytes = models.BigIntegerField(_("size (bytes)"))
+    received_bytes = models.BigIntegerField(_("received (bytes)"), default=0)
+    parsed_bytes = models.BigIntegerField(_("read (bytes)"), default=0)
+    storage_prefix = models.CharField(max_length=200, blank=True)
+    # The whole file's SHA-256, once it is complete: the same export uploaded again is known.
+    sha256 = models.CharField(max_length=64, blank=True)
+    records_stored = models.PositiveIntegerField(_("records stored"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("Apple Health export")
+        verbose_name_plural = _("Apple Health exports")
+
+    def __str__(self) -> str:
+        return self.file_name or str(self.pk)
+
+
+class HealthSample(models.Model):
+    """A HealthKit sample a companion app pushed, kept so a re-sent or deleted sample (by its
+    UUID) changes the day's totals exactly once; days are re-totalled into the data tables."""
+
+    client = models.ForeignKey(
+        "crm.Client",
+        verbose_name=_("client"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    uuid = models.UUIDField(_("sample UUID"))
+    # HealthKit's type identifier, e.g. HKQuantityTypeIdentifierStepCount.
+    sample_type = models.CharField(_("type"), max_length=64)
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=4, null=True)
+    unit = models.CharField(_("unit"), max_length=16, blank=True)
+    source = models.CharField(_("device or app"), max_length=64, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=48, blank=True)
+
+    class Meta:
+        verbose_name = _("HealthKit sample")
+        verbose_name_plural = _("HealthKit samples")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "uuid"], name="wearables_sample_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sample_type} {self.start_at:%Y-%m-%d}"
 
 
 # What each data kind is stored in.

@@ -23,7 +23,8 @@ from django_tenants.utils import tenant_context
 
 from apps.audit.services import audit_record
 from apps.tenants.models import Gym
-from apps.wearables.integrations import strava
+from apps.wearables.integrations import client_module, strava
+from apps.wearables.integrations.errors import AccessRevokedError, ProviderError
 from apps.wearables.models import (
     Connection,
     ConnectionStatus,
@@ -189,19 +190,21 @@ def connection_access_token(*, connection_id: int, force_refresh: bool = False) 
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection_id)
         if connection.status == ConnectionStatus.DISCONNECTED or not connection.refresh_token:
-            raise strava.AccessRevokedError("connection is disconnected")
+            raise AccessRevokedError("connection is disconnected")
         fresh = connection.expires_at and connection.expires_at > timezone.now() + REFRESH_MARGIN
         if fresh and not force_refresh:
             return connection.access_token
         try:
-            token = strava.refresh(refresh_token=connection.refresh_token)
-        except strava.AccessRevokedError:
+            token = client_module(connection.provider).refresh(
+                refresh_token=connection.refresh_token
+            )
+        except AccessRevokedError:
             # Commit the lock-holding transaction first: the revocation is a write of its own.
             revoked = True
         else:
             revoked = False
             connection.access_token = token["access_token"]
-            # Keep the newest refresh token; Strava sends one with every refresh.
+            # Keep the newest refresh token: Strava and Garmin rotate it on refresh.
             connection.refresh_token = token.get("refresh_token") or connection.refresh_token
             connection.expires_at = _expiry(token)
             connection.save(
@@ -210,7 +213,7 @@ def connection_access_token(*, connection_id: int, force_refresh: bool = False) 
             return connection.access_token
     if revoked:
         connection_revoked(connection_id=connection_id, reason="refresh token refused")
-    raise strava.AccessRevokedError("refresh token refused")
+    raise AccessRevokedError("refresh token refused")
 
 
 def _strava_get(connection_id: int, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -285,12 +288,15 @@ def connection_disconnect(*, connection: Connection, actor: Any) -> Connection:
     """The client (or staff) disconnects: revoke our access at the provider, delete the tokens.
     Stored data stays (it is the client's history); reconnecting picks up from there."""
     access_token = connection.access_token
-    if connection.provider == Provider.STRAVA and access_token:
+    if access_token:
+        # Only OAuth providers hold tokens; each one's client offers deauthorize().
         try:
-            strava.deauthorize(access_token=access_token)
-        except (strava.StravaError, OSError):
-            # The tokens are deleted whatever Strava says: the client asked us to stop.
-            logger.warning("Strava deauthorize failed for connection %s", connection.pk)
+            client_module(connection.provider).deauthorize(access_token=access_token)
+        except (ProviderError, OSError):
+            # The tokens are deleted whatever the provider says: the client asked us to stop.
+            logger.warning(
+                "%s deauthorize failed for connection %s", connection.provider, connection.pk
+            )
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
         _forget(connection, reason="")

@@ -10,6 +10,12 @@ from celery import shared_task
 from apps.wearables import services
 from apps.wearables.integrations import strava
 
+# Each provider package's tasks, so Celery's autodiscovery (which imports this module) finds them.
+from apps.wearables.providers.apple_health import tasks as apple_health_tasks  # noqa: F401
+from apps.wearables.providers.garmin import tasks as garmin_tasks  # noqa: F401
+from apps.wearables.providers.google_health import tasks as google_health_tasks  # noqa: F401
+from apps.wearables.providers.myfitnesspal import tasks as myfitnesspal_tasks  # noqa: F401
+
 TASK_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,

@@ -407,6 +407,47 @@ STRAVA_TIMEOUT_SECONDS = env.float("STRAVA_TIMEOUT_SECONDS", default=10.0)
 STRAVA_RATE_LIMIT_15MIN = env.int("STRAVA_RATE_LIMIT_15MIN", default=100)
 STRAVA_RATE_LIMIT_DAILY = env.int("STRAVA_RATE_LIMIT_DAILY", default=1000)
 
+# --- Garmin Connect (apps.wearables): the platform's one consumer key, OAuth 2 with PKCE ---
+GARMIN_CLIENT_ID = env.str("GARMIN_CLIENT_ID", default="")
+GARMIN_CLIENT_SECRET = env.str("GARMIN_CLIENT_SECRET", default="")
+# Consent page (connect.garmin.com), token endpoint (diauth.garmin.com) and the Health API
+# (apis.garmin.com): three hosts in production, one fake on loopback in tests.
+GARMIN_AUTHORIZE_URL = env.str(
+    "GARMIN_AUTHORIZE_URL", default="https://connect.garmin.com/oauth2Confirm"
+)
+GARMIN_TOKEN_URL = env.str(
+    "GARMIN_TOKEN_URL", default="https://diauth.garmin.com/di-oauth2-service/oauth/token"
+)
+GARMIN_API_BASE_URL = env.str("GARMIN_API_BASE_URL", default="https://apis.garmin.com")
+GARMIN_TIMEOUT_SECONDS = env.float("GARMIN_TIMEOUT_SECONDS", default=10.0)
+
+# --- Google Health API (apps.wearables): Fitbit and Pixel data, OAuth 2 with PKCE ---
+GOOGLE_HEALTH_CLIENT_ID = env.str("GOOGLE_HEALTH_CLIENT_ID", default="")
+GOOGLE_HEALTH_CLIENT_SECRET = env.str("GOOGLE_HEALTH_CLIENT_SECRET", default="")
+GOOGLE_HEALTH_AUTHORIZE_URL = env.str(
+    "GOOGLE_HEALTH_AUTHORIZE_URL", default="https://accounts.google.com/o/oauth2/v2/auth"
+)
+GOOGLE_HEALTH_TOKEN_URL = env.str(
+    "GOOGLE_HEALTH_TOKEN_URL", default="https://oauth2.googleapis.com/token"
+)
+GOOGLE_HEALTH_REVOKE_URL = env.str(
+    "GOOGLE_HEALTH_REVOKE_URL", default="https://oauth2.googleapis.com/revoke"
+)
+GOOGLE_HEALTH_API_BASE_URL = env.str(
+    "GOOGLE_HEALTH_API_BASE_URL", default="https://health.googleapis.com"
+)
+# The secret Google's subscriber verification and notifications carry in Authorization.
+GOOGLE_HEALTH_WEBHOOK_SECRET = env.str("GOOGLE_HEALTH_WEBHOOK_SECRET", default="")
+GOOGLE_HEALTH_TIMEOUT_SECONDS = env.float("GOOGLE_HEALTH_TIMEOUT_SECONDS", default=10.0)
+# Google's limit is per user (300 requests a minute).
+GOOGLE_HEALTH_RATE_LIMIT_PER_MINUTE = env.int("GOOGLE_HEALTH_RATE_LIMIT_PER_MINUTE", default=300)
+
+# --- Apple Health exports (apps.wearables): uploaded in chunks of at most this size ---
+APPLE_HEALTH_CHUNK_BYTES = env.int("APPLE_HEALTH_CHUNK_BYTES", default=8 * 1024 * 1024)
+APPLE_HEALTH_MAX_EXPORT_BYTES = env.int(
+    "APPLE_HEALTH_MAX_EXPORT_BYTES", default=8 * 1024 * 1024 * 1024
+)
+
 from .auth import *  # noqa: E402
 from .celery import *  # noqa: E402
 from .observability import *  # noqa: E402

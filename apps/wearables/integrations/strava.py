@@ -11,10 +11,12 @@ import httpx
 from authlib.integrations.httpx_client import OAuth2Client
 from django.conf import settings
 
-from apps.wearables.integrations.budget import (
+from apps.wearables.integrations.budget import budget_acquire, budget_observe
+from apps.wearables.integrations.errors import (
+    AccessRevokedError,
+    NotFoundError,
+    ProviderError,
     RateLimitedError,
-    budget_acquire,
-    budget_observe,
 )
 
 PROVIDER = "strava"
@@ -26,16 +28,8 @@ __all__ = [
 ]
 
 
-class StravaError(Exception):
-    """Strava answered something we cannot use (5xx, a malformed body)."""
-
-
-class AccessRevokedError(StravaError):
-    """The athlete revoked our access (401, or the refresh token is refused)."""
-
-
-class NotFoundError(StravaError):
-    """The object is gone (deleted since the event was sent, or private now)."""
+# Strava's names for the shared errors, which services and tasks catch for every provider.
+StravaError = ProviderError
 
 
 def _base() -> str:

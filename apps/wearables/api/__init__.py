@@ -1,0 +1,1 @@
+"""The wearables REST API for mobile apps."""

@@ -1,0 +1,3 @@
+"""Writes for apple_health."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Garmin Connect (OAuth 2 with PKCE, push and ping deliveries)."""

@@ -1,0 +1,3 @@
+"""Portal pages for garmin (under /portal/activity/garmin/, in the portal namespace)."""
+
+urlpatterns: list = []

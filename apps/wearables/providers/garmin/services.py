@@ -1,0 +1,3 @@
+"""Writes for garmin."""
+
+from __future__ import annotations

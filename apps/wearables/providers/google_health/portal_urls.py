@@ -1,0 +1,3 @@
+"""Portal pages for google_health (under /portal/activity/google-health/, portal namespace)."""
+
+urlpatterns: list = []

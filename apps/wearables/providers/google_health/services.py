@@ -1,0 +1,3 @@
+"""Writes for google_health."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""MyFitnessPal: its CSV export into nutrition days, and the trainer's daily targets."""

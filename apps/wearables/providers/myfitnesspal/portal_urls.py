@@ -1,0 +1,3 @@
+"""Portal pages for myfitnesspal (under /portal/activity/myfitnesspal/, in the portal namespace)."""
+
+urlpatterns: list = []

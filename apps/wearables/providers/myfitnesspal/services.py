@@ -1,0 +1,3 @@
+"""Writes for myfitnesspal."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Staff pages for myfitnesspal (under /wearables/nutrition/)."""
+
+urlpatterns: list = []
