@@ -33,6 +33,7 @@ from apps.wearables.models import (
     Provider,
 )
 from apps.wearables.routing.models import WearableAccount
+from apps.wearables.services import adherence
 
 logger = logging.getLogger(__name__)
 
@@ -423,6 +424,8 @@ def sync_succeeded(*, connection_id: int) -> None:
         next_attempt_at=None,
         status=ConnectionStatus.ACTIVE,
     )
+    # What arrived may complete scheduled cardio workouts (or, deleted, undo a completion).
+    adherence.adherence_match_queue(connection_id=connection_id)
 
 
 def sync_failed(*, connection_id: int, error: str, retry_in: int) -> None:
@@ -484,6 +487,7 @@ def strava_event_process(*, connection_id: int, event: dict[str, Any]) -> str:
         ExternalWorkout.objects.filter(
             client_id=connection.client_id, provider=Provider.STRAVA, provider_id=activity_id
         ).delete()
+        sync_succeeded(connection_id=connection_id)
         return "deleted"
     try:
         activity = _strava_get(connection_id, f"/activities/{activity_id}")
@@ -492,6 +496,7 @@ def strava_event_process(*, connection_id: int, event: dict[str, Any]) -> str:
         ExternalWorkout.objects.filter(
             client_id=connection.client_id, provider=Provider.STRAVA, provider_id=activity_id
         ).delete()
+        sync_succeeded(connection_id=connection_id)
         return "gone"
     try:
         strava_workout_store(connection=connection, activity=activity)
