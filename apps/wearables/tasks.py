@@ -53,3 +53,21 @@ def strava_event_task(self: Any, connection_id: int, event: dict[str, Any]) -> s
         countdown = _retry_in(self, error)
         services.sync_failed(connection_id=connection_id, error=str(error), retry_in=countdown)
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(name="wearables.connection_sync", acks_late=True, ignore_result=True)
+def connection_sync_task(connection_id: int) -> int:
+    # No Celery retry: a failure sets the connection's next attempt, which the beat picks up.
+    from apps.wearables.services.sync import connection_sync
+
+    try:
+        return connection_sync(connection_id=connection_id)
+    except (strava.RateLimitedError, strava.StravaError):
+        return 0
+
+
+@shared_task(name="wearables.sync_due", acks_late=True, ignore_result=True)
+def sync_due_task() -> int:
+    from apps.wearables.services.sync import connections_sync_due
+
+    return connections_sync_due()

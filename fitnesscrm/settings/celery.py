@@ -86,6 +86,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60.0,
         "args": ["messaging.send_unread_reminders"],
     },
+    # Wearables: pull each connection whose retry is due or whose last sync is older than its
+    # provider's interval (apps.wearables.services.sync.connections_sync_due).
+    "wearables-sync-due": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 30 * 60.0,
+        "args": ["wearables.sync_due"],
+    },
     "fail-stuck-import-jobs": {
         "task": "core.fan_out_to_gyms",
         "schedule": 10 * 60.0,
