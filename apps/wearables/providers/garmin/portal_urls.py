@@ -1,3 +1,9 @@
-"""Portal pages for garmin (under /portal/activity/garmin/, in the portal namespace)."""
+"""Portal pages for Garmin (under /portal/activity/garmin/, in the portal namespace)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.wearables.providers.garmin import views
+
+urlpatterns = [
+    path("connect/", views.connect_start, name="activity_garmin_connect"),
+]

@@ -1,0 +1,107 @@
+"""Garmin pages and callbacks. On the gym's host: the portal's connect link (a redirect to
+Garmin's consent page). On the public host: the OAuth redirect and the one webhook Garmin
+delivers every gym's data to."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from django.conf import settings
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+)
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.portal.views import _own_client, client_required
+from apps.tenants.selectors import gym_url_for_request
+from apps.wearables.models import Provider
+from apps.wearables.providers.garmin import services
+from apps.wearables.providers.pkce import pkce_finish
+from apps.wearables.services import ConnectRefusedError, OAuthStateInvalidError
+from apps.wearables.views import _public_url
+
+logger = logging.getLogger(__name__)
+
+
+def _redirect_uri(request: HttpRequest) -> str:
+    return _public_url(
+        request, reverse("wearables_public:garmin_callback", urlconf="fitnesscrm.urls_public")
+    )
+
+
+@client_required
+@require_GET
+def connect_start(request: HttpRequest) -> HttpResponse:
+    # A link, not a form: CSP's form-action would stop a form post redirecting to Garmin.
+    if not settings.GARMIN_CLIENT_ID:
+        raise Http404
+    client = _own_client(request.user)  # type: ignore[arg-type]
+    url = services.garmin_authorize_url(
+        gym=request.tenant,  # type: ignore[attr-defined]
+        client_id=client.pk,
+        user_id=request.user.pk,
+        kinds=request.GET.getlist("kind"),
+        redirect_uri=_redirect_uri(request),
+    )
+    return HttpResponseRedirect(url)
+
+
+@never_cache
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    """Garmin sends the client back here (one redirect URL for the platform); the signed state
+    names the gym and holds the PKCE nonce, and the client goes on to their Activity page."""
+    try:
+        gym, state, verifier = pkce_finish(
+            state=request.GET.get("state", ""), provider=Provider.GARMIN
+        )
+    except OAuthStateInvalidError:
+        return HttpResponseBadRequest(_("This link has expired. Start again from your gym."))
+    outcome = "connected"
+    if request.GET.get("error"):
+        outcome = "cancelled" if request.GET["error"] == "access_denied" else "failed"
+    else:
+        try:
+            services.garmin_connect(
+                gym=gym,
+                client_id=int(state["client"]),
+                user_id=int(state["user"]),
+                kinds=list(state.get("kinds") or []),
+                code=request.GET.get("code", ""),
+                code_verifier=verifier,
+                redirect_uri=_redirect_uri(request),
+            )
+        except ConnectRefusedError:
+            logger.info("Garmin connect refused for %s", gym.schema_name, exc_info=True)
+            outcome = "refused"
+    path = f"{reverse('portal:activity', urlconf='fitnesscrm.urls_tenant')}?result={outcome}"
+    return HttpResponseRedirect(gym_url_for_request(gym=gym, request=request, path=path))
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest) -> HttpResponse:
+    """Every push, ping, deregistration and permission change. Garmin signs nothing: the
+    garmin-client-id header must be ours. Answered at once (Garmin wants 200 within 30 s and
+    retries for days); Celery processes each user's items in their gyms."""
+    expected = settings.GARMIN_CLIENT_ID
+    given = request.headers.get("garmin-client-id", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return HttpResponseForbidden("garmin-client-id: not ours")
+    try:
+        payload = json.loads(request.body)
+        services.garmin_delivery_receive(payload=payload)
+    except ValueError as error:  # JSONDecodeError included
+        return HttpResponseBadRequest(str(error))
+    return HttpResponse(status=200)
