@@ -235,3 +235,74 @@ def client_trainers(*, client: Client) -> QuerySet[User]:
         trainer_profile__assignments__client=client,
         trainer_profile__assignments__ends_on__isnull=True,
     ).distinct()
+
+
+# --- Starting a group from the staff pages --------------------------------------------------
+
+# The classes a group can be made from: recent ones (to follow up) and coming ones.
+GROUP_CLASS_DAYS_BACK, GROUP_CLASS_DAYS_AHEAD = 7, 14
+
+
+def group_classes(*, viewer: User) -> QuerySet:
+    """Classes whose attendees `viewer` may gather in a group: from a week ago to two weeks
+    ahead, not cancelled; a trainer only the classes they teach."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.scheduling.models import ClassOccurrence
+
+    if not is_staff_member(viewer):
+        return ClassOccurrence.objects.none()
+    now = timezone.now()
+    rows = ClassOccurrence.objects.filter(
+        is_cancelled=False,
+        starts_at__gte=now - timedelta(days=GROUP_CLASS_DAYS_BACK),
+        starts_at__lte=now + timedelta(days=GROUP_CLASS_DAYS_AHEAD),
+    )
+    if has_role(viewer, Role.TRAINER):
+        rows = rows.filter(trainer__user=viewer)
+    return rows.select_related("class_type").order_by("starts_at", "pk")
+
+
+def group_class_clients(*, viewer: User, occurrence_id: int) -> QuerySet[Client]:
+    """The booked (or attended) clients of a class `viewer` may gather, among those they may
+    message: a trainer's own clients only."""
+    from apps.scheduling.models import SPOT_STATUSES, ClassBooking
+
+    booked = ClassBooking.objects.filter(
+        occurrence_id=occurrence_id,
+        occurrence__in=group_classes(viewer=viewer).values("pk"),
+        status__in=SPOT_STATUSES,
+    ).values("client_id")
+    return messageable_clients(viewer=viewer).filter(pk__in=booked)
+
+
+def group_tags(*, viewer: User) -> list[str]:
+    """The tags of the clients `viewer` may message, each once, in order."""
+    from django.db.models import Func
+
+    return list(
+        messageable_clients(viewer=viewer)
+        .annotate(tag=Func(F("tags"), function="unnest"))
+        .values_list("tag", flat=True)
+        .order_by("tag")
+        .distinct()
+    )
+
+
+def group_tag_clients(*, viewer: User, tag: str) -> QuerySet[Client]:
+    """The clients with `tag` that `viewer` may message."""
+    return messageable_clients(viewer=viewer).filter(tags__contains=[tag])
+
+
+def group_colleagues(*, viewer: User) -> QuerySet[User]:
+    """The staff `viewer` may add to a group (everyone on the staff but themselves)."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            role__in=(Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK),
+        )
+        .exclude(pk=viewer.pk)
+        .order_by("first_name", "last_name", "pk")
+    )
