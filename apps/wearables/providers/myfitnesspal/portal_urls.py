@@ -1,3 +1,9 @@
-"""Portal pages for myfitnesspal (under /portal/activity/myfitnesspal/, in the portal namespace)."""
+"""Portal pages for MyFitnessPal (under /portal/activity/myfitnesspal/, in the portal namespace)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.wearables.providers.myfitnesspal import views
+
+urlpatterns = [
+    path("", views.portal_myfitnesspal, name="activity_myfitnesspal"),
+]
