@@ -16,6 +16,7 @@ def test_wearables_relations_per_gym(gym_a) -> None:
             [gym_a.schema_name],
         )
         (count,) = cursor.fetchone()
-    # Six tables, each with its primary key, its sequence and its one unique index (which also
-    # serves lookups by client); TOAST tables live in pg_toast, not in the gym's schema.
-    assert count == 24, count
+    # Nine tables, each with its primary key, its sequence and one index (the unique one, which
+    # also serves lookups by client; HealthExport's by client); TOAST tables live in pg_toast, not
+    # in the gym's schema.
+    assert count == 36, count
