@@ -388,7 +388,7 @@ def export_read(*, name: str, content: bytes, today: date | None = None) -> list
                     _("%(date)s: the day's %(what)s add up to %(value)s, more than %(maximum)s.")
                     % {
                         "date": day.date.isoformat(),
-                        "what": name.split("_")[0],
+                        "what": NutritionDay._meta.get_field(name).verbose_name,
                         "value": value,
                         "maximum": maximum,
                     }

@@ -11,7 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.decorators import role_required
@@ -60,14 +62,17 @@ def _import(request: HttpRequest, client: Client, form: ExportUploadForm) -> boo
         return False
     messages.success(
         request,
-        _(
+        ngettext(
+            "Imported %(days)s day from MyFitnessPal (%(first)s to %(last)s): %(created)s new, "
+            "%(updated)s updated.",
             "Imported %(days)s days from MyFitnessPal (%(first)s to %(last)s): %(created)s new, "
-            "%(updated)s updated."
+            "%(updated)s updated.",
+            result.days,
         )
         % {
             "days": result.days,
-            "first": result.first,
-            "last": result.last,
+            "first": date_format(result.first, "SHORT_DATE_FORMAT"),
+            "last": date_format(result.last, "SHORT_DATE_FORMAT"),
             "created": result.created,
             "updated": result.updated,
         },
