@@ -35,7 +35,7 @@ from apps.wearables.providers.apple_health import parser, services
 from tests.conftest import ALPHA, BRAVO
 from tests.wearables.conftest import make_client
 
-CHUNK = 1024
+CHUNK = 256
 START = "/portal/activity/apple-health/uploads/"
 SAMPLES = "/api/v1/wearables/apple-health/samples/"
 

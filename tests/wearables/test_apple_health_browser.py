@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 WIDTHS = {"1280": {"width": 1280, "height": 900}, "390": {"width": 390, "height": 844}}
 
 
-@override_settings(APPLE_HEALTH_CHUNK_BYTES=1024)
+@override_settings(APPLE_HEALTH_CHUNK_BYTES=512)
 def test_a_client_uploads_their_export(  # type: ignore[no-untyped-def]
     django_db_setup, live_server_port, committed_db, browser
 ):

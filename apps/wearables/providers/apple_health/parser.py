@@ -109,6 +109,10 @@ WORKOUT_DISTANCE_TYPES = (
     "HKQuantityTypeIdentifierDistanceDownhillSnowSports",
 )
 DURATION_UNITS = {"min": 60.0, "s": 1.0, "hr": 3600.0}
+# Top-level elements other than Record, Workout and Correlation (each ends a workout's children).
+TOP_LEVEL = frozenset(
+    {"ExportDate", "Me", "ActivitySummary", "ClinicalRecord", "Audiogram", "VisionPrescription"}
+)
 
 
 class ExportError(ValueError):
@@ -191,26 +195,29 @@ class PartsStream(io.RawIOBase):
         self._file_pos = 0
 
     def readinto(self, buffer: Any) -> int:
-        if self._pos >= self._size:
-            return 0
-        index = bisect.bisect_right(self._offsets, self._pos) - 1
-        if index != self._index:
-            self._open(index)
-        assert self._file is not None
-        inside = self._pos - self._offsets[index]
-        if inside != self._file_pos:
-            self._file.seek(inside)
-            self._file_pos = inside
-        part_end = self._offsets[index + 1] if index + 1 < len(self._offsets) else self._size
-        wanted = min(len(buffer), part_end - self._pos)
-        data = self._file.read(wanted)
-        if not data:
-            raise ExportError("the upload is incomplete")
-        count = len(data)
-        buffer[:count] = data
-        self._pos += count
-        self._file_pos += count
-        return count
+        """Fills `buffer` across part boundaries (no short reads before the end): zipfile
+        reads its central directory in one call, and it may straddle two parts."""
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view) and self._pos < self._size:
+            index = bisect.bisect_right(self._offsets, self._pos) - 1
+            if index != self._index:
+                self._open(index)
+            assert self._file is not None
+            inside = self._pos - self._offsets[index]
+            if inside != self._file_pos:
+                self._file.seek(inside)
+                self._file_pos = inside
+            part_end = self._offsets[index + 1] if index + 1 < len(self._offsets) else self._size
+            data = self._file.read(min(len(view) - filled, part_end - self._pos))
+            if not data:
+                raise ExportError("the upload is incomplete")
+            count = len(data)
+            view[filled : filled + count] = data
+            filled += count
+            self._pos += count
+            self._file_pos += count
+        return filled
 
     def close(self) -> None:
         if self._file is not None:
@@ -480,47 +487,71 @@ def parse_export(
         info = _xml_member(archive)
         totals.xml_bytes = info.file_size
         member = archive.open(info)
+    except ExportError:
+        raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as error:
         raise ExportError("the file is not a complete zip archive") from error
     except NotImplementedError as error:
         raise ExportError(f"the zip cannot be read: {error}") from error
-    state = {"depth": 0, "root": "", "workout": None}
+    # No end-of-element callbacks in the common case (half the calls): a workout's
+    # WorkoutStatistics are the ones seen until the next top-level element starts, and only
+    # inside a Correlation (whose Records repeat top-level ones) is an end handler set.
+    root = ""
+    workout: dict[str, str] | None = None
     statistics: list[dict[str, str]] = []
+    in_correlation = False
     add = totals.add
     known = KNOWN_TYPES
 
-    def start(tag: str, attrib: dict[str, str]) -> None:
-        depth = state["depth"] = state["depth"] + 1
-        if depth == 2:
-            if tag == "Record":
-                kind = attrib.get("type", "")
-                if kind in known:
-                    add(
-                        kind,
-                        attrib.get("startDate", ""),
-                        attrib.get("endDate", ""),
-                        attrib.get("value", ""),
-                        attrib.get("unit", ""),
-                        attrib.get("sourceName", ""),
-                    )
-            elif tag == "Workout":
-                state["workout"] = attrib
-                statistics.clear()
-        elif depth == 3:
-            if tag == "WorkoutStatistics" and state["workout"] is not None:
-                statistics.append(attrib)
-        elif depth == 1:
-            state["root"] = tag
+    def finish_workout() -> None:
+        nonlocal workout
+        if workout is not None:
+            totals.add_workout(workout, statistics)
+            workout = None
 
-    def end(tag: str) -> None:
-        state["depth"] -= 1
-        if state["depth"] == 1 and tag == "Workout":
-            totals.add_workout(state["workout"], statistics)  # type: ignore[arg-type]
-            state["workout"] = None
+    def correlation_end(tag: str) -> None:
+        nonlocal in_correlation
+        if tag == "Correlation":
+            in_correlation = False
+            xml.EndElementHandler = None
+
+    def start(tag: str, attrib: dict[str, str]) -> None:
+        nonlocal workout, in_correlation, root
+        if tag == "Record":
+            if workout is not None:
+                finish_workout()
+            if in_correlation:
+                return
+            kind = attrib.get("type", "")
+            if kind in known:
+                add(
+                    kind,
+                    attrib.get("startDate", ""),
+                    attrib.get("endDate", ""),
+                    attrib.get("value", ""),
+                    attrib.get("unit", ""),
+                    attrib.get("sourceName", ""),
+                )
+        elif tag == "MetadataEntry":
+            return
+        elif tag == "WorkoutStatistics":
+            if workout is not None:
+                statistics.append(attrib)
+        elif tag == "Workout":
+            finish_workout()
+            workout = attrib
+            statistics.clear()
+        elif tag == "Correlation":
+            finish_workout()
+            in_correlation = True
+            xml.EndElementHandler = correlation_end
+        elif tag in TOP_LEVEL:
+            finish_workout()
+        elif tag == "HealthData":
+            root = tag
 
     xml = expat.ParserCreate()
     xml.StartElementHandler = start
-    xml.EndElementHandler = end
     reported = 0
     try:
         for block in _without_doctype(member):
@@ -531,6 +562,7 @@ def parse_export(
                     reported = position
                     progress(position)
         xml.Parse(b"", True)
+        finish_workout()
     except expat.ExpatError as error:
         raise ExportError(f"export.xml is not well-formed XML ({error})") from error
     except (zipfile.BadZipFile, EOFError) as error:
@@ -540,6 +572,6 @@ def parse_export(
     finally:
         member.close()
         archive.close()
-    if state["root"] != "HealthData":
+    if root != "HealthData":
         raise ExportError("export.xml is not an Apple Health export (no HealthData)")
     return totals
