@@ -1,3 +1,9 @@
-"""Portal pages for google_health (under /portal/activity/google-health/, portal namespace)."""
+"""Portal pages for Google Health (under /portal/activity/google-health/, portal namespace)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.wearables.providers.google_health import views
+
+urlpatterns = [
+    path("connect/", views.connect_start, name="activity_google_health_connect"),
+]

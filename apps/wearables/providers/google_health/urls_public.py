@@ -1,5 +1,11 @@
-"""google_health callbacks on the public host (under /integrations/google_health/)."""
+"""Google Health callbacks on the public host (under /integrations/google-health/, in the
+wearables_public namespace)."""
 
-app_name = "wearables_google_health"
+from django.urls import path
 
-urlpatterns: list = []
+from apps.wearables.providers.google_health import views
+
+urlpatterns = [
+    path("callback/", views.callback, name="google_health_callback"),
+    path("webhook/", views.webhook, name="google_health_webhook"),
+]

@@ -1,0 +1,114 @@
+"""Fitbit through the Google Health API: the portal's connect link, Google's OAuth redirect and
+the subscriber endpoint (verification and notifications) on the public host."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.portal.views import _own_client, client_required
+from apps.tenants.selectors import gym_url_for_request
+from apps.wearables.providers.google_health import services
+from apps.wearables.providers.pkce import pkce_finish
+from apps.wearables.services import ConnectRefusedError, OAuthStateInvalidError
+from apps.wearables.views import _public_url
+
+logger = logging.getLogger(__name__)
+
+
+def _redirect_uri(request: HttpRequest) -> str:
+    return _public_url(
+        request,
+        reverse("wearables_public:google_health_callback", urlconf="fitnesscrm.urls_public"),
+    )
+
+
+@client_required
+@require_GET
+def connect_start(request: HttpRequest) -> HttpResponse:
+    # A link, not a form: CSP's form-action would stop a form post redirecting to Google.
+    if not settings.GOOGLE_HEALTH_CLIENT_ID:
+        raise Http404
+    client = _own_client(request.user)  # type: ignore[arg-type]
+    url = services.google_health_authorize_url(
+        gym=request.tenant,  # type: ignore[attr-defined]
+        client_id=client.pk,
+        user_id=request.user.pk,
+        kinds=request.GET.getlist("kind"),
+        redirect_uri=_redirect_uri(request),
+    )
+    return HttpResponseRedirect(url)
+
+
+@never_cache
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    """Google sends the client back here (one redirect URI for the platform); the signed state
+    names the gym and carries the nonce of the PKCE verifier, usable once."""
+    try:
+        gym, state, verifier = pkce_finish(
+            state=request.GET.get("state", ""), provider=services.PROVIDER
+        )
+    except OAuthStateInvalidError:
+        return HttpResponseBadRequest(_("This link has expired. Start again from your gym."))
+    outcome = "connected"
+    if request.GET.get("error"):
+        outcome = "cancelled" if request.GET["error"] == "access_denied" else "failed"
+    elif not request.GET.get("code"):
+        return HttpResponseBadRequest("code: required")
+    else:
+        try:
+            services.google_health_connect(
+                gym=gym,
+                client_id=int(state["client"]),
+                user_id=int(state["user"]),
+                kinds=list(state.get("kinds") or []),
+                code=request.GET["code"],
+                code_verifier=verifier,
+                redirect_uri=_redirect_uri(request),
+            )
+        except ConnectRefusedError:
+            logger.info("Google Health connect refused for %s", gym.schema_name, exc_info=True)
+            outcome = "refused"
+    path = f"{reverse('portal:activity', urlconf='fitnesscrm.urls_tenant')}?result={outcome}"
+    return HttpResponseRedirect(gym_url_for_request(gym=gym, request=request, path=path))
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest) -> HttpResponse:
+    """Google's subscriber endpoint. Every request must carry our secret in Authorization (401
+    without one, 403 with another): that is also how Google verifies the subscriber, expecting
+    201 to its {"type": "verification"} with the secret. Notifications are routed and queued,
+    answered at once."""
+    authorization = request.headers.get("Authorization", "")
+    if not authorization:
+        return JsonResponse({"error": "Authorization: required"}, status=401)
+    if not services.webhook_authorized(authorization=authorization):
+        return JsonResponse({"error": "Authorization: not our secret"}, status=403)
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return JsonResponse({"error": "body: not JSON"}, status=400)
+    if isinstance(body, dict) and body.get("type") == "verification":
+        return HttpResponse(status=201)
+    try:
+        services.notifications_receive(body=body)
+    except services.NotificationInvalidError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return HttpResponse(status=204)
