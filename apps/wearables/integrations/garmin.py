@@ -175,6 +175,9 @@ def deauthorize(*, access_token: str) -> None:
         )
     except (AccessRevokedError, NotFoundError):
         return
+    except RateLimitedError as error:
+        # Disconnecting goes on without Garmin: the caller deletes the tokens whatever happens.
+        raise ProviderError(str(error)) from error
 
 
 def request_backfill(

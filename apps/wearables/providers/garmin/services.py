@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -393,7 +393,9 @@ def garmin_summaries_store(
             try:
                 with transaction.atomic():
                     stored += store(connection, summary, allowed)
-            except InvalidRecordError as error:
+            except (InvalidRecordError, TypeError, ValueError, IntegrityError) as error:
+                # One bad item (a string where a number belongs, a sleep ending before it
+                # starts) is skipped; the rest of the delivery is stored.
                 logger.info(
                     "Garmin %s %s skipped: %s", summary_type, summary.get("summaryId"), error
                 )
@@ -466,21 +468,17 @@ def _store_daily(connection: Connection, summary: dict[str, Any], allowed: set[s
     day = _day(summary.get("calendarDate"))
     steps = _int(summary.get("steps"), maximum=200_000)
     distance = _int(summary.get("distanceInMeters"), maximum=1_000_000)
-    active = summary.get("activeKilocalories")
-    resting = summary.get("bmrKilocalories")
+    active = _int(summary.get("activeKilocalories"), maximum=20_000)
+    resting = _int(summary.get("bmrKilocalories"), maximum=20_000)
     # Calories burned in the day: active plus resting (what intake is compared with).
-    calories = (
-        _int((active or 0) + (resting or 0), maximum=50_000)
-        if active is not None or resting is not None
-        else None
-    )
-    if summary.get("activeTimeInSeconds") is not None:
-        active_minutes = _int(int(summary["activeTimeInSeconds"]) // 60, maximum=1440)
-    else:
-        intense = (summary.get("moderateIntensityDurationInSeconds") or 0) + (
-            summary.get("vigorousIntensityDurationInSeconds") or 0
-        )
-        active_minutes = _int(int(intense) // 60, maximum=1440)
+    calories = None if active is None and resting is None else (active or 0) + (resting or 0)
+    active_seconds = _int(summary.get("activeTimeInSeconds"), maximum=24 * 3600)
+    if active_seconds is None:
+        moderate = _int(summary.get("moderateIntensityDurationInSeconds"), maximum=24 * 3600)
+        vigorous = _int(summary.get("vigorousIntensityDurationInSeconds"), maximum=24 * 3600)
+        if moderate is not None or vigorous is not None:
+            active_seconds = min(24 * 3600, (moderate or 0) + (vigorous or 0))
+    active_minutes = None if active_seconds is None else active_seconds // 60
     common = {"device": "Garmin", "time_zone": _zone(summary.get("startTimeOffsetInSeconds"))}
     client_id = connection.client_id
     stored_day = DailyActivity.objects.filter(
