@@ -192,6 +192,35 @@ def test_a_zip_whose_nutrition_csv_was_renamed_is_found_by_its_columns(crm_a) ->
     assert _import(crm_a, buffer.getvalue(), name="mine.zip").days == 2
 
 
+def test_two_overlapping_exports_in_one_zip_give_each_day_once(crm_a) -> None:
+    with tenant_context(crm_a.gym):
+        first = _days_ago(8)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"Nutrition-Summary-{first}-a.csv", current_csv(first))
+        archive.writestr(f"Nutrition-Summary-{first}-b.csv", current_csv(first, lunch_kcal=700))
+    assert _import(crm_a, buffer.getvalue()).days == 2
+    day = _days(crm_a)[0]
+    assert day.calories_kcal == 412 + 700 + 1020 + 180
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("tom", True), ("tina", False), ("desk", False)])
+def test_who_may_import_for_a_client(crm_a, role, allowed) -> None:
+    with tenant_context(crm_a.gym):
+        content = current_zip(_days_ago(4))
+        if allowed:
+            result = services.nutrition_import(
+                actor=crm_a.user(role), client=crm_a.cara, name="e.zip", content=content
+            )
+            assert result.days == 2
+        else:
+            with pytest.raises(PermissionDenied):
+                services.nutrition_import(
+                    actor=crm_a.user(role), client=crm_a.cara, name="e.zip", content=content
+                )
+            assert not NutritionDay.objects.filter(client=crm_a.cara).exists()
+
+
 # --- Importing again --------------------------------------------------------------------------
 
 

@@ -48,6 +48,9 @@ DEVICE = "MyFitnessPal"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # Years of meals fit in a few MB; a member that unpacks to more is not an export (or a bomb).
 MAX_CSV_BYTES = 20 * 1024 * 1024
+MAX_NUTRITION_FILES = 10
+# CSVs of a zip whose header is read when none is named as the nutrition summary.
+MAX_SCANNED_FILES = 50
 MAX_MEAL_NAME = 40
 # A client a time zone or two ahead of the gym may already be in the gym's tomorrow.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -211,8 +214,8 @@ def _file_records(content: bytes, source: str) -> tuple[str, Iterator[tuple[int,
     return delimiter, csv_records(text, delimiter)
 
 
-def _parse_csv(content: bytes, *, source: str, days: dict[date, IntakeDay], latest: date) -> int:
-    """Read one Nutrition Summary CSV into `days`; the number of lines read. ExportFileError
+def _parse_csv(content: bytes, *, source: str, latest: date) -> dict[date, IntakeDay]:
+    """The days of one Nutrition Summary CSV (its meal lines summed per day), or ExportFileError
     naming the file, line and column at the first problem."""
     delimiter, records = _file_records(content, source)
     try:
@@ -249,6 +252,7 @@ def _parse_csv(content: bytes, *, source: str, days: dict[date, IntakeDay], late
         return record[index].strip() if index is not None and index < len(record) else ""
 
     order = _date_order([cell(record, "date") for _line, record in body])
+    days: dict[date, IntakeDay] = {}
     for line, record in body:
         text = cell(record, "date")
         try:
@@ -307,7 +311,7 @@ def _parse_csv(content: bytes, *, source: str, days: dict[date, IntakeDay], late
         if "meal" in columns:
             meal = cell(record, "meal")[:MAX_MEAL_NAME] or _("Meal")
         days.setdefault(day, IntakeDay(date=day)).add(values, meal)
-    return len(body)
+    return days
 
 
 def _csv_members(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
@@ -327,25 +331,31 @@ def _csv_members(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]
                 % {"file": info.filename}
             )
     named = [info for info in csvs if "nutrition" in _header_key(PurePosixPath(info.filename).name)]
-    if named:
-        return named
-    found = []
-    for info in csvs:
-        with archive.open(info) as member:
-            head = member.read(4096)
-        _delimiter, records = _file_records(head.rsplit(b"\n", 1)[0] or head, info.filename)
-        try:
-            first = next(records, None)
-        except ValidationError:
-            continue
-        if first is not None and _is_nutrition_header([h.strip() for h in first[1]]):
-            found.append(info)
-    if not found:
+    chosen = named or [info for info in csvs[:MAX_SCANNED_FILES] if _holds_nutrition(archive, info)]
+    if not chosen:
         raise ExportFileError(
             _("%(file)s holds no nutrition CSV (MyFitnessPal names it “Nutrition-Summary-….csv”).")
             % {"file": source}
         )
-    return found
+    if len(chosen) > MAX_NUTRITION_FILES:
+        raise ExportFileError(
+            _("%(file)s holds more than %(count)s nutrition files: upload one export at a time.")
+            % {"file": source, "count": MAX_NUTRITION_FILES}
+        )
+    # By name, so that exports named by their period ("...-2025-01-01-to-...") read in order.
+    return sorted(chosen, key=lambda info: info.filename)
+
+
+def _holds_nutrition(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a zip member's header names a date and nutrients (from its first 4 KB)."""
+    with archive.open(info) as member:
+        head = member.read(4096)
+    try:
+        _delimiter, records = _file_records(head.rsplit(b"\n", 1)[0] or head, info.filename)
+        first = next(records, None)
+    except (ExportFileError, ValidationError):
+        return False
+    return first is not None and _is_nutrition_header([h.strip() for h in first[1]])
 
 
 def export_read(*, name: str, content: bytes, today: date | None = None) -> list[IntakeDay]:
@@ -372,14 +382,16 @@ def export_read(*, name: str, content: bytes, today: date | None = None) -> list
                             _("%(file)s in the zip is too large to be a MyFitnessPal export.")
                             % {"file": info.filename}
                         )
-                    _parse_csv(data, source=info.filename, days=days, latest=latest)
+                    # Two exports of overlapping periods in one zip: the later file's day
+                    # replaces the earlier one's, never adds to it.
+                    days.update(_parse_csv(data, source=info.filename, latest=latest))
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as error:
             raise ExportFileError(
                 _("%(file)s is not a complete zip file (%(error)s). Download the export again.")
                 % {"file": source, "error": str(error)[:100]}
             ) from error
     else:
-        _parse_csv(content, source=source, days=days, latest=latest)
+        days = _parse_csv(content, source=source, latest=latest)
     for day in days.values():
         for name, maximum in DAY_MAXIMUM.items():
             value = day.totals.get(name)
