@@ -144,6 +144,7 @@ NAVIGATION: tuple[NavGroup, ...] = (
             NavEntry("scheduling:policies", _("Booking rules"), "calendar-clock", _management),
             NavEntry("connect:settings", _("Payments"), "landmark", _owner),
             NavEntry("sms:settings", _("Text messages"), "phone", _management),
+            NavEntry("wearables:overview", _("Wearables sync"), "activity", _management),
             NavEntry("accounts:invitations", _("Invitations"), "mail", _management),
             NavEntry("notifications:log", _("Delivery log"), "mail", _management),
             NavEntry("audit:list", _("Audit log"), "scroll-text", _management),

@@ -11,6 +11,7 @@ urlpatterns = [
     path("google-health/", include("apps.wearables.providers.google_health.portal_urls")),
     path("apple-health/", include("apps.wearables.providers.apple_health.portal_urls")),
     path("myfitnesspal/", include("apps.wearables.providers.myfitnesspal.portal_urls")),
+    path("<str:provider>/sync/", views.portal_connection_sync, name="activity_sync"),
     path(
         "<str:provider>/disconnect/",
         views.connection_disconnect,

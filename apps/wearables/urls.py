@@ -2,8 +2,12 @@
 
 from django.urls import include, path
 
+from apps.wearables import views
+
 app_name = "wearables"
 
 urlpatterns = [
     path("nutrition/", include("apps.wearables.providers.myfitnesspal.urls")),
+    path("sync/", views.overview, name="overview"),
+    path("connections/<int:pk>/sync/", views.connection_sync, name="connection_sync"),
 ]

@@ -1,5 +1,6 @@
 """Wearable pages and callbacks. On the gym's host: the client's Activity page in the portal
-(connections, outside workouts, daily steps) with connect and disconnect. On the public host:
+(trends with charts, connections with connect, sync now and disconnect, outside workouts), the
+gym's sync overview for owners and managers, and "sync now" for staff. On the public host:
 Strava's OAuth redirect and its one webhook endpoint for every gym."""
 
 from __future__ import annotations
@@ -7,9 +8,11 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import (
     Http404,
     HttpRequest,
@@ -21,19 +24,25 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.decorators import role_required
+from apps.accounts.models import Role
+from apps.crm.selectors import can_see_health_data
 from apps.portal.views import _own_client, client_required
-from apps.tenants.selectors import gym_url_for_request
+from apps.tenants.selectors import gym_today, gym_url_for_request
 from apps.wearables import selectors, services
 from apps.wearables.models import Connection, DataKind
+from apps.wearables.services.sync import SyncRefusedError, can_sync, connection_sync_request
 
 logger = logging.getLogger(__name__)
 ACTIVITY_DAYS = 30
+WORKOUTS_SHOWN = 50
+OVERVIEW_PAGE_SIZE = 50
 
 
 def _public_url(request: HttpRequest, path: str) -> str:
@@ -52,29 +61,76 @@ def _strava_redirect_uri(request: HttpRequest) -> str:
 # --- The portal -------------------------------------------------------------------------------
 
 
+def _chart_range(request: HttpRequest) -> int:
+    try:
+        days = int(request.GET.get("days", ACTIVITY_DAYS))
+    except ValueError:
+        return ACTIVITY_DAYS
+    return days if days in selectors.CHART_RANGES else ACTIVITY_DAYS
+
+
+def activity_context(*, client_id: int, days: int) -> dict[str, Any]:
+    """What the client's Activity page and the trainer's Activity card both show."""
+    today = gym_today()
+    start = today - timedelta(days=days - 1)
+    connections = list(selectors.connections_for_client(client_id=client_id))
+    for connection in connections:
+        connection.can_sync = connection.is_active and can_sync(connection.provider)
+    return {
+        "days": days,
+        "ranges": selectors.CHART_RANGES,
+        "kind_labels": DataKind.choices,
+        "trends": selectors.activity_trends(client_id=client_id, start=start, end=today),
+        "connections": connections,
+        "workouts": list(
+            selectors.workouts_for_client(client_id=client_id, start=start, end=today)[
+                :WORKOUTS_SHOWN
+            ]
+        ),
+    }
+
+
 @client_required
 @require_GET
 def portal_activity(request: HttpRequest) -> HttpResponse:
     client = _own_client(request.user)  # type: ignore[arg-type]
-    today = timezone.localdate()
-    start = today - timedelta(days=ACTIVITY_DAYS - 1)
-    return render(
-        request,
-        "wearables/portal_activity.html",
-        {
-            "connections": list(selectors.connections_for_client(client_id=client.pk)),
-            "workouts": list(
-                selectors.workouts_for_client(client_id=client.pk, start=start, end=today)[:100]
-            ),
-            "days": list(
-                selectors.daily_rows(
-                    client_id=client.pk, kind=DataKind.ACTIVITY, start=start, end=today
-                )
-            ),
-            "strava_available": bool(settings.STRAVA_CLIENT_ID),
-            "result": request.GET.get("result", ""),
-        },
-    )
+    context = activity_context(client_id=client.pk, days=_chart_range(request))
+    connected = {c.provider: c for c in context["connections"] if c.is_active}
+    context["offers"] = [
+        {"offer": offer, "connection": connected.get(offer.provider)}
+        for offer in selectors.available_providers()
+    ]
+    # Connections to a provider this installation no longer offers still show (to disconnect).
+    offered = {offer.provider for offer in selectors.available_providers()}
+    context["other_connections"] = [
+        c for c in context["connections"] if c.is_active and c.provider not in offered
+    ]
+    context["result"] = request.GET.get("result", "")
+    return render(request, "wearables/portal_activity.html", context)
+
+
+@client_required
+@require_POST
+def portal_connection_sync(request: HttpRequest, provider: str) -> HttpResponse:
+    client = _own_client(request.user)  # type: ignore[arg-type]
+    connection = Connection.objects.filter(client=client, provider=provider).first()
+    if connection is None:
+        raise Http404
+    _sync_request(request, connection)
+    return HttpResponseRedirect(reverse("portal:activity"))
+
+
+def _sync_request(request: HttpRequest, connection: Connection) -> None:
+    try:
+        connection_sync_request(connection=connection)
+    except SyncRefusedError as refused:
+        messages.warning(request, str(refused))
+    else:
+        messages.success(
+            request,
+            _("%(provider)s is syncing. New data appears in a minute or two.")
+            % {"provider": connection.get_provider_display()},
+        )
 
 
 @client_required
@@ -108,6 +164,51 @@ def connection_disconnect(request: HttpRequest, provider: str) -> HttpResponse:
         % {"provider": connection.get_provider_display()},
     )
     return HttpResponseRedirect(reverse("portal:activity"))
+
+
+# --- Staff: the gym's sync overview, "sync now" -------------------------------------------------
+
+
+@role_required(Role.OWNER, Role.MANAGER)
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    """Every connection of the gym: its client, provider, status, last sync, error and next
+    attempt, failing ones first; a fixed number of queries per page."""
+    failing = request.GET.get("status") == "failing"
+    page = Paginator(selectors.connection_overview(failing=failing), OVERVIEW_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for connection in page.object_list:
+        connection.can_sync = connection.is_active and can_sync(connection.provider)
+    return render(
+        request,
+        "wearables/overview.html",
+        {
+            "page": page,
+            "failing": failing,
+            "counts": selectors.connection_counts(),
+            "query": "status=failing&" if failing else "",
+        },
+    )
+
+
+@role_required(Role.OWNER, Role.MANAGER, Role.TRAINER)
+@require_POST
+def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff's "sync now" for a client's connection: managers, and the client's own trainers."""
+    connection = Connection.objects.select_related("client").filter(pk=pk).first()
+    if connection is None or not can_see_health_data(
+        viewer=request.user,  # type: ignore[arg-type]
+        client=connection.client,
+    ):
+        raise Http404
+    _sync_request(request, connection)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("crm:client_detail", args=[connection.client_id])
+    return HttpResponseRedirect(target)
 
 
 # --- The public host: Strava's callbacks ------------------------------------------------------
