@@ -508,3 +508,34 @@ def test_two_workers_refreshing_at_once_lose_no_token(fake_garmin) -> None:
                 user.delete()
 
         _in_own_connection(clean_up)
+
+
+def test_a_user_who_revoked_us_at_garmin_is_disconnected_on_the_next_call(
+    gym_a, public_client, fake_garmin, django_capture_on_commit_callbacks
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    _u, client = make_client(gym_a, "gone@alpha.example")
+    user = connect(gym_a, client, fake_garmin, capture)
+    run = fake_garmin.activity(user)
+    notification = fake_garmin.ping(user, "activities", [run])
+    fake_garmin.revoke(user)
+    # 401 on the callbackURL, then the refresh token is refused: access is gone.
+    assert deliver(public_client, notification, capture).status_code == 200
+    with tenant_context(gym_a):
+        connection = Connection.objects.get(client=client)
+        assert connection.status == ConnectionStatus.DISCONNECTED
+        assert not ExternalWorkout.objects.filter(client=client).exists()
+
+
+def test_routing_a_delivery_costs_the_same_queries_whatever_its_size(
+    gym_a,
+    public_client,
+    fake_garmin,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
+) -> None:
+    strangers = [fake_garmin.add_user() for _ in range(40)]
+    payload = {"dailies": [fake_garmin.daily(user) for user in strangers]}
+    with django_assert_max_num_queries(3):
+        response = deliver(public_client, payload, django_capture_on_commit_callbacks)
+    assert response.status_code == 200
