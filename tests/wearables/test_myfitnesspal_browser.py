@@ -25,6 +25,10 @@ from tests.wearables.test_myfitnesspal import current_zip
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(tempfile.gettempdir())
+# Vendored axe-core, run through the browser's debugging protocol (the CSP does not govern it),
+# as tests/browser/test_every_page.py does.
+AXE = Path(__file__).parents[1] / "browser" / "vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 VIEWPORTS = {
     "phone": {
         "viewport": {"width": 390, "height": 844},
@@ -54,7 +58,19 @@ def _log_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
 
 
 def _fits(page, width: int) -> None:  # type: ignore[no-untyped-def]
+    """Nothing wider than the screen, and no serious or critical accessibility violation."""
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.evaluate(AXE.read_text())
+    violations = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return r.violations
+              .filter(v => v.impact === "serious" || v.impact === "critical")
+              .map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join("; ")}`);
+        }""",
+        AXE_TAGS,
+    )
+    assert violations == []
 
 
 @pytest.mark.parametrize("screen", ["phone", "laptop"])
