@@ -539,3 +539,26 @@ def test_routing_a_delivery_costs_the_same_queries_whatever_its_size(
     with django_assert_max_num_queries(3):
         response = deliver(public_client, payload, django_capture_on_commit_callbacks)
     assert response.status_code == 200
+
+
+def test_disconnect_after_the_access_token_expired_still_deletes_the_registration(
+    gym_a, client_a, fake_garmin, django_capture_on_commit_callbacks
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    user, client = make_client(gym_a, "late-quitter@alpha.example")
+    garmin_user = connect(gym_a, client, fake_garmin, django_capture_on_commit_callbacks)
+    with tenant_context(gym_a):
+        connection = Connection.objects.get(client=client)
+        # A day later: Garmin no longer takes the access token, only the refresh token.
+        fake_garmin.access_tokens.pop(connection.access_token)
+        Connection.objects.filter(pk=connection.pk).update(
+            expires_at=timezone.now() - timedelta(hours=1)
+        )
+    client_a.force_login(user)
+    assert client_a.post("/portal/activity/garmin/disconnect/").status_code == 302
+    assert fake_garmin.users[garmin_user].get("deregistered")
+    with tenant_context(gym_a):
+        assert Connection.objects.get(pk=connection.pk).refresh_token == ""

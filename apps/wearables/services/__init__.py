@@ -285,6 +285,27 @@ def connection_revoked(*, connection_id: int, reason: str) -> Connection | None:
     return connection
 
 
+def _live_token_for_deauthorize(connection: Connection) -> str:
+    """The access token to revoke with, refreshed if it expired: Garmin's last a day, and an
+    expired one would leave the user's registration at Garmin in place. A refused refresh means
+    the access is gone already; the stale token is returned and the provider says so."""
+    if connection.expires_at is None or connection.expires_at > timezone.now() + REFRESH_MARGIN:
+        return connection.access_token
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        if locked.expires_at and locked.expires_at > timezone.now() + REFRESH_MARGIN:
+            return locked.access_token
+        try:
+            token = client_module(locked.provider).refresh(refresh_token=locked.refresh_token)
+        except AccessRevokedError:
+            return locked.access_token
+        locked.access_token = token["access_token"]
+        locked.refresh_token = token.get("refresh_token") or locked.refresh_token
+        locked.expires_at = _expiry(token)
+        locked.save(update_fields=["access_token", "refresh_token", "expires_at", "updated_at"])
+        return locked.access_token
+
+
 def connection_disconnect(*, connection: Connection, actor: Any) -> Connection:
     """The client (or staff) disconnects: revoke our access at the provider, delete the tokens.
     Stored data stays (it is the client's history); reconnecting picks up from there."""
@@ -292,6 +313,7 @@ def connection_disconnect(*, connection: Connection, actor: Any) -> Connection:
     if access_token:
         # Only OAuth providers hold tokens; each one's client offers deauthorize().
         try:
+            access_token = _live_token_for_deauthorize(connection)
             client_module(connection.provider).deauthorize(access_token=access_token)
         except (ProviderError, OSError):
             # The tokens are deleted whatever the provider says: the client asked us to stop.
