@@ -4,7 +4,7 @@
 
     notify(
         kind="booking_confirmed",          # a key of apps/notifications/kinds.py
-        recipient=booking.client,          # a User, or a crm Client (with or without a login)
+        recipient=booking.client,          # a User, a crm Client (with or without a login), a Lead
         context={"what": "Yoga", "when": "Mon 9 Dec, 18:00"},   # the kind's template variables
         event_key=f"booking_confirmed:{booking.pk}",            # what happened, once
         url=reverse("portal:bookings"),    # a path on the gym's host; made absolute here
@@ -96,6 +96,7 @@ class Person:
     last_name: str
     language: str
     time_zone: str
+    lead: Any = None  # apps.crm.models.Lead | None
 
     @property
     def tag(self) -> str:
@@ -103,6 +104,8 @@ class Person:
             return f"u{self.user.pk}"
         if self.client is not None:
             return f"c{self.client.pk}"
+        if self.lead is not None:
+            return f"l{self.lead.pk}"
         return f"e{self.email}"
 
     @property
@@ -119,7 +122,7 @@ class PermanentSendError(Exception):
 
 
 def person_for(recipient: Any) -> Person:
-    from apps.crm.models import Client
+    from apps.crm.models import Client, Lead
     from apps.tenants.branding import email_language
 
     if isinstance(recipient, User):
@@ -147,6 +150,20 @@ def person_for(recipient: Any) -> Person:
             language=email_language(None),
             time_zone="",
         )
+    if isinstance(recipient, Lead):
+        # A prospect: reached only by the email and SMS a caller asks for (an automation's
+        # answer to their enquiry), at the address they left.
+        return Person(
+            user=None,
+            client=None,
+            email=recipient.email,
+            phone=recipient.phone,
+            first_name=recipient.first_name,
+            last_name=recipient.last_name,
+            language=email_language(None),
+            time_zone="",
+            lead=recipient,
+        )
     if isinstance(recipient, str):
         # Someone without an account yet (an invitee): only mandatory email reaches them.
         return Person(
@@ -160,7 +177,8 @@ def person_for(recipient: Any) -> Person:
             time_zone="",
         )
     raise TypeError(
-        f"notify() sends to a User, a Client or an email address, not {type(recipient).__name__}"
+        "notify() sends to a User, a Client, a Lead or an email address, not "
+        f"{type(recipient).__name__}"
     )
 
 
@@ -185,6 +203,16 @@ def channels_for(kind: Kind, person: Person, restrict: Iterable[str] | None) -> 
     if restrict is not None:
         allowed = set(restrict)
         wanted = [channel for channel in wanted if channel in allowed]
+    if person.lead is not None:
+        # A lead chose nothing: the caller's channels, where the lead left an address.
+        return [
+            channel
+            for channel in (EMAIL, SMS)
+            if channel in wanted
+            and channel in kind.default_channels
+            and restrict is not None
+            and (person.email if channel == EMAIL else person.phone)
+        ]
     if person.user is None and person.client is None:
         return [EMAIL] if kind.mandatory and EMAIL in wanted else []
     if person.user is None:
