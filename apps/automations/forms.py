@@ -27,7 +27,8 @@ class RuleForm(forms.Form):
         min_value=0,
         max_value=1000,
         help_text=_(
-            "Days before a trial ends, days without a visit, or which class (3 for the third)."
+            "Days before a trial ends, days without a visit, which class (3 for the third), or "
+            "beats per minute above the client's usual resting heart rate."
         ),
     )
     status = forms.MultipleChoiceField(

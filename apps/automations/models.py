@@ -25,6 +25,11 @@ class Trigger(models.TextChoices):
     CLASS_ATTENDED = "class_attended", _("A client attends their Nth class")
     PAYMENT_FAILED = "payment_failed", _("A membership payment fails")
     MEMBERSHIP_CANCELLED = "membership_cancelled", _("A membership is cancelled")
+    RESTING_HEART_RATE_UP = (
+        "resting_heart_rate_up",
+        _("A client's resting heart rate is up for several days (wearable)"),
+    )
+    NO_ACTIVITY = "no_activity", _("A client with a wearable has no activity for a week")
 
 
 class Action(models.TextChoices):
@@ -41,7 +46,8 @@ class Action(models.TextChoices):
 class Rule(TimeStampedModel):
     """When `trigger` happens to a client or lead that matches `conditions`, run `steps` in
     order, each after its delay. `threshold` is the trigger's number: days for trial ending
-    and no visit, the class count for class attended."""
+    and no visit, the class count for class attended, beats per minute for a resting heart
+    rate that is up."""
 
     name = models.CharField(_("name"), max_length=120)
     trigger = models.CharField(_("trigger"), max_length=30, choices=Trigger.choices)
@@ -84,6 +90,12 @@ class Rule(TimeStampedModel):
             return ngettext(
                 "a client has not visited for %(n)d day",
                 "a client has not visited for %(n)d days",
+                n,
+            ) % {"n": n}
+        if self.trigger == Trigger.RESTING_HEART_RATE_UP:
+            return ngettext(
+                "a client's resting heart rate is %(n)d bpm above their usual for 3 days",
+                "a client's resting heart rate is %(n)d bpm above their usual for 3 days",
                 n,
             ) % {"n": n}
         if self.trigger == Trigger.CLASS_ATTENDED:

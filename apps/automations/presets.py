@@ -58,8 +58,27 @@ def _welcome() -> list[dict[str, Any]]:
     ]
 
 
+def _gym_sends_texts() -> bool:
+    from apps.sms.selectors import messaging_service_for_gym
+    from apps.tenants.selectors import current_gym
+
+    return messaging_service_for_gym(gym=current_gym()) is not None
+
+
 def _lead_follow_up() -> list[dict[str, Any]]:
-    return [
+    # The lead's own messages answer their enquiry (apps.automations.services._lead_recipient:
+    # only while it is open and recent); one without an email address skips the email.
+    steps: list[dict[str, Any]] = [
+        {
+            "action": Action.EMAIL,
+            "delay_minutes": 0,
+            "subject": _("Thanks for getting in touch, {{ first_name }}"),
+            "body": _(
+                "Hi {{ first_name }},\n\nThank you for your interest in {{ gym_name }}! "
+                "We will call you shortly to find a time for your first visit. If you have a "
+                "question in the meantime, just reply to this email."
+            ),
+        },
         {
             "action": Action.CREATE_TASK,
             "delay_minutes": 0,
@@ -67,14 +86,28 @@ def _lead_follow_up() -> list[dict[str, Any]]:
             "assignee": "",
             "due_days": 1,
         },
+    ]
+    if _gym_sends_texts():
+        steps.append(
+            {
+                "action": Action.SMS,
+                "delay_minutes": DAY,
+                "body": _(
+                    "Hi {{ first_name }}, this is {{ gym_name }}. When would suit you for a "
+                    "first visit? Just reply to this text."
+                ),
+            }
+        )
+    steps.append(
         {
             "action": Action.CREATE_TASK,
-            "delay_minutes": 3 * DAY,
+            "delay_minutes": 3 * DAY if len(steps) == 2 else 2 * DAY,
             "title": _("Follow up with {{ full_name }} if they have not joined yet"),
             "assignee": "",
             "due_days": 0,
-        },
-    ]
+        }
+    )
+    return steps
 
 
 def _win_back() -> list[dict[str, Any]]:
@@ -152,7 +185,10 @@ PRESETS: list[Preset] = [
     Preset(
         "lead_follow_up",
         gettext_lazy("Lead follow-up"),
-        gettext_lazy("A task to call each new lead, and a reminder three days later."),
+        gettext_lazy(
+            "A thank-you email to each new lead and a task to call them, a text the next day "
+            "if the gym sends texts, and a reminder three days later."
+        ),
         Trigger.LEAD_CREATED,
         _lead_follow_up,
     ),

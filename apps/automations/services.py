@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, OuterRef, Q, Subquery
@@ -35,7 +36,7 @@ from apps.automations.conditions import clients_matching, conditions_clean
 from apps.automations.models import Action, Rule, Run, RunStatus, StaffTask, Trigger
 from apps.automations.steps import LEAD_TRIGGERS, TEXT_PLACEHOLDERS, steps_clean
 from apps.core.services import model_save
-from apps.crm.models import Assignment, Client, ClientStatus, Lead
+from apps.crm.models import Assignment, Client, ClientStatus, Lead, LeadStatus
 from apps.tenants.selectors import current_gym, gym_today, gym_url, gym_zone
 
 logger = logging.getLogger(__name__)
@@ -46,17 +47,27 @@ SCANNED_TRIGGERS = (
     Trigger.NO_VISIT,
     Trigger.ADHERENCE_DROPPING,
     Trigger.BIRTHDAY,
+    Trigger.RESTING_HEART_RATE_UP,
+    Trigger.NO_ACTIVITY,
 )
 # Triggers that need a number (days or a count) and its bounds.
 THRESHOLD_TRIGGERS = {
     Trigger.TRIAL_ENDING: (0, 60),
     Trigger.NO_VISIT: (1, 365),
     Trigger.CLASS_ATTENDED: (1, 1000),
+    # Beats per minute above the client's usual resting heart rate.
+    Trigger.RESTING_HEART_RATE_UP: (3, 40),
 }
 # A scan that did not run for a while (an outage) still finds moments this many days back;
 # older ones are let go rather than sent late.
 SCAN_CATCH_UP_DAYS = 3
 DUE_BATCH = 200
+# Steps may run inside a request to the public host (a webhook's trigger with eager tasks):
+# links are always the gym's.
+GYM_URLCONF = settings.ROOT_URLCONF
+# A lead's enquiry is answered by a rule's messages for this long (transactional: they asked);
+# after it, writing to them would be marketing without their consent.
+LEAD_CONTACT_DAYS = 30
 
 
 def _require_management(actor: User) -> None:
@@ -479,11 +490,179 @@ def _scan_birthday(rule: Rule, today: date) -> list[tuple[str, int | None, int |
     return [(f"birthday:{pk}:{today.year}", pk, None) for pk in rows]
 
 
+# Resting heart rate: the mean of the last RECENT_DAYS days (each of them measured) against
+# the mean of the BASELINE_DAYS days before them (at least BASELINE_MIN_DAYS measured, so a
+# new watch is not compared with a handful of nights).
+RECENT_DAYS = 3
+BASELINE_DAYS = 28
+BASELINE_MIN_DAYS = 14
+# No activity: a week (INACTIVE_DAYS) in which no day's steps (the day's winning source, as
+# apps.wearables.selectors.daily_rows decides) are above ACTIVE_STEPS and no outside workout
+# was recorded. A few hundred steps is a phone carried around the house, not activity.
+INACTIVE_DAYS = 7
+ACTIVE_STEPS = 500
+# Clients per statement when reading daily rows (one UNION ALL of daily_rows per client).
+WEARABLE_CHUNK = 200
+
+
+def _wearable_clients(
+    rule: Rule, kinds: tuple[str, ...], *, connected_before: datetime | None = None
+) -> dict[int, date]:
+    """Clients matching the rule with a connection that is syncing (not failing, not
+    disconnected), shares one of `kinds`, and was made before `connected_before`: {client id:
+    the day their earliest such connection was made}. A client whose sync fails has no data for a
+    reason of its own; one who shares only nutrition has no steps to miss."""
+    from apps.wearables.models import Connection, ConnectionStatus
+
+    kind_filter = Q()
+    for kind in kinds:
+        kind_filter |= Q(kinds__contains=kind)
+    connections = Connection.objects.filter(
+        kind_filter,
+        status=ConnectionStatus.ACTIVE,
+        client__in=clients_matching(rule.conditions).values("pk"),
+    )
+    if connected_before is not None:
+        connections = connections.filter(created_at__lt=connected_before)
+    rows = connections.order_by("client_id", "created_at").values_list("client_id", "created_at")
+    zone = gym_zone()
+    first: dict[int, date] = {}
+    for client_id, created_at in rows:
+        first.setdefault(client_id, created_at.astimezone(zone).date())
+    return first
+
+
+def _daily_values(
+    client_ids: list[int], *, kind: str, field: str, start: date, end: date
+) -> dict[int, dict[date, Any]]:
+    """{client id: {day: value}} of the day's winning row (apps.wearables.selectors.daily_rows,
+    so two devices never count twice), in one statement per WEARABLE_CHUNK clients."""
+    from apps.wearables.selectors import daily_rows
+
+    values: dict[int, dict[date, Any]] = {client_id: {} for client_id in client_ids}
+    for chunk_start in range(0, len(client_ids), WEARABLE_CHUNK):
+        chunk = client_ids[chunk_start : chunk_start + WEARABLE_CHUNK]
+        parts = [
+            daily_rows(client_id=client_id, kind=kind, start=start, end=end).values(
+                "client_id", "date", field
+            )
+            for client_id in chunk
+        ]
+        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        for row in rows:
+            if row[field] is not None:
+                values[row["client_id"]][row["date"]] = row[field]
+    return values
+
+
+def _resting_up_on(values: dict[date, int], day: date, bpm: int) -> bool:
+    """Whether the mean resting heart rate of the RECENT_DAYS days to `day` is `bpm` or more
+    above the mean of the BASELINE_DAYS days before them."""
+    recent = [values.get(day - timedelta(days=i)) for i in range(RECENT_DAYS)]
+    if any(value is None for value in recent):
+        return False
+    before = [
+        values[d]
+        for i in range(RECENT_DAYS, RECENT_DAYS + BASELINE_DAYS)
+        if (d := day - timedelta(days=i)) in values
+    ]
+    if len(before) < BASELINE_MIN_DAYS:
+        return False
+    return sum(recent) / RECENT_DAYS >= sum(before) / len(before) + bpm
+
+
+def _scan_resting_heart_rate(rule: Rule, today: date) -> list[tuple[str, int | None, int | None]]:
+    """Clients whose resting heart rate (3-day mean) rose `threshold` bpm above their 28-day
+    usual. The moment is the first day of such a stretch: one run per stretch, and a new one
+    only after a day back under it."""
+    from apps.wearables.models import DataKind
+
+    bpm = rule.threshold or 0
+    since = _window_start(rule, today)
+    connected = _wearable_clients(rule, (DataKind.HEART_RATE,))
+    if not connected:
+        return []
+    # The day before the window too: a stretch that began before it is not a new moment.
+    first_day = since - timedelta(days=1)
+    values = _daily_values(
+        sorted(connected),
+        kind=DataKind.HEART_RATE,
+        field="resting_bpm",
+        start=first_day - timedelta(days=RECENT_DAYS + BASELINE_DAYS),
+        end=today,
+    )
+    found = []
+    for client_id, days in values.items():
+        previous = _resting_up_on(days, first_day, bpm)
+        day = since
+        while day <= today:
+            current = _resting_up_on(days, day, bpm)
+            if current and not previous:
+                found.append((f"resting_heart_rate_up:{bpm}:{client_id}:{day}", client_id, None))
+            previous, day = current, day + timedelta(days=1)
+    return found
+
+
+def _scan_no_activity(rule: Rule, today: date) -> list[tuple[str, int | None, int | None]]:
+    """Clients with a syncing wearable who did nothing for INACTIVE_DAYS days: no day above
+    ACTIVE_STEPS and no outside workout. The moment is the day after that week, counted
+    from their last active day (or from connecting): one run per quiet spell."""
+    from apps.wearables.models import DataKind, ExternalWorkout
+
+    since = _window_start(rule, today)
+    zone = gym_zone()
+    # A moment on day m means the last active day was m - INACTIVE_DAYS - 1.
+    first_quiet = since - timedelta(days=INACTIVE_DAYS)
+    last_quiet = today - timedelta(days=INACTIVE_DAYS)
+    # Connected by the end of the first quiet day of the latest possible spell.
+    connected = _wearable_clients(
+        rule,
+        (DataKind.ACTIVITY, DataKind.WORKOUTS),
+        connected_before=datetime.combine(
+            last_quiet + timedelta(days=1), datetime.min.time(), tzinfo=zone
+        ),
+    )
+    if not connected:
+        return []
+    worked_out: dict[int, set[date]] = {}
+    for client_id, day in ExternalWorkout.objects.filter(
+        client_id__in=connected, date__gte=first_quiet - timedelta(days=1), date__lte=today
+    ).values_list("client_id", "date"):
+        worked_out.setdefault(client_id, set()).add(day)
+    # Someone who worked out in the last week is active: no need to read their steps.
+    quiet = sorted(
+        client_id
+        for client_id in connected
+        if not any(day >= last_quiet for day in worked_out.get(client_id, ()))
+    )
+    if not quiet:
+        return []
+    steps = _daily_values(
+        quiet,
+        kind=DataKind.ACTIVITY,
+        field="steps",
+        start=first_quiet - timedelta(days=1),
+        end=today,
+    )
+    found = []
+    for client_id in quiet:
+        active = {day for day, count in steps[client_id].items() if count > ACTIVE_STEPS}
+        active |= worked_out.get(client_id, set())
+        # Before the connection there is nothing to know: the day before it counts as active.
+        last_active = max(active | {connected[client_id] - timedelta(days=1)})
+        moment = last_active + timedelta(days=INACTIVE_DAYS + 1)
+        if since <= moment <= today:
+            found.append((f"no_activity:{client_id}:{last_active}", client_id, None))
+    return found
+
+
 SCANS = {
     Trigger.TRIAL_ENDING: _scan_trial_ending,
     Trigger.NO_VISIT: _scan_no_visit,
     Trigger.ADHERENCE_DROPPING: _scan_adherence,
     Trigger.BIRTHDAY: _scan_birthday,
+    Trigger.RESTING_HEART_RATE_UP: _scan_resting_heart_rate,
+    Trigger.NO_ACTIVITY: _scan_no_activity,
 }
 
 
@@ -534,7 +713,7 @@ def text_context(*, client: Client | None, lead: Lead | None) -> dict[str, str]:
         "full_name": f"{first} {last}".strip(),
         "gym_name": gym.name,
         "trainer_name": (trainer.get_full_name() or trainer.email) if trainer else "",
-        "portal_url": gym_url(gym=gym, path=reverse("portal:home")),
+        "portal_url": gym_url(gym=gym, path=reverse("portal:home", urlconf=GYM_URLCONF)),
     }
     assert set(context) == set(TEXT_PLACEHOLDERS)
     return context
@@ -546,17 +725,44 @@ def _render(text: str, context: dict[str, str]) -> str:
     return render_template(text, context)
 
 
+def _lead_recipient(lead: Lead, channel: str) -> Lead | str:
+    """The lead, when a message of `channel` may go to them; else why not (the run's log says
+    so and goes on). An answer to someone's own enquiry is transactional mail: it needs no
+    marketing consent, but only while the enquiry is open and recent, only by email or SMS at
+    the address they left, never to a suppressed address (notify() checks), and SMS only when
+    the gym has a Messaging Service."""
+    if lead.status in (LeadStatus.CONVERTED, LeadStatus.LOST):
+        return _("Not sent: the lead is %(status)s.") % {
+            "status": LeadStatus(lead.status).label.lower()
+        }
+    if timezone.now() - lead.created_at > timedelta(days=LEAD_CONTACT_DAYS):
+        return _("Not sent: the enquiry is more than %(days)d days old.") % {
+            "days": LEAD_CONTACT_DAYS
+        }
+    if channel == Action.SMS:
+        from apps.sms.selectors import messaging_service_for_gym
+
+        if messaging_service_for_gym(gym=current_gym()) is None:
+            return _("Not sent: the gym does not send texts.")
+    return lead
+
+
 def _send_message(run: Run, index: int, step: dict[str, Any], context: dict[str, str]) -> str:
     from apps.notifications.services import Content, notify
 
     client = run.client
-    if client is None:
-        raise StepError(_("Only clients receive messages."))
     channel = step["action"]
+    recipient: Client | Lead | None = client
+    if client is None and run.lead is not None:
+        recipient = _lead_recipient(run.lead, channel)
+        if isinstance(recipient, str):
+            return recipient
+    if recipient is None:
+        raise StepError(_("Only clients and leads receive messages."))
     # Rendered here: the texts may name the client's trainer, which notify() does not know.
     deliveries = notify(
         kind="automation_message",
-        recipient=client,
+        recipient=recipient,
         context={},
         event_key=f"automation:{run.pk}:{index}",
         channels=[channel],
@@ -569,7 +775,7 @@ def _send_message(run: Run, index: int, step: dict[str, Any], context: dict[str,
         # Not an error: the client does not take this channel (no login for in-app, no
         # consent to texts, email switched off), and the rule's other steps still apply.
         return _("Not sent: %(name)s does not receive messages this way.") % {
-            "name": client.full_name
+            "name": str(recipient)
         }
     return _("Message queued (%(channel)s).") % {"channel": deliveries[0].get_channel_display()}
 
@@ -580,7 +786,11 @@ def _notify_trainer(run: Run, index: int, step: dict[str, Any], context: dict[st
     trainer = _primary_trainer_user(run.client)
     if trainer is None:
         raise StepError(_("The client has no trainer."))
-    url = reverse("crm:client_detail", args=[run.client_id]) if run.client_id else ""
+    url = (
+        reverse("crm:client_detail", args=[run.client_id], urlconf=GYM_URLCONF)
+        if run.client_id
+        else ""
+    )
     notify(
         kind="automation_message",
         recipient=trainer,

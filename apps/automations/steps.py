@@ -38,8 +38,9 @@ TEXT_PLACEHOLDERS = (
 MAX_STEPS = 10
 MAX_DELAY_MINUTES = 365 * 24 * 60
 MESSAGE_ACTIONS = (Action.EMAIL, Action.SMS, Action.IN_APP)
-# What a rule about a lead (no client yet) can do: leads have no trainer, tags or status here.
-LEAD_ACTIONS = (Action.CREATE_TASK,)
+# What a rule about a lead (no client yet) can do: answer the enquiry by email or SMS at the
+# address the lead left, and make tasks; leads have no login, trainer, tags or status here.
+LEAD_ACTIONS = (Action.EMAIL, Action.SMS, Action.CREATE_TASK)
 LEAD_TRIGGERS = (Trigger.LEAD_CREATED,)
 STAFF_ROLES = (Role.OWNER, Role.MANAGER, Role.TRAINER, Role.FRONT_DESK)
 
@@ -67,7 +68,10 @@ def _step_clean(step: dict[str, Any], *, trigger: str) -> dict[str, Any]:
         raise ValidationError(
             {
                 "action": [
-                    _("A rule about new leads can only create tasks: a lead is no client yet.")
+                    _(
+                        "A rule about new leads can only email or text the lead and create "
+                        "tasks: a lead is no client yet."
+                    )
                 ]
             }
         )

@@ -8,6 +8,7 @@ from typing import Any
 from apps.automations import services
 from apps.automations.models import Rule
 from tests.crm.conftest import CrmGym, api_as, build_crm_gym, crm_a, crm_b  # noqa: F401
+from tests.sms.conftest import service_a, twilio  # noqa: F401
 
 
 def make_rule(crm: CrmGym, trigger: str, steps: list[dict[str, Any]], **extra: Any) -> Rule:
