@@ -68,6 +68,8 @@ KINDS: list[Kind] = [
     Kind("wearable_disconnected", _("App disconnected"), "client", (IN_APP, EMAIL)),
     # Staff
     Kind("import_finished", _("Import finished"), "staff", (IN_APP, EMAIL)),
+    # A text from a number no client has (apps/sms): a new lead, or a lead writing again.
+    Kind("lead_texted", _("Text from a lead"), "staff", (IN_APP, EMAIL, PUSH)),
     # Automations: a gym's own rules (apps/automations) write the text; clients get the channel
     # the rule's step names (SMS only to those who agreed to texts), trainers their preferences.
     Kind("automation_message", _("Message from your gym"), "any", (IN_APP, EMAIL, SMS)),

@@ -1,5 +1,7 @@
 """Writes of the SMS side: a gym's Messaging Service, opt-outs and opt-ins (STOP, START), and
-what Twilio's callbacks change in a gym: delivery reports and inbound texts."""
+what Twilio's callbacks change in a gym: delivery reports and inbound texts (a client's go to
+their conversation with the gym, anyone else's to a lead: the one with that number, or a new
+one, and the staff who handle leads hear of it)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -365,7 +368,7 @@ def sms_inbound_receive(*, gym: Gym, params: Mapping[str, str]) -> str:
             return ""
         client = clients_with_phone(phone=phone).first()
         if client is None:
-            logger.info("An SMS to %s came from a number no client has", gym.schema_name)
+            inbound_to_lead(phone=phone, body=body, message_sid=sid)
             return ""
         inbound_to_conversation(client=client, body=body)
     return ""
@@ -397,3 +400,65 @@ def inbound_to_conversation(*, client: Any, body: str) -> bool:
         logger.info("An inbound text was not kept: %s", "; ".join(error.messages))
         return False
     return True
+
+
+# The roles that handle leads (apps.crm.services.lead_update_status): they hear of a text
+# from someone who is not a client.
+LEAD_HANDLER_ROLES = ("owner", "manager", "front_desk")
+
+
+@transaction.atomic
+def inbound_to_lead(*, phone: str, body: str, message_sid: str = "") -> Any:
+    """A text from a number no client has: added to the lead with that number (the newest
+    one still open, else the newest), or the first note of a new lead (source "SMS", which
+    starts the gym's "lead created" rules); the staff who handle leads are notified. The lead,
+    or None when the text could not be kept."""
+    from apps.accounts.models import User
+    from apps.crm.models import Lead, LeadStatus
+    from apps.crm.services import lead_capture
+    from apps.notifications.services import notify
+    from apps.tenants.selectors import gym_zone
+
+    text = body.replace("\x00", "").strip()
+    lead = (
+        Lead.objects.select_for_update()
+        .filter(phone=phone)
+        .order_by(
+            # Open leads first, then the newest.
+            models.Case(
+                models.When(status=LeadStatus.CONVERTED, then=1),
+                models.When(status=LeadStatus.LOST, then=1),
+                default=0,
+            ),
+            "-created_at",
+            "-pk",
+        )
+        .first()
+    )
+    created = lead is None
+    if lead is None:
+        try:
+            with transaction.atomic():
+                # The number is the name until someone asks.
+                lead = lead_capture(first_name=phone, phone=phone, message=text, source="SMS")
+        except ValidationError as error:
+            logger.info("An inbound text made no lead: %s", "; ".join(error.messages))
+            return None
+    elif text:
+        stamp = timezone.localtime(timezone=gym_zone()).strftime("%Y-%m-%d %H:%M")
+        line = _("SMS %(when)s: %(text)s") % {"when": stamp, "text": text}
+        lead.message = f"{lead.message}\n\n{line}" if lead.message else line
+        lead.save(update_fields=["message"])
+        # The text itself stays on the lead, out of the audit log.
+        audit_record(action="lead.texted", obj=lead)
+    event = message_sid or f"{phone}:{timezone.now().isoformat()}"
+    for user in User.objects.filter(role__in=LEAD_HANDLER_ROLES, is_active=True).order_by("pk"):
+        notify(
+            kind="lead_texted",
+            recipient=user,
+            context={"name": str(lead), "phone": phone, "text": text[:300], "new": created},
+            event_key=f"lead_texted:{event}",
+            # Inbound texts arrive on the public host: the gym's own URLs, named explicitly.
+            url=reverse("crm:lead_list", urlconf="fitnesscrm.urls_tenant"),
+        )
+    return lead
