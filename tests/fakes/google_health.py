@@ -52,6 +52,7 @@ TYPE_AREA = {
     "total-calories": "activity_and_fitness",
     "exercise": "activity_and_fitness",
     "daily-resting-heart-rate": "health_metrics_and_measurements",
+    "time-in-heart-rate-zone": "health_metrics_and_measurements",
     "heart-rate": "health_metrics_and_measurements",
     "weight": "health_metrics_and_measurements",
     "body-fat": "health_metrics_and_measurements",
@@ -61,7 +62,12 @@ TYPE_AREA = {
 }
 # The DataPoint union field for each data type.
 FIELD = {name: re.sub(r"-(\w)", lambda m: m.group(1).upper(), name) for name in TYPE_AREA}
-FOURTEEN_DAY_TYPES = {"total-calories", "heart-rate", "active-minutes"}
+FOURTEEN_DAY_TYPES = {
+    "total-calories",
+    "heart-rate",
+    "active-minutes",
+    "calories-in-heart-rate-zone",
+}
 SESSION_PAGE_MAX = 25
 
 

@@ -89,20 +89,40 @@ def fill(fake, user, days=30):  # type: ignore[no-untyped-def]
         day = today - timedelta(days=n)
         fake.set_rollup(user, "steps", day, {"countSum": str(8000 + n)})
         fake.set_rollup(user, "distance", day, {"millimetersSum": str(6_100_000)})
-        fake.set_rollup(user, "active-zone-minutes", day, {"activeZoneMinutesSum": "31"})
+        fake.set_rollup(
+            user,
+            "active-zone-minutes",
+            day,
+            {"sumInFatBurnHeartZone": "20", "sumInCardioHeartZone": "9", "sumInPeakHeartZone": "2"},
+        )
+        fake.set_rollup(
+            user,
+            "time-in-heart-rate-zone",
+            day,
+            {
+                "timeInHeartRateZones": [
+                    {"heartRateZone": "LIGHT", "duration": "3600s"},
+                    {"heartRateZone": "MODERATE", "duration": "1230.5s"},
+                    {"heartRateZone": "PEAK", "duration": "120s"},
+                ]
+            },
+        )
         fake.set_rollup(user, "total-calories", day, {"kcalSum": 2300.5})
         fake.set_rollup(
             user,
             "nutrition-log",
             day,
             {
-                "energyKcalSum": 2100,
-                "proteinGramsSum": 120.4,
-                "carbohydratesGramsSum": 250,
-                "fatGramsSum": 70,
+                "energy": {"kcalSum": 2100},
+                "nutrients": [
+                    {"nutrient": "SODIUM", "quantity": {"gramsSum": 2.1}},
+                    {"nutrient": "PROTEIN", "quantity": {"gramsSum": 120.4}},
+                ],
+                "totalCarbohydrate": {"gramsSum": 250},
+                "totalFat": {"gramsSum": 70},
             },
         )
-        fake.set_rollup(user, "hydration-log", day, {"volumeMillilitersSum": 1800})
+        fake.set_rollup(user, "hydration-log", day, {"amountConsumed": {"millilitersSum": 1800}})
         fake.add_point(
             user,
             "daily-resting-heart-rate",
@@ -215,6 +235,9 @@ def test_a_client_connects_from_the_portal_and_gets_30_days_of_every_kind(
         assert (today.steps, today.distance_m, today.active_minutes) == (8000, 6100, 31)
         assert today.calories_kcal == 2300  # kcalSum 2300.5, rounded half to even
         assert HeartRateDay.objects.filter(client=client, resting_bpm=58).count() == 30
+        heart = HeartRateDay.objects.get(client=client, provider_id=_today().isoformat())
+        zones = [getattr(heart, f"zone_{n}_minutes") for n in range(1, 6)]
+        assert zones == [60, 21, None, 2, None]
         sleep = SleepSession.objects.filter(client=client).order_by("-date").first()
         assert (sleep.deep_minutes, sleep.light_minutes, sleep.rem_minutes) == (80, 200, 120)
         assert sleep.awake_minutes == 20

@@ -75,6 +75,7 @@ TYPE_KINDS: dict[str, str] = {
     "active-zone-minutes": DataKind.ACTIVITY,
     "total-calories": DataKind.ACTIVITY,
     "daily-resting-heart-rate": DataKind.HEART_RATE,
+    "time-in-heart-rate-zone": DataKind.HEART_RATE,
     "sleep": DataKind.SLEEP,
     "exercise": DataKind.WORKOUTS,
     "weight": DataKind.BODY,
@@ -325,94 +326,137 @@ def _point_id(point: dict[str, Any]) -> str:
 # --- Pulling each kind ------------------------------------------------------------------------
 
 
-def _days(start: date, end: date) -> tuple[date, date]:
-    """The civil-day range to roll up: [start, end] inclusive, never beyond tomorrow."""
-    return start, min(end, timezone.now().date() + timedelta(days=1)) + timedelta(days=1)
+def _path(*keys: str) -> Any:
+    """A reader of a roll-up value's nested field: _path("energy", "kcalSum")."""
+
+    def read(value: dict[str, Any]) -> Any:
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    return read
 
 
-def _pull_activity(session: _Session, start: date, end: date) -> int:
-    first, stop = _days(start, end)
-    values: dict[date, dict[str, Any]] = {}
-    for data_type, field, key, scale, maximum in (
-        ("steps", "steps", "countSum", 1, 200_000),
-        ("distance", "distance_m", "millimetersSum", 1000, 1_000_000_000),
-        ("active-zone-minutes", "active_minutes", "activeZoneMinutesSum", 1, 1440),
-        ("total-calories", "calories_kcal", "kcalSum", 1, 50_000),
-    ):
-        for point in session.rollup(data_type, first, stop):
+def _sum_of(*keys: str) -> Any:
+    def read(value: dict[str, Any]) -> Any:
+        present = [value[key] for key in keys if value.get(key) not in (None, "")]
+        try:
+            return sum(float(number) for number in present) if present else None
+        except (TypeError, ValueError) as error:
+            raise InvalidRecordError(f"not a number in {keys}") from error
+
+    return read
+
+
+def _nutrient(name: str) -> Any:
+    def read(value: dict[str, Any]) -> Any:
+        for item in value.get("nutrients") or []:
+            if isinstance(item, dict) and item.get("nutrient") == name:
+                return (item.get("quantity") or {}).get("gramsSum")
+        return None
+
+    return read
+
+
+def _zone_minutes(zone: str) -> Any:
+    def read(value: dict[str, Any]) -> Any:
+        for item in value.get("timeInHeartRateZones") or []:
+            if isinstance(item, dict) and item.get("heartRateZone") == zone:
+                try:
+                    return float(str(item.get("duration") or "0s").removesuffix("s")) / 60
+                except ValueError as error:
+                    raise InvalidRecordError(f"bad duration: {item.get('duration')!r}") from error
+        return None
+
+    return read
+
+
+# Each daily kind's fields from Google's daily roll-ups: (data type, our field, reader of the
+# roll-up value, maximum in the field's unit, divisor to the field's unit, decimal?).
+ACTIVITY_ROLLUPS = (
+    ("steps", "steps", _path("countSum"), 200_000, 1, False),
+    ("distance", "distance_m", _path("millimetersSum"), 1_000_000, 1000, False),
+    (
+        "active-zone-minutes",
+        "active_minutes",
+        _sum_of("sumInFatBurnHeartZone", "sumInCardioHeartZone", "sumInPeakHeartZone"),
+        1440,
+        1,
+        False,
+    ),
+    ("total-calories", "calories_kcal", _path("kcalSum"), 50_000, 1, False),
+)
+NUTRITION_ROLLUPS = (
+    ("nutrition-log", "calories_kcal", _path("energy", "kcalSum"), 50_000, 1, False),
+    ("nutrition-log", "protein_g", _nutrient("PROTEIN"), 5000, 1, True),
+    ("nutrition-log", "carbohydrate_g", _path("totalCarbohydrate", "gramsSum"), 5000, 1, True),
+    ("nutrition-log", "fat_g", _path("totalFat", "gramsSum"), 5000, 1, True),
+    ("hydration-log", "water_ml", _path("amountConsumed", "millilitersSum"), 30_000, 1, False),
+)
+# Google has four zones; ours are five, lowest first: the fifth stays empty.
+ZONE_ROLLUPS = tuple(
+    ("time-in-heart-rate-zone", f"zone_{number}_minutes", _zone_minutes(zone), 1440, 1, False)
+    for number, zone in enumerate(("LIGHT", "MODERATE", "VIGOROUS", "PEAK"), start=1)
+)
+
+
+def _rollup_days(
+    session: _Session, start: date, end: date, readers: tuple
+) -> dict[date, dict[str, Any]]:
+    """The fields of each civil day from [start, end] that Google's roll-ups give, checked."""
+    first, stop = start, min(end, timezone.now().date() + timedelta(days=1)) + timedelta(days=1)
+    days: dict[date, dict[str, Any]] = {}
+    fetched: dict[str, list[dict[str, Any]]] = {}
+    for data_type, field, read, maximum, divisor, decimal in readers:
+        if data_type not in fetched:
+            # Several fields come from one roll-up: it is fetched once.
+            fetched[data_type] = session.rollup(data_type, first, stop)
+        for point in fetched[data_type]:
             try:
                 day = _civil_day(point.get("civilStartTime"))
                 _not_future(day)
-                value = (point.get(api_field(data_type)) or {}).get(key)
-                number = _number(value, field=field, maximum=maximum * scale)
-            except InvalidRecordError as error:
-                logger.info("Google Health %s skipped: %s", data_type, error)
-                continue
-            if number is not None:
-                values.setdefault(day, {})[field] = round(number / scale)
-    for day, fields in values.items():
-        DailyActivity.objects.update_or_create(
-            client_id=session.connection.client_id,
-            provider=PROVIDER,
-            provider_id=day.isoformat(),
-            defaults={"date": day, "device": "Fitbit", **fields},
-        )
-    return len(values)
-
-
-def _pull_nutrition(session: _Session, start: date, end: date) -> int:
-    first, stop = _days(start, end)
-    values: dict[date, dict[str, Any]] = {}
-    for data_type, field, key, maximum in (
-        ("nutrition-log", "calories_kcal", "energyKcalSum", 50_000),
-        ("nutrition-log", "protein_g", "proteinGramsSum", 5000),
-        ("nutrition-log", "carbohydrate_g", "carbohydratesGramsSum", 5000),
-        ("nutrition-log", "fat_g", "fatGramsSum", 5000),
-        ("hydration-log", "water_ml", "volumeMillilitersSum", 30_000),
-    ):
-        for point in _cached_rollup(session, data_type, first, stop):
-            try:
-                day = _civil_day(point.get("civilStartTime"))
-                _not_future(day)
-                number = _number(
-                    (point.get(api_field(data_type)) or {}).get(key), field=field, maximum=maximum
-                )
+                raw = read(point.get(api_field(data_type)) or {})
+                number = _number(raw, field=field, maximum=maximum * divisor)
             except InvalidRecordError as error:
                 logger.info("Google Health %s skipped: %s", data_type, error)
                 continue
             if number is None:
                 continue
-            if field in ("calories_kcal", "water_ml"):
-                values.setdefault(day, {})[field] = round(number)
-            else:
-                values.setdefault(day, {})[field] = Decimal(str(number)).quantize(Decimal("0.1"))
-    for day, fields in values.items():
-        NutritionDay.objects.update_or_create(
+            number /= divisor
+            days.setdefault(day, {})[field] = (
+                Decimal(str(number)).quantize(Decimal("0.1")) if decimal else round(number)
+            )
+    return days
+
+
+def _store_days(session: _Session, model: Any, days: dict[date, dict[str, Any]]) -> int:
+    for day, fields in days.items():
+        model.objects.update_or_create(
             client_id=session.connection.client_id,
             provider=PROVIDER,
             provider_id=day.isoformat(),
-            defaults={"date": day, "device": "Fitbit", **fields},
+            defaults={"date": day, "device": fields.pop("device", "Fitbit"), **fields},
         )
-    return len(values)
+    return len(days)
 
 
-def _cached_rollup(session: _Session, data_type: str, start: date, end: date) -> list[dict]:
-    # Several fields come from one roll-up: fetch it once per pull.
-    cache = session.__dict__.setdefault("_rollups", {})
-    key = (data_type, start, end)
-    if key not in cache:
-        cache[key] = session.rollup(data_type, start, end)
-    return cache[key]
+def _pull_activity(session: _Session, start: date, end: date) -> int:
+    return _store_days(session, DailyActivity, _rollup_days(session, start, end, ACTIVITY_ROLLUPS))
+
+
+def _pull_nutrition(session: _Session, start: date, end: date) -> int:
+    return _store_days(session, NutritionDay, _rollup_days(session, start, end, NUTRITION_ROLLUPS))
 
 
 def _pull_heart_rate(session: _Session, start: date, end: date) -> int:
+    """Resting heart rate (a daily data point) and minutes per zone (a daily roll-up)."""
+    days = _rollup_days(session, start, end, ZONE_ROLLUPS)
     stop = end + timedelta(days=1)
     points = session.points(
         "daily-resting-heart-rate",
         f'daily_resting_heart_rate.date >= "{start.isoformat()}" '
         f'AND daily_resting_heart_rate.date < "{stop.isoformat()}"',
     )
-    stored = 0
     for point in points:
         value = point.get("dailyRestingHeartRate") or {}
         try:
@@ -424,14 +468,8 @@ def _pull_heart_rate(session: _Session, start: date, end: date) -> int:
         except InvalidRecordError as error:
             logger.info("Google Health resting heart rate skipped: %s", error)
             continue
-        HeartRateDay.objects.update_or_create(
-            client_id=session.connection.client_id,
-            provider=PROVIDER,
-            provider_id=day.isoformat(),
-            defaults={"date": day, "resting_bpm": round(bpm), "device": _device(point)},
-        )
-        stored += 1
-    return stored
+        days.setdefault(day, {}).update(resting_bpm=round(bpm), device=_device(point))
+    return _store_days(session, HeartRateDay, days)
 
 
 def _interval_filter(field: str, start: datetime, end: datetime) -> str:
