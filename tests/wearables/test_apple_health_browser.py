@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from apps.accounts.models import Role, User
 from apps.crm.models import Client
@@ -60,15 +61,21 @@ def test_a_client_uploads_their_export(  # type: ignore[no-untyped-def]
                 _check_page(page, problems, axe_source)
                 page.set_input_files("#apple-health-file", str(path))
                 page.get_by_role("button", name="Upload").click()
-                done = page.locator('[data-testid="apple-health-export"][data-status="done"]').first
-                done.wait_for()
-                assert "Imported" in done.inner_text()
+                # Each width uploads another day's export: one more import done each time.
+                done = page.locator('[data-testid="apple-health-export"][data-status="done"]')
+                expect(done).to_have_count(days_ago - 1, timeout=20_000)
+                assert "Imported" in done.first.inner_text()
                 _check_page(page, problems, axe_source)
                 page.screenshot(path=str(folder / f"apple-health-{width}.png"), full_page=True)
             finally:
                 context.close()
         with tenant_context(gym):
-            assert HealthExport.objects.filter(client=client, status="done").count() == 2
+            exports = list(
+                HealthExport.objects.filter(client=client).values_list(
+                    "file_name", "status", "error"
+                )
+            )
+            assert [status for _name, status, _error in exports] == ["done", "done"], exports
         connection.set_schema_to_public()
         assert not problems.found, "\n".join(problems.found)
     finally:
