@@ -480,3 +480,124 @@ def weekly_target_set(*, actor: User, client: Client, workouts_per_week: int) ->
         changes={"workouts_per_week": {"before": before, "after": workouts_per_week}},
     )
     return target
+
+
+# --- Workouts recorded elsewhere --------------------------------------------------------------
+# A run on a watch can complete a scheduled cardio workout (apps.wearables.services.adherence).
+# Nobody logged it, so there is no actor and no permission check; the log, its cardio and the
+# planned items recorded as skipped all carry the log's creation time as created_at and
+# updated_at, so any later change by a person (a save bumps updated_at, an added row has its own
+# created_at) tells "as the provider made it" apart from "edited".
+
+
+def _as_made(log: WorkoutLog) -> None:
+    stamp = log.created_at
+    WorkoutLog.objects.filter(pk=log.pk).update(updated_at=stamp)
+    for model in (CardioLog, SetLog):
+        model.objects.filter(log=log).update(created_at=stamp, updated_at=stamp)
+    log.updated_at = stamp
+
+
+@transaction.atomic
+def workout_complete_from_provider(
+    *,
+    scheduled_workout: ScheduledWorkout,
+    plan_item: PlanItem,
+    client_uuid: uuid.UUID,
+    cardio_uuid: uuid.UUID,
+    started_at: Any,
+    completed_at: Any,
+    performed_on: Any,
+    duration_seconds: int | None,
+    distance_m: int | None,
+    average_heart_rate: int | None,
+    notes: str,
+    source: str,
+) -> WorkoutLog | None:
+    """Complete `scheduled_workout` with one bout of cardio a provider recorded, under
+    `client_uuid` (the same workout delivered again returns its log). None when the scheduled
+    workout already has a log: what the client logged themselves always wins."""
+    existing = WorkoutLog.objects.filter(client_uuid=client_uuid).first()
+    if existing is not None:
+        return existing
+    scheduled = ScheduledWorkout.objects.select_for_update().get(pk=scheduled_workout.pk)
+    if plan_item.day_id != scheduled.day_id or plan_item.kind != ItemKind.CARDIO:
+        raise ValidationError({"plan_item": [_("This exercise is not in this workout's plan.")]})
+    if (
+        scheduled.status != ScheduledWorkoutStatus.SCHEDULED
+        or WorkoutLog.objects.filter(scheduled_workout=scheduled).exists()
+    ):
+        return None
+    log = WorkoutLog(
+        client_id=scheduled.client_id,
+        scheduled_workout=scheduled,
+        performed_on=performed_on,
+        started_at=started_at,
+        completed_at=max(completed_at, started_at),
+        notes=notes,
+        client_uuid=client_uuid,
+    )
+    _save(log)
+    cardio = CardioLog(
+        log=log,
+        exercise_id=plan_item.exercise_id,
+        plan_item=plan_item,
+        duration_seconds=duration_seconds,
+        distance_m=distance_m,
+        average_heart_rate=average_heart_rate,
+        client_uuid=cardio_uuid,
+    )
+    cardio.full_clean(exclude=["log", "exercise", "plan_item"], validate_constraints=False)
+    cardio.save()
+    skipped: list[int] = []
+    for item in PlanItem.objects.filter(day_id=scheduled.day_id).exclude(pk=plan_item.pk):
+        _record_skipped(log, item)
+        skipped.append(item.pk)
+    ScheduledWorkout.objects.filter(pk=scheduled.pk).update(
+        status=ScheduledWorkoutStatus.COMPLETED, updated_at=timezone.now()
+    )
+    _as_made(log)
+    audit_record(
+        action="workout.completed",
+        obj=log,
+        changes={
+            "source": {"before": None, "after": source},
+            "skipped_plan_items": {"before": None, "after": skipped},
+        },
+    )
+    return log
+
+
+def workout_untouched_since_provider(*, log: WorkoutLog, cardio_uuid: uuid.UUID) -> bool:
+    """Whether a log made by workout_complete_from_provider is still as it was made: nobody
+    changed the log, changed or added a set or cardio, or deleted its cardio."""
+    stamp = log.created_at
+    if log.updated_at != stamp:
+        return False
+    rows = [
+        *CardioLog.objects.filter(log=log).values_list("client_uuid", "created_at", "updated_at"),
+        *SetLog.objects.filter(log=log).values_list("client_uuid", "created_at", "updated_at"),
+    ]
+    return any(row[0] == cardio_uuid for row in rows) and all(
+        row[1] == stamp and row[2] == stamp for row in rows
+    )
+
+
+@transaction.atomic
+def workout_uncomplete_from_provider(
+    *, log: WorkoutLog, cardio_uuid: uuid.UUID, source: str
+) -> bool:
+    """The provider deleted the workout that completed `log`: delete the log (its scheduled
+    workout goes back to scheduled) if nobody touched it since; a log a person changed stays."""
+    log = WorkoutLog.objects.select_for_update().filter(pk=log.pk).first()
+    if log is None or not workout_untouched_since_provider(log=log, cardio_uuid=cardio_uuid):
+        return False
+    if log.scheduled_workout_id is not None:
+        ScheduledWorkout.objects.filter(
+            pk=log.scheduled_workout_id, status=ScheduledWorkoutStatus.COMPLETED
+        ).update(status=ScheduledWorkoutStatus.SCHEDULED, updated_at=timezone.now())
+    audit_record(
+        action="workout.deleted", obj=log, changes={"source": {"before": source, "after": None}}
+    )
+    log.delete()
+    return True
