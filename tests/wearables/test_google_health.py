@@ -51,8 +51,8 @@ def _today():
     return timezone.now().date()
 
 
-def add_sleep(fake, user, *, nights_ago=1, deep=80):  # type: ignore[no-untyped-def]
-    end = datetime.now(UTC).replace(hour=6, minute=30, second=0, microsecond=0) - timedelta(
+def add_sleep(fake, user, *, nights_ago=1, deep=80, end=None):  # type: ignore[no-untyped-def]
+    end = end or datetime.now(UTC).replace(hour=6, minute=30, second=0, microsecond=0) - timedelta(
         days=nights_ago
     )
     start = end - timedelta(hours=8)
@@ -310,6 +310,10 @@ def test_a_wrong_verifier_a_forged_state_or_a_refusal_connect_nothing(
     assert "result=cancelled" in done["Location"]
     forged = public_client.get("/integrations/google-health/callback/?state=alpha&code=x")
     assert forged.status_code == 400
+    start = client_a.get("/portal/activity/google-health/connect/?kind=activity")
+    state = dict(parse_qsl(urlsplit(start["Location"]).query))["state"]
+    without_code = public_client.get(f"/integrations/google-health/callback/?state={state}")
+    assert without_code.status_code == 400
     with tenant_context(gym_a):
         assert not Connection.objects.filter(client=client, status="active").exists()
 
@@ -339,6 +343,7 @@ def test_bad_deliveries_get_a_4xx_naming_the_field(public_client, fake) -> None:
         ({"type": "notification"}, "body"),
         ([], "body"),
         ([{"data": {"dataType": "steps"}}], "healthUserId"),
+        ([{"data": {"healthUserId": "../gym_b", "dataType": "steps"}}], "healthUserId"),
         ([{"data": {"healthUserId": "1", "dataType": "steps", "intervals": []}}], "intervals"),
         (
             [
@@ -464,6 +469,32 @@ def test_a_health_user_of_gym_a_never_writes_into_gym_b(
     # Gym B's client cannot disconnect gym A's connection through the portal: they have none.
     with tenant_context(gym_a):
         assert Connection.objects.get(client=client_of_a).status == ConnectionStatus.ACTIVE
+
+
+def test_sync_pulls_what_changed_since_the_last_sync(
+    gym_a, fake, django_capture_on_commit_callbacks
+) -> None:
+    _user, client = make_client(gym_a, "sync@alpha.example")
+    health_user = fake.add_user()
+    connection = connect(
+        gym_a,
+        client,
+        fake,
+        django_capture_on_commit_callbacks,
+        kinds=["activity", "sleep"],
+        user=health_user,
+    )
+    fake.set_rollup(health_user, "steps", _today(), {"countSum": "5555"})
+    night = add_sleep(fake, health_user, end=datetime.now(UTC) - timedelta(hours=1))
+    with tenant_context(gym_a):
+        assert services.sync(connection_id=connection.pk) == 2
+        assert (
+            DailyActivity.objects.get(client=client, provider_id=_today().isoformat()).steps == 5555
+        )
+        assert SleepSession.objects.filter(provider_id=night["name"].rsplit("/", 1)[1]).exists()
+    # The sync reads from a day before the last one, not 30 days again.
+    rollup = [r for r in fake.requests if r[1].endswith("/steps/dataPoints:dailyRollUp")]
+    assert len(rollup) == 4  # 3 ranges on connect, 1 on sync
 
 
 # --- Pagination, the rate limit, revocation ---------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -86,6 +87,7 @@ TYPE_KINDS: dict[str, str] = {
 # How far a notification's window may reach (older changes come with the scheduled pull).
 MAX_WINDOW_DAYS = 31
 MAX_NOTIFICATIONS = 99
+HEALTH_USER_ID = re.compile(r"[A-Za-z0-9-]{1,63}")
 SYNC_OVERLAP = timedelta(days=1)
 STAGE_FIELDS = {
     "DEEP": "deep_minutes",
@@ -713,8 +715,10 @@ def notification_read(item: Any, index: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise NotificationInvalidError(f"{where}.data: an object is required")
     user = data.get("healthUserId")
-    if not isinstance(user, str) or not user or len(user) > 63:
-        raise NotificationInvalidError(f"{where}.data.healthUserId: 1 to 63 characters required")
+    if not isinstance(user, str) or not HEALTH_USER_ID.fullmatch(user):
+        raise NotificationInvalidError(
+            f"{where}.data.healthUserId: 1 to 63 letters, digits or hyphens required"
+        )
     data_type = data.get("dataType")
     if not isinstance(data_type, str) or not data_type:
         raise NotificationInvalidError(f"{where}.data.dataType: required")
