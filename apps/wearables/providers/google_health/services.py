@@ -307,14 +307,17 @@ def _device(point: dict[str, Any]) -> str:
 
 
 def _offset_zone(offset: Any) -> str:
-    """Google gives the user's UTC offset ("3600s"), not their zone's name: kept as UTC+01:00."""
+    """Google gives the user's UTC offset ("3600s"), not their zone: a whole-hour offset is the
+    IANA zone Etc/GMT-N (POSIX's sign, reversed), as the other providers store it; others stay
+    blank."""
     try:
         seconds = int(str(offset).removesuffix("s"))
     except ValueError:
         return ""
-    sign = "+" if seconds >= 0 else "-"
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+    if seconds % 3600 or not -14 * 3600 <= seconds <= 14 * 3600:
+        return ""
+    hours = -seconds // 3600
+    return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"
 
 
 def _point_id(point: dict[str, Any]) -> str:
