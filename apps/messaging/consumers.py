@@ -4,9 +4,13 @@ docs/messaging.md).
 Kept cheap for many sockets: authorisation happens once, at connect (the user's role is
 already loaded by apps.core.channels), and the socket joins its user's group (plus the gym's
 inbox group for owners, managers and front desk). Events arrive already addressed and
-serialised by the services (apps.messaging.realtime), so forwarding one reads nothing. Only
-what a client sends (a message, a read position, typing) touches the database, inside the
-gym's schema.
+serialised by the services (apps.messaging.realtime), so forwarding one reads nothing and
+encodes nothing. Only what a client sends (a message, a read position, typing) touches the
+database, inside the gym's schema, in a thread of the event loop's pool rather than the one
+thread Channels shares by default (thread_sensitive): the work reads nothing of the socket
+but its scope, opens its own tenant context and transaction on that thread's connection, and
+so one socket's send does not queue behind every other socket's. A socket still handles its
+own frames one at a time, so one sender's messages keep their order.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django_tenants.utils import tenant_context
 
@@ -50,7 +55,7 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def messaging_event(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["payload"])
+        await self.send(text_data=event["text"])
 
     # --- What the client sends -------------------------------------------------------------
 
@@ -98,7 +103,13 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             return work(user, conversation)
 
     async def _call(self, conversation_id: int, work: Any) -> Any:
-        return await database_sync_to_async(self._in_gym)(conversation_id, work)
+        # MESSAGING_SOCKET_THREAD_SENSITIVE puts the work back on Channels' one shared thread:
+        # for tests whose data lives in one uncommitted transaction, which only that thread's
+        # connection sees.
+        shared_thread = getattr(settings, "MESSAGING_SOCKET_THREAD_SENSITIVE", False)
+        return await database_sync_to_async(self._in_gym, thread_sensitive=shared_thread)(
+            conversation_id, work
+        )
 
     async def _send(self, content: dict[str, Any], conversation_id: int, reference: str) -> None:
         body = content.get("body")

@@ -6,10 +6,15 @@ service works out who may read the conversation (apps.messaging.selectors.audien
 plus the inbox group for a conversation with the gym) and sends the prepared payload once its
 transaction commits, so the consumer forwards it without reading the database: a socket sees
 only what its user may read, and a rolled-back message is never announced.
+
+The payload is serialised to JSON once, here, and travels as text: however many sockets a
+group reaches, none encodes it again (MessagesConsumer.messaging_event sends the text as is).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from functools import partial
 from typing import Any
 
@@ -43,14 +48,21 @@ def audience_groups(conversation: Conversation) -> list[str]:
     return groups
 
 
+def event(payload: dict[str, Any]) -> dict[str, Any]:
+    """The channel-layer event for `payload`: its JSON text, what every socket is sent."""
+    return {"type": EVENT_TYPE, "text": json.dumps(payload)}
+
+
 def _send(groups: list[str], payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:  # pragma: no cover - CHANNEL_LAYERS is always configured
         return
+    message = event(payload)
 
     async def send_all() -> None:
-        for group in groups:
-            await layer.group_send(group, {"type": EVENT_TYPE, "payload": payload})
+        # Each group_send is a few Redis round trips; the groups go out together rather than
+        # one after another.
+        await asyncio.gather(*(layer.group_send(group, message) for group in groups))
 
     async_to_sync(send_all)()
 

@@ -20,7 +20,14 @@ from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role, is_staff_member
 from apps.crm.models import Assignment, Client
 from apps.crm.selectors import client_list
-from apps.messaging.models import GROUP_KINDS, Conversation, Kind, Message, Participant
+from apps.messaging.models import (
+    GROUP_KINDS,
+    ONE_TO_ONE_KINDS,
+    Conversation,
+    Kind,
+    Message,
+    Participant,
+)
 
 # Who answers the clients' conversations with the gym.
 INBOX_ROLES = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
@@ -206,18 +213,26 @@ def trainer_still_assigned(*, conversation: Conversation) -> bool:
 def audience_user_ids(*, conversation: Conversation) -> set[int]:
     """The users who may read `conversation` by name (participants with a login, the client's
     login). In a conversation with the gym, owners, managers and front desk are reached through
-    the inbox group instead (apps.messaging.realtime), so not here: one delivery each."""
+    the inbox group instead (apps.messaging.realtime), so not here: one delivery each.
+
+    A one-to-one conversation's readers follow from the conversation itself (conversation_get
+    reads its client and whether its trainer still coaches them with it), so announcing a
+    message there reads no participant rows: the client's login, and the trainer while
+    assigned. Only a group's members are read."""
     ids: set[int] = set()
-    rows = Participant.objects.filter(conversation=conversation).values_list(
-        "user_id", "user__role", "client__user_id"
-    )
-    for user_id, role, client_user_id in rows:
-        if user_id and not (conversation.kind == Kind.GYM and role in INBOX_ROLES):
-            ids.add(user_id)
+    if conversation.kind in ONE_TO_ONE_KINDS:
+        client_user_id = conversation.client.user_id  # type: ignore[union-attr]
         if client_user_id:
             ids.add(client_user_id)
-    if conversation.kind == Kind.TRAINER and not trainer_still_assigned(conversation=conversation):
-        ids.discard(conversation.trainer_id)  # type: ignore[arg-type]
+        if conversation.kind == Kind.TRAINER and trainer_still_assigned(conversation=conversation):
+            ids.add(conversation.trainer_id)  # type: ignore[arg-type]
+        return ids
+    rows = Participant.objects.filter(conversation=conversation).values_list(
+        "user_id", "client__user_id"
+    )
+    for user_id, client_user_id in rows:
+        ids.add(user_id or client_user_id)
+    ids.discard(None)  # type: ignore[arg-type]
     return ids
 
 

@@ -34,6 +34,9 @@ def redis_layer(settings):  # type: ignore[no-untyped-def]
             "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": "fitnesscrm-test-messaging"},
         }
     }
+    # The test's data is in its one uncommitted transaction: the sockets' database work runs
+    # in the thread that holds it (a server runs it in a pool: tests/messaging_realtime/).
+    settings.MESSAGING_SOCKET_THREAD_SENSITIVE = True
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()

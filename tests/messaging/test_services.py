@@ -3,6 +3,7 @@ within the window, and the events each write announces."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -288,10 +289,11 @@ class TestEvents:
                 callback()
         connection.set_schema_to_public()
         for channel in (desk_channel, cara_channel):
-            event = async_to_sync(layer.receive)(channel)
-            assert event["payload"]["type"] == "message.new"
-            assert event["payload"]["message"]["id"] == message.pk
-            assert event["payload"]["message"]["body"] == "Welcome!"
+            # The payload travels as its JSON text, encoded once for every socket.
+            payload = json.loads(async_to_sync(layer.receive)(channel)["text"])
+            assert payload["type"] == "message.new"
+            assert payload["message"]["id"] == message.pk
+            assert payload["message"]["body"] == "Welcome!"
         assert tina_channel not in layer.groups.get(realtime.inbox_group(schema), {})
         assert layer.channels.get(tina_channel) is None or layer.channels[tina_channel].empty()
 
