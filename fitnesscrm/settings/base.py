@@ -66,6 +66,13 @@ if REDIS_URL:
                 # the 101st concurrent group_add or group_send (sockets opening at once).
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}],
                 "prefix": "fitnesscrm",
+                # A process's sockets share one Redis inbox (channels-redis keys a consumer's
+                # channel by its process), so `capacity` is the whole process's backlog: the
+                # default 100 is half a second of bench/messaging.py's load (about 200 events a
+                # second a process), past which events are dropped silently. 25,000 holds a
+                # minute of 400 a second; the 60-second `expiry` still bounds how late any
+                # event may arrive.
+                "capacity": 25_000,
             },
         }
     }
