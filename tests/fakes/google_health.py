@@ -17,6 +17,7 @@ Webhooks (Google's side): the subscriber verification pair and notification payl
     fake.set_rollup(user, "steps", day, {"countSum": "9000"})
     fake.add_point(user, "sleep", {...})
     fake.consent(authorize_url)          # the redirect Google sends the browser to
+    GET authorize_url                    # the same as a consent page with Allow and Deny links
     fake.notification(user, "steps", start, end)
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 import secrets
@@ -282,6 +284,9 @@ class FakeGoogleHealth:
         self.requests.append((method, unquote(parts.path)))
         status, body, headers = 404, _error(404, "NOT_FOUND"), {}
         path = unquote(parts.path)
+        if method == "GET" and path == "/o/oauth2/v2/auth":
+            self._consent_page(handler)
+            return
         if method == "POST" and path == "/token":
             status, body = self._token(handler, dict(parse_qsl(raw)))
         elif method == "POST" and path == "/revoke":
@@ -294,6 +299,31 @@ class FakeGoogleHealth:
         handler.send_header("Content-Length", str(len(payload)))
         for name, value in headers.items():
             handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def _consent_page(self, handler: BaseHTTPRequestHandler) -> None:
+        """Google's consent screen as a browser sees it: Allow and Deny links to the redirect
+        (the user is the newest one added), or 400 naming what Google would refuse."""
+        try:
+            allow = self.consent(f"{self.url}{handler.path}")
+            deny = self.consent(f"{self.url}{handler.path}", deny=True)
+            status = 200
+            body = (
+                "<!doctype html><title>Sign in - Google Accounts</title>"
+                "<h1>FitnessCRM wants to access your Google Account</h1>"
+                f'<a id="allow" href="{html.escape(allow)}">Allow</a> '
+                f'<a id="deny" href="{html.escape(deny)}">Cancel</a>'
+            )
+        except AssertionError as error:
+            status, body = (
+                400,
+                f"<!doctype html><title>Error 400</title><p>{html.escape(str(error))}",
+            )
+        payload = body.encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)
 

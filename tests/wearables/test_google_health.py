@@ -261,6 +261,29 @@ def test_a_client_connects_from_the_portal_and_gets_30_days_of_every_kind(
     assert len(sleep_pages) == 2
 
 
+def test_the_consent_page_leads_back_to_our_callback(gym_a, client_a, public_client, fake) -> None:
+    import re
+
+    import httpx
+
+    user, client = make_client(gym_a, "page@alpha.example")
+    fake.add_user()
+    client_a.force_login(user)
+    start = client_a.get("/portal/activity/google-health/connect/?kind=sleep")
+    page = httpx.get(start["Location"])
+    assert page.status_code == 200
+    allow = re.search(r'id="allow" href="([^"]+)"', page.text)
+    assert allow
+    callback = urlsplit(allow.group(1).replace("&amp;", "&"))
+    assert callback.path == "/integrations/google-health/callback/"
+    done = public_client.get(f"{callback.path}?{callback.query}")
+    assert "result=connected" in done["Location"]
+    with tenant_context(gym_a):
+        assert Connection.objects.get(client=client).kind_list == ["sleep"]
+    # Google refuses a request without PKCE.
+    assert httpx.get(start["Location"].replace("code_challenge_method=S256", "")).status_code == 400
+
+
 def test_the_client_only_shares_what_they_granted(
     gym_a, fake, django_capture_on_commit_callbacks
 ) -> None:
