@@ -11,9 +11,9 @@ data is a few thousand days. Cumulative kinds (steps, distance, energy, exercise
 and water) count ONE source per day and type: an iPhone and a Watch worn together both count
 the same steps, and Apple's own rule (prefer the Watch) is not in the export; the source with
 the largest total for that day wins, which is the Watch whenever it was worn. Exact duplicates
-(type, source, start, end, value) are dropped within a sliding window of recent records: the
-export lists records by type and time, so duplicates sit next to each other, and a window keeps
-memory flat where a set of every record would not.
+(type, source, start, end, value) are dropped within a sliding window of the last 100,000 to
+200,000 records: the export lists records by type and time, so duplicates sit next to each
+other, and a window keeps memory flat where a set of every record would not.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import bisect
 import hashlib
 import io
 import re
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -37,7 +38,7 @@ READ_BLOCK = 1 << 20
 MAX_PROLOG = 4 << 20
 ROOT_START = re.compile(rb"<HealthData[\s>/]")
 DOCTYPE_START = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-DEDUP_WINDOW = 200_000
+DEDUP_WINDOW = 100_000
 # A day's local time can run up to 14 hours ahead of UTC.
 FUTURE_MARGIN = timedelta(hours=14)
 
@@ -298,6 +299,8 @@ class DayTotals:
             key = (kind, day, source)
             total = self.cumulative.get(key)
             if total is None:
+                # Kept for the whole read: one copy of each string, not one per first record.
+                key = (sys.intern(kind), sys.intern(day), sys.intern(source))
                 self._check_day(day, start)
                 self.zones.setdefault(day, etc_zone(start))
                 total = 0.0
@@ -311,6 +314,7 @@ class DayTotals:
             key = (kind, day, source)
             pair = self.averaged.get(key)
             if pair is None:
+                key = (sys.intern(kind), sys.intern(day), sys.intern(source))
                 self._check_day(day, start)
                 pair = self.averaged[key] = [0.0, 0]
             pair[0] += number * factor

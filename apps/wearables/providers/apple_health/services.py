@@ -479,6 +479,7 @@ def health_days_store(*, client_id: int, totals: parser.DayTotals) -> int:
             ],
         )
     stored += len(workouts)
+    # One audited transaction per reading: progress.BodyMeasurement's one writer.
     stored += _body_store(client_id=client_id, readings=totals.body)
     return stored
 
