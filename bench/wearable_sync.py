@@ -1,8 +1,8 @@
 """A full daily sync of --clients connected clients in --gyms gyms against the loopback fakes
-(tests/fakes/strava.py and tests/fakes/garmin.py), run as the beat's sync tasks run it
+(tests/fakes/strava.py, garmin.py and google_health.py), run as the beat's sync tasks run it
 (apps.wearables.services.sync.connection_sync), --workers at a time. Every client has a Strava
-connection; --garmin-share of them also a Garmin one. Each has --activities outside workouts
-since the last sync (a day ago) at each provider.
+connection; --garmin-share of them also a Garmin one and --google-share a Google Health one.
+Each has --activities outside workouts since the last sync (a day ago) at each provider.
 
 1. Throughput: the providers' limits lifted; every connection synced once. Prints the wall time,
    connections per second, requests to each provider, rows stored, and lost and doubled
@@ -20,7 +20,7 @@ since the last sync (a day ago) at each provider.
    reads (one GET per new activity) on top.
 
     .venv/bin/python bench/wearable_sync.py [--clients 1000] [--gyms 20] [--workers 8]
-        [--activities 2] [--garmin-share 0.5] [--fail-rate 0.05] [--keep]
+        [--activities 2] [--garmin-share 0.5] [--google-share 0.3] [--fail-rate 0.05] [--keep]
 
 Uses DATABASE_URL (a migrated database; TENANT_SPARE_SCHEMAS=0 keeps gym creation quick) and
 REDIS_URL (the shared budget); works in gyms of its own ("bench-wear-01"...), dropped at the end
@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import sys
 import threading
 import time
@@ -68,12 +69,14 @@ from apps.wearables.models import Connection, ExternalWorkout, Provider
 from apps.wearables.routing.models import WearableAccount
 from apps.wearables.services.sync import connection_sync
 from tests.fakes.garmin import FakeGarmin
+from tests.fakes.google_health import SCOPE_PREFIX, FakeGoogleHealth, iso
 from tests.fakes.strava import FakeStrava
 
 SUBDOMAIN = "bench-wear-{:02d}"
 PASSWORD = "bench mark pass phrase"
 STRAVA_ID, STRAVA_SECRET = "bench-strava", "bench-strava-secret"
 GARMIN_ID, GARMIN_SECRET = "bench-garmin", "bench-garmin-secret"
+GOOGLE_ID, GOOGLE_SECRET = "bench-google", "bench-google-secret"
 STRAVA_READS_15MIN, STRAVA_READS_DAILY = 100, 1000
 UNLIMITED = 10**9
 
@@ -127,7 +130,11 @@ def cleanup(gyms: list[Gym]) -> None:
 
 
 def connect_all(
-    gyms: list[Gym], strava: FakeStrava, garmin: FakeGarmin, args: argparse.Namespace
+    gyms: list[Gym],
+    strava: FakeStrava,
+    garmin: FakeGarmin,
+    google: FakeGoogleHealth,
+    args: argparse.Namespace,
 ) -> list[tuple[Gym, int, str, str]]:
     """Clients and their connections (tokens the fakes issued, as after consent), fresh in each
     gym: [(gym, connection id, provider, the provider's user id)]."""
@@ -159,6 +166,24 @@ def connect_all(
                         expires_at=expires,
                     )
                 )
+                if rng.random() < args.google_share:
+                    user = google.add_user()
+                    scopes = {f"{SCOPE_PREFIX}activity_and_fitness"}
+                    token = google._issue(user, scopes, secrets.token_hex(8))
+                    refresh = secrets.token_urlsafe(32)
+                    google.refresh_tokens[refresh] = (user, scopes, "bench")
+                    rows.append(
+                        Connection(
+                            client=client,
+                            provider=Provider.GOOGLE_HEALTH,
+                            provider_user_id=user,
+                            kinds="workouts",
+                            scopes=" ".join(sorted(scopes)),
+                            access_token=token["access_token"],
+                            refresh_token=refresh,
+                            expires_at=timezone.now() + timedelta(minutes=50),
+                        )
+                    )
                 if rng.random() < args.garmin_share:
                     user = garmin.add_user()
                     token = garmin._issue(user)
@@ -195,6 +220,7 @@ def add_activities(
     connections: list[tuple[Gym, int, str, str]],
     strava: FakeStrava,
     garmin: FakeGarmin,
+    google: FakeGoogleHealth,
     count: int,
 ) -> None:
     """`count` new activities per connection since the last sync (the day before)."""
@@ -203,8 +229,25 @@ def add_activities(
             days_ago = 0.1 + 0.8 * n / max(1, count)
             if provider == Provider.STRAVA:
                 strava.add_activity(int(user), days_ago=days_ago)
-            else:
+            elif provider == Provider.GARMIN:
                 garmin.activity(user, days_ago=days_ago)
+            else:
+                start = datetime.now(UTC) - timedelta(days=days_ago)
+                google.add_point(
+                    user,
+                    "exercise",
+                    {
+                        "interval": {
+                            "startTime": iso(start),
+                            "endTime": iso(start + timedelta(minutes=30)),
+                            "startUtcOffset": "0s",
+                        },
+                        "exerciseType": "RUNNING",
+                        "displayName": "Lunch run",
+                        "activeDuration": "1750s",
+                        "metricsSummary": {"distanceMillimeters": "5012000"},
+                    },
+                )
 
 
 def daily_state(connections: list[tuple[Gym, int, str, str]]) -> None:
@@ -222,10 +265,11 @@ def daily_state(connections: list[tuple[Gym, int, str, str]]) -> None:
 
 
 def budget_reset() -> None:
+    """The shared budget's counters of the current window and day (by the budget's clock, which
+    part 3 simulates) and its block, gone."""
     with schema_context(get_public_schema_name()):
         for provider in (Provider.STRAVA, Provider.GARMIN, Provider.GOOGLE_HEALTH):
-            now = time.time()
-            keys = budget._keys(provider, now)
+            keys = budget._keys(provider, budget.time.time())
             cache.delete_many(list(keys))
 
 
@@ -296,15 +340,21 @@ def api_requests(fake: Any, prefix: str) -> int:
 
 
 def lost_and_doubled(
-    connections: list[tuple[Gym, int, str, str]], strava: FakeStrava, garmin: FakeGarmin
+    connections: list[tuple[Gym, int, str, str]],
+    strava: FakeStrava,
+    garmin: FakeGarmin,
+    google: FakeGoogleHealth,
 ) -> tuple[int, int, int]:
     """(expected rows, missing, extra): every fake activity stored exactly once."""
     expected: dict[tuple[int, str], set[str]] = {}
     for gym, _pk, provider, user in connections:
         if provider == Provider.STRAVA:
             ids = {str(a) for a in strava.athletes.get(int(user), {})}
-        else:
+        elif provider == Provider.GARMIN:
             ids = set(garmin.summaries.get("activities", {}).get(user, {}))
+        else:
+            points = google.users[user]["points"].get("exercise", [])
+            ids = {point["name"].rsplit("/", 1)[-1] for point in points}
         expected.setdefault((gym.pk, provider), set()).update(ids)
     stored: dict[tuple[int, str], Counter[str]] = {}
     for gym in {gym.pk: gym for gym, *_rest in connections}.values():
@@ -335,6 +385,7 @@ def throughput(
     connections: list[tuple[Gym, int, str, str]],
     strava: FakeStrava,
     garmin: FakeGarmin,
+    google: FakeGoogleHealth,
     args: argparse.Namespace,
 ) -> bool:
     lift_limits(strava)
@@ -342,19 +393,19 @@ def throughput(
     daily_state(connections)
     strava.requests.clear()
     garmin.requests.clear()
-    strava_count = sum(1 for c in connections if c[2] == Provider.STRAVA)
-    garmin_count = len(connections) - strava_count
+    google.requests.clear()
+    count = Counter(provider for _gym, _pk, provider, _user in connections)
     print(
-        f"\n1. Full daily sync: {len(connections)} connections ({strava_count} Strava, "
-        f"{garmin_count} Garmin) of {args.clients} clients in {args.gyms} gyms, "
-        f"{args.workers} workers"
+        f"\n1. Full daily sync: {len(connections)} connections ({count[Provider.STRAVA]} Strava, "
+        f"{count[Provider.GARMIN]} Garmin, {count[Provider.GOOGLE_HEALTH]} Google Health) of "
+        f"{args.clients} clients in {args.gyms} gyms, {args.workers} workers"
     )
     began = time.perf_counter()
     failed, reasons = sync_all(connections, args.workers)
     syncs = time.perf_counter() - began
     deliveries, delivering = garmin_deliver(garmin)
     wall = syncs + delivering
-    total, missing, extra = lost_and_doubled(connections, strava, garmin)
+    total, missing, extra = lost_and_doubled(connections, strava, garmin, google)
     print(f"   wall time:            {wall:.1f} s  ({len(connections) / wall:.0f} connections/s)")
     print(f"     syncs:              {syncs:.1f} s")
     print(f"     Garmin pushes:      {delivering:.1f} s ({deliveries} deliveries to our webhook)")
@@ -363,6 +414,10 @@ def throughput(
         f"(OAuth refreshes: {strava.refreshes})"
     )
     print(f"   Garmin API requests:  {api_requests(garmin, '/wellness-api/')}")
+    print(
+        f"   Google Health API requests: {api_requests(google, '/v4/')} "
+        f"(its limit: {google.limit_per_minute} a minute per user)"
+    )
     print(f"   failed syncs:         {len(failed)} {dict(reasons) or ''}")
     print(f"   activities stored:    {total - missing} of {total}")
     print(f"   lost updates:         {missing} (target 0)")
@@ -374,13 +429,14 @@ def with_429s(
     connections: list[tuple[Gym, int, str, str]],
     strava: FakeStrava,
     garmin: FakeGarmin,
+    google: FakeGoogleHealth,
     args: argparse.Namespace,
 ) -> bool:
     lift_limits(strava)
     budget_reset()
     daily_state(connections)
     strava_only = [c for c in connections if c[2] == Provider.STRAVA]
-    add_activities(strava_only, strava, garmin, 1)  # something new since part 1
+    add_activities(strava_only, strava, garmin, google, 1)  # something new since part 1
     strava.requests.clear()
     strava.fail_rate = args.fail_rate
     strava.failures = 0
@@ -396,7 +452,7 @@ def with_429s(
         pending, _reasons = sync_all(pending, args.workers, stop_on_limit=True)
     strava.fail_rate = 0.0
     wall = time.perf_counter() - began
-    total, missing, extra = lost_and_doubled(connections, strava, garmin)
+    total, missing, extra = lost_and_doubled(connections, strava, garmin, google)
     print(f"   rounds until all synced: {rounds} ({wall:.1f} s)")
     print(f"   429s answered:           {strava.failures}")
     print(f"   Strava API requests:     {api_requests(strava, '/api/v3/')}")
@@ -482,6 +538,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--activities", type=int, default=2)
     parser.add_argument("--garmin-share", type=float, default=0.5)
+    parser.add_argument("--google-share", type=float, default=0.3)
     parser.add_argument("--fail-rate", type=float, default=0.05)
     parser.add_argument("--keep", action="store_true", help="keep the gyms for the next run")
     args = parser.parse_args()
@@ -493,11 +550,13 @@ def main() -> None:
         limit_daily=UNLIMITED,
     ).start()
     garmin = FakeGarmin(client_id=GARMIN_ID, client_secret=GARMIN_SECRET).start()
+    google = FakeGoogleHealth(client_id=GOOGLE_ID, client_secret=GOOGLE_SECRET).start()
     for name, value in {
         "STRAVA_CLIENT_ID": STRAVA_ID,
         "STRAVA_CLIENT_SECRET": STRAVA_SECRET,
         "STRAVA_BASE_URL": strava.url,
         **garmin.settings,
+        **google.settings(),
     }.items():
         setattr(settings, name, value)
     began = time.perf_counter()
@@ -505,15 +564,16 @@ def main() -> None:
     print(f"{len(gyms)} gyms ready in {time.perf_counter() - began:.1f} s")
     ok = False
     try:
-        connections = connect_all(gyms, strava, garmin, args)
-        add_activities(connections, strava, garmin, args.activities)
+        connections = connect_all(gyms, strava, garmin, google, args)
+        add_activities(connections, strava, garmin, google, args.activities)
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        ok = throughput(connections, strava, garmin, args)
-        ok = with_429s(connections, strava, garmin, args) and ok
+        ok = throughput(connections, strava, garmin, google, args)
+        ok = with_429s(connections, strava, garmin, google, args) and ok
         strava_budget(connections, strava, args)
     finally:
         strava.stop()
         garmin.stop()
+        google.stop()
         budget_reset()
         if not args.keep:
             cleanup(gyms)
