@@ -10,6 +10,7 @@ application); a 429 blocks that user until its Retry-After has passed."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from apps.wearables.integrations.errors import (
     ProviderError,
     RateLimitedError,
 )
+
+logger = logging.getLogger(__name__)
 
 PROVIDER = "google_health"
 SCOPE_PREFIX = "https://www.googleapis.com/auth/googlehealth."
@@ -137,6 +140,10 @@ def deauthorize(*, access_token: str) -> None:
         raise ProviderError(f"revoke: {error}") from error
     if response.status_code >= 500:
         raise ProviderError(f"revoke: HTTP {response.status_code}")
+    if response.status_code == 400:
+        # An expired access token is unknown to Google too, and then the grant outlives it: only
+        # the refresh token (which the caller does not pass) would revoke it.
+        logger.warning("Google refused to revoke an access token (expired or already revoked)")
 
 
 # --- The per-user budget ---------------------------------------------------------------------
