@@ -68,6 +68,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60.0,
         "args": ["automations.scan_time_triggers"],
     },
+    # Apple Health uploads nobody finished (parts deleted) and imports whose task was lost.
+    "apple-health-exports-sweep": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 60 * 60.0,
+        "args": ["wearables.apple_health_exports_sweep"],
+    },
     "automations-due-steps": {
         "task": "core.fan_out_to_gyms",
         "schedule": 60.0,
