@@ -728,3 +728,26 @@ def test_storage_is_per_gym(gym_a, casey) -> None:
         assert default_storage.exists(f"{export.storage_prefix}/{0:013d}")
         path = default_storage.path(f"{export.storage_prefix}/{0:013d}")
     assert f"/{gym_a.schema_name}/" in path
+
+
+def test_the_sweep_drops_abandoned_uploads_and_requeues_lost_imports(
+    gym_a, client_a, casey, django_capture_on_commit_callbacks
+) -> None:
+    data = export_zip(realistic_records())
+    abandoned = upload(client_a, data, name="left.zip", skip={0})
+    lost = upload(client_a, data, name="lost.zip")  # queued; its task "lost" (never run here)
+    fresh = upload(client_a, data, name="fresh.zip", skip={0})
+    later = datetime.now(UTC) + timedelta(days=8)
+    with tenant_context(gym_a):
+        HealthExport.objects.filter(pk=fresh["id"]).update(updated_at=later)
+        with django_capture_on_commit_callbacks(execute=True):
+            result = services.health_exports_sweep(now=later)
+        assert result == {"abandoned": 1, "requeued": 1}
+        gone = HealthExport.objects.get(pk=abandoned["id"])
+        assert gone.status == HealthExportStatus.FAILED
+        assert "week" in gone.error
+        assert services.health_export_parts(export=gone) == []
+        assert HealthExport.objects.get(pk=lost["id"]).status == HealthExportStatus.DONE
+        kept = HealthExport.objects.get(pk=fresh["id"])
+        assert kept.status == HealthExportStatus.UPLOADING
+        assert len(services.health_export_parts(export=kept)) > 0

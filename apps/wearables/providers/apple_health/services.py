@@ -307,7 +307,10 @@ def health_export_import(*, export_id: int) -> dict[str, Any]:
         return timings
 
     def progress(position: int) -> None:
-        HealthExport.objects.filter(pk=export_id).update(parsed_bytes=position)
+        # updated_at too: the sweep takes an export with no progress for an hour as lost.
+        HealthExport.objects.filter(pk=export_id).update(
+            parsed_bytes=position, updated_at=timezone.now()
+        )
 
     started = time.perf_counter()
     try:
@@ -333,6 +336,43 @@ def health_export_import(*, export_id: int) -> dict[str, Any]:
     )
     _delete_parts(export)
     return timings
+
+
+ABANDONED_AFTER = timedelta(days=7)
+LOST_AFTER = timedelta(hours=1)
+
+
+def health_exports_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Run every hour in each gym: uploads left unfinished for a week are dropped (their parts
+    deleted: storage is not kept for files nobody finishes), and imports with no progress for an
+    hour (a worker lost with its task) are queued again."""
+    now = now or timezone.now()
+    abandoned = list(
+        HealthExport.objects.filter(
+            status=HealthExportStatus.UPLOADING, updated_at__lt=now - ABANDONED_AFTER
+        )
+    )
+    for export in abandoned:
+        _delete_parts(export)
+        HealthExport.objects.filter(pk=export.pk, status=HealthExportStatus.UPLOADING).update(
+            status=HealthExportStatus.FAILED,
+            error=_("The upload was not finished within a week; upload the file again."),
+            updated_at=now,
+        )
+    lost = list(
+        HealthExport.objects.filter(
+            status__in=[HealthExportStatus.QUEUED, HealthExportStatus.PARSING],
+            updated_at__lt=now - LOST_AFTER,
+        ).values_list("pk", flat=True)
+    )
+    from apps.wearables.providers.apple_health.tasks import health_export_import_task
+
+    for export_id in lost:
+        HealthExport.objects.filter(pk=export_id).update(
+            status=HealthExportStatus.QUEUED, updated_at=now
+        )
+        health_export_import_task.delay(export_id)
+    return {"abandoned": len(abandoned), "requeued": len(lost)}
 
 
 def _connection_touch(*, client_id: int) -> None:

@@ -26,3 +26,9 @@ def health_export_import_task(self: Any, export_id: int) -> None:
     except OSError as error:
         countdown = min(3600, 60 * 2**self.request.retries) + random.randint(0, 30)  # noqa: S311
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(name="wearables.apple_health_exports_sweep", ignore_result=True)
+def health_exports_sweep_task() -> dict[str, int]:
+    """Per gym (beat sends it through core.fan_out_to_gyms)."""
+    return services.health_exports_sweep()
