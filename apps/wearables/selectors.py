@@ -21,6 +21,7 @@ from django.db.models import (
     OuterRef,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -246,7 +247,7 @@ def activity_trends(*, client_id: int, start: date, end: date) -> dict[str, Any]
         }
 
     charts: dict[str, Any] = {
-        "steps": {"type": "bar", "label": str(_("Steps")), "unit": str(_("steps"))},
+        "steps": {"type": "bar", "label": str(_("Steps")), "unit": ""},
         "sleep": {"type": "bar", "label": str(_("Sleep")), "unit": str(_("hours"))},
         "resting_hr": {"type": "line", "label": str(_("Resting heart rate")), "unit": "bpm"},
         "nutrition": {"type": "bar", "label": str(_("Calories eaten")), "unit": "kcal"},
@@ -292,6 +293,18 @@ def training_adherence(*, client_id: int, today: date) -> dict[int, Any]:
             scheduled=len(window),
         )
     return result
+
+
+def workout_totals(*, client_id: int, start: date, end: date) -> dict[str, Any]:
+    """How many outside workouts from `start` to `end`, their minutes and kilometres: one query."""
+    totals = ExternalWorkout.objects.filter(
+        client_id=client_id, date__range=(start, end)
+    ).aggregate(count=Count("pk"), seconds=Sum("duration_seconds"), metres=Sum("distance_m"))
+    return {
+        "count": totals["count"],
+        "minutes": round((totals["seconds"] or 0) / 60),
+        "distance_km": round(float(totals["metres"] or 0) / 1000, 1),
+    }
 
 
 # --- Sync status ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -74,8 +75,11 @@ def activity_context(*, client_id: int, days: int) -> dict[str, Any]:
     today = gym_today()
     start = today - timedelta(days=days - 1)
     connections = list(selectors.connections_for_client(client_id=client_id))
+    just_now = timezone.now() - timedelta(minutes=1)
     for connection in connections:
         connection.can_sync = connection.is_active and can_sync(connection.provider)
+        last = connection.last_sync_at
+        connection.just_synced = bool(last and last > just_now)
     return {
         "days": days,
         "ranges": selectors.CHART_RANGES,

@@ -63,7 +63,7 @@
         interaction: { mode: "index", intersect: false },
         scales: {
           x: { grid: { display: false }, ticks: { maxTicksLimit: 6, maxRotation: 0 } },
-          y: { beginAtZero: chart.type === "bar", ticks: { maxTicksLimit: 5 } }
+          y: { beginAtZero: chart.type === "bar", grace: chart.type === "bar" ? 0 : 3, ticks: { maxTicksLimit: 6, precision: key === "sleep" ? 1 : 0 } }
         },
         plugins: { legend: { display: Boolean(chart.target), position: "bottom" } }
       }

@@ -43,6 +43,26 @@ def make_trainer(gym, owner, client, email="coach@alpha.example"):  # type: igno
     return trainer.user
 
 
+def schedule_workouts(client, statuses):  # type: ignore[no-untyped-def]
+    """Plan days on the client's calendar, one every other day back from today, with the given
+    statuses (newest first): what training adherence counts."""
+    from apps.training.models import PlanDay, PlanPhase, PlanWeek, ScheduledWorkout, WorkoutPlan
+
+    plan = WorkoutPlan.objects.create(
+        name="Base block", is_template=False, client=client, start_date=gym_today()
+    )
+    phase = PlanPhase.objects.create(plan=plan, order=1, name="Base")
+    weeks: dict[int, PlanWeek] = {}
+    today = gym_today()
+    for n, status in enumerate(statuses):
+        if n // 7 not in weeks:
+            weeks[n // 7] = PlanWeek.objects.create(plan=plan, phase=phase, number=n // 7 + 1)
+        day = PlanDay.objects.create(week=weeks[n // 7], offset=n % 7)
+        ScheduledWorkout.objects.create(
+            client=client, plan=plan, day=day, date=today - timedelta(days=2 * n), status=status
+        )
+
+
 def fill_days(client, days=30):  # type: ignore[no-untyped-def]
     """A month of a client's data from two providers (Garmin wins activity by precedence)."""
     today = gym_today()
@@ -182,6 +202,7 @@ def test_the_trainers_client_profile_has_the_activity_card_only_for_staff_who_ma
     with tenant_context(gym_a):
         fill_days(client, days=5)
         Connection.objects.create(client=client, provider="strava", kinds="workouts")
+        schedule_workouts(client, ["completed", "completed", "completed", "skipped"])
     coach = make_trainer(gym_a, owner_a, client)
     other = make_trainer(gym_a, owner_a, None, email="other@alpha.example")
     url = f"/clients/{client.pk}/"
@@ -193,7 +214,8 @@ def test_the_trainers_client_profile_has_the_activity_card_only_for_staff_who_ma
     assert 'data-testid="client-wearable-activity"' in html
     assert "Run 0" in html
     assert 'data-activity-chart="resting_hr"' in html
-    assert "Training adherence, 30 days" in html
+    assert re.search(r'data-testid="adherence-30">75 %<', html)  # 3 of 4 done
+    assert "3 of 4 workouts done" in html
 
     client_a.force_login(other)  # a trainer who does not coach this client
     assert client_a.get(url).status_code == 404

@@ -4,6 +4,7 @@ client's health data: managers and owners, and the client's current trainers."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import template
@@ -33,6 +34,7 @@ def client_activity(context: Any, client: Client) -> dict[str, Any]:
     if days not in selectors.CHART_RANGES:
         days = selectors.CHART_RANGES[0]
     data = activity_context(client_id=client.pk, days=days)
+    today = gym_today()
     data["workouts"] = data["workouts"][:WORKOUTS_ON_CARD]
     return {
         **data,
@@ -42,5 +44,8 @@ def client_activity(context: Any, client: Client) -> dict[str, Any]:
         "csrf_token": context.get("csrf_token"),
         "range_param": RANGE_PARAM,
         "range_anchor": "#wearable-activity",
-        "adherence": selectors.training_adherence(client_id=client.pk, today=gym_today()),
+        "adherence": selectors.training_adherence(client_id=client.pk, today=today),
+        "outside": selectors.workout_totals(
+            client_id=client.pk, start=today - timedelta(days=days - 1), end=today
+        ),
     }
