@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.portal_thread, name="messaging_thread"),
     path("<int:pk>/messages/", views.portal_thread_messages, name="messaging_messages"),
     path("<int:pk>/send/", views.portal_send, name="messaging_send"),
+    path("<int:pk>/mute/", views.portal_mute, name="messaging_mute"),
     path("message/<int:pk>/edit/", views.portal_message_edit, name="messaging_edit"),
     path("message/<int:pk>/delete/", views.portal_message_delete, name="messaging_delete"),
 ]

@@ -18,16 +18,18 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import STAFF_ROLES, User
+from apps.core.forms import add_service_errors
 from apps.core.htmx import is_partial
 from apps.crm.models import Client
 from apps.crm.selectors import client_for_user
 from apps.messaging import selectors, services
 from apps.messaging.api.serializers import conversation_title
-from apps.messaging.forms import MessageForm
+from apps.messaging.forms import GroupForm, MessageForm
 from apps.messaging.models import Conversation, Kind, Message
 
 # Messages a thread shows at once; earlier ones a page at a time.
@@ -109,13 +111,16 @@ def _thread_context(
     viewer = _viewer(request)
     before = request.GET.get("before", "")
     services.mark_read(viewer=viewer, conversation=conversation)
+    participant = selectors.participant_for(viewer=viewer, conversation=conversation)
     return {
         "conversation": conversation,
         "title": conversation_title(conversation, viewer),
         "place": place,
         "form": form or MessageForm(),
+        "muted": bool(participant and participant.muted),
         "urls": {
             "send": place.url("send", conversation.pk),
+            "mute": place.url("mute", conversation.pk),
             "messages": place.url("messages", conversation.pk),
             "thread": place.url("thread", conversation.pk),
             "inbox": place.url("inbox"),
@@ -138,6 +143,7 @@ def _page(
     if not place.portal:
         context["search_url"] = place.url("client_search")
         context["start_url"] = place.url("start")
+        context["group_url"] = place.url("group_new")
     else:
         context.update(_portal_starts(viewer))
     return render(request, place.page_template(), context, status=400 if extra.get("form") else 200)
@@ -257,6 +263,20 @@ def _change(request: HttpRequest, pk: int, place: Place, *, delete: bool) -> Htt
     return HttpResponseRedirect(place.url("thread", conversation.pk))
 
 
+def _mute(request: HttpRequest, pk: int, place: Place) -> HttpResponse:
+    viewer = _viewer(request)
+    conversation = _conversation_or_404(viewer, pk)
+    muted = request.POST.get("muted", "")
+    if muted not in ("0", "1"):
+        return HttpResponse(_("Say muted=1 or muted=0."), status=400)
+    services.conversation_mute(viewer=viewer, conversation=conversation, muted=muted == "1")
+    if is_partial(request):
+        return render(
+            request, "messaging/_thread.html", _thread_context(request, conversation, place)
+        )
+    return HttpResponseRedirect(place.url("thread", conversation.pk))
+
+
 # --- Staff ----------------------------------------------------------------------------------
 
 staff_only = role_required(*STAFF_ROLES)
@@ -339,6 +359,54 @@ def start(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(STAFF.url("thread", conversation.pk))
 
 
+@staff_only
+@require_POST
+def mute(request: HttpRequest, pk: int) -> HttpResponse:
+    return _mute(request, pk, STAFF)
+
+
+@staff_only
+def group_new(request: HttpRequest) -> HttpResponse:
+    """Start a group: a class's clients, the clients with a tag, or colleagues only."""
+    viewer = _viewer(request)
+    if request.method == "POST":
+        form = GroupForm(request.POST, viewer=viewer)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                conversation = services.group_create(
+                    actor=viewer,
+                    kind=data["kind"],
+                    title=data["title"],
+                    users=list(data.get("users") or []),
+                    clients=data["clients"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                if form.left_out:
+                    flash.info(
+                        request,
+                        ngettext(
+                            "%(count)d client of the class is not yours to message and was "
+                            "left out.",
+                            "%(count)d clients of the class are not yours to message and were "
+                            "left out.",
+                            form.left_out,
+                        )
+                        % {"count": form.left_out},
+                    )
+                return HttpResponseRedirect(STAFF.url("thread", conversation.pk))
+    else:
+        form = GroupForm(viewer=viewer)
+    return render(
+        request,
+        "messaging/group_form.html",
+        {"form": form, "inbox_url": STAFF.url("inbox")},
+        status=400 if form.errors else 200,
+    )
+
+
 # --- Portal ---------------------------------------------------------------------------------
 
 
@@ -388,6 +456,12 @@ def portal_message_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def portal_message_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return _change(request, pk, PORTAL, delete=True)
+
+
+@_client_only
+@require_POST
+def portal_mute(request: HttpRequest, pk: int) -> HttpResponse:
+    return _mute(request, pk, PORTAL)
 
 
 @_client_only
