@@ -392,7 +392,8 @@ def main() -> None:
     from apps.wearables.models import HealthExportStatus
     from apps.wearables.providers.apple_health import services
 
-    Gym.objects.filter(subdomain=SUBDOMAIN).delete()
+    for leftover in Gym.objects.filter(subdomain=SUBDOMAIN):  # an interrupted earlier run
+        leftover.delete(force_drop=True)
     gym = gym_create(name="Bench Apple", subdomain=SUBDOMAIN, owner_email=OWNER)
     try:
         with tenant_context(gym):

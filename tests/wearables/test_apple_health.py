@@ -751,3 +751,18 @@ def test_the_sweep_drops_abandoned_uploads_and_requeues_lost_imports(
         kept = HealthExport.objects.get(pk=fresh["id"])
         assert kept.status == HealthExportStatus.UPLOADING
         assert len(services.health_export_parts(export=kept)) > 0
+
+
+def test_beat_sweeps_every_gym_hourly(db) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+
+    from fitnesscrm.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["apple-health-exports-sweep"]
+    assert (entry["task"], entry["args"], entry["schedule"]) == (
+        "core.fan_out_to_gyms",
+        ["wearables.apple_health_exports_sweep"],
+        3600,
+    )
+    app.loader.import_default_modules()
+    assert "wearables.apple_health_exports_sweep" in app.tasks
