@@ -277,11 +277,13 @@ def day_template(weekday: int) -> str:
 
 
 def generate(path: Path, size_bytes: int, *, compress: bool) -> dict[str, int]:
-    """Write an export.zip of at least `size_bytes`, ending yesterday; returns its figures."""
+    """Write an export.zip of at least `size_bytes` (its last day yesterday at the latest);
+    returns its figures."""
     templates = [day_template(weekday).encode() for weekday in range(7)]
     day_bytes = len(templates[0])
-    # Roughly how many days the size needs (deflate shrinks the XML about 12 times).
-    ratio = 12 if compress else 1
+    # Enough days for the size (deflate shrinks this generated XML up to about 30 times); the
+    # loop stops at the size, so the data may end before yesterday.
+    ratio = 40 if compress else 1
     days = max(2, int(size_bytes * ratio / day_bytes) + 2)
     first = TODAY - timedelta(days=days)
     xml_bytes = 0
