@@ -184,8 +184,8 @@ def realistic_records(days_ago: int = 2) -> str:
     return "".join(parts)
 
 
-def export_zip(body: str, *, dtd: str = BROKEN_DTD, extra: bytes = b"") -> bytes:
-    xml = (
+def export_xml(body: str, *, dtd: str = BROKEN_DTD) -> str:
+    return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         + dtd
         + '<HealthData locale="en_GB">\n <ExportDate value="2026-12-05 08:00:00 +0100"/>\n'
@@ -193,6 +193,10 @@ def export_zip(body: str, *, dtd: str = BROKEN_DTD, extra: bytes = b"") -> bytes
         + body
         + "</HealthData>\n"
     )
+
+
+def export_zip(body: str, *, dtd: str = BROKEN_DTD, extra: bytes = b"") -> bytes:
+    xml = export_xml(body, dtd=dtd)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("apple_health_export/export.xml", xml)
@@ -766,3 +770,42 @@ def test_beat_sweeps_every_gym_hourly(db) -> None:  # type: ignore[no-untyped-de
     )
     app.loader.import_default_modules()
     assert "wearables.apple_health_exports_sweep" in app.tasks
+
+
+def test_chunks_larger_than_djangos_body_limit_are_streamed_in(
+    gym_a, client_a, casey, django_capture_on_commit_callbacks, settings
+) -> None:
+    """A real chunk (megabytes) is over DATA_UPLOAD_MAX_MEMORY_SIZE: the view streams it from
+    the request into a spooled file rather than reading request.body."""
+    import os
+
+    chunk = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 512 * 1024
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "apple_health_export/export.xml",
+            export_xml(realistic_records()),
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
+        # Routes and ECGs make most of a real export's bytes; stored, they do not shrink.
+        archive.writestr("apple_health_export/electrocardiograms/ecg.csv", os.urandom(chunk))
+    data = buffer.getvalue()
+    with (
+        override_settings(APPLE_HEALTH_CHUNK_BYTES=chunk),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        state = client_a.post(START, {"file_name": "export.zip", "size_bytes": len(data)}).json()
+        assert state["missing"] == [0, chunk]
+        for offset in state["missing"]:
+            end = min(offset + chunk, len(data))
+            response = client_a.put(
+                state["chunk_url"],
+                data=data[offset:end],
+                content_type="application/octet-stream",
+                HTTP_CONTENT_RANGE=f"bytes {offset}-{end - 1}/{len(data)}",
+            )
+            assert response.status_code == 200, response.content
+    with tenant_context(gym_a):
+        export = HealthExport.objects.get(pk=state["id"])
+        assert export.status == HealthExportStatus.DONE, export.error
+        assert DailyActivity.objects.get(client=casey).steps == 4000
