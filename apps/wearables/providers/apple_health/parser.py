@@ -31,6 +31,8 @@ from datetime import date, datetime, timedelta
 from typing import IO, Any
 from xml.parsers import expat
 
+from django.utils.translation import gettext as _
+
 EXPORT_XML = "export.xml"
 READ_BLOCK = 1 << 20
 # The prolog (XML declaration, DOCTYPE with its internal DTD) is a few kB; a root element not
@@ -118,17 +120,21 @@ TOP_LEVEL = frozenset(
 
 class ExportError(ValueError):
     """The export cannot be read (not a zip, truncated, no export.xml, bad XML or dates); the
-    message is shown to the client."""
+    message is shown to the client (in their language: the import runs in it)."""
+
+
+def _bad_date(value: str) -> ExportError:
+    return ExportError(_("The date “%(value)s” cannot be read.") % {"value": value[:40]})
 
 
 def apple_datetime(value: str) -> datetime:
     """Apple's `2021-12-11 18:04:48 -0700` (aware, in the offset it was recorded in)."""
     if len(value) != 25 or value[10] != " " or value[19] != " ":
-        raise ExportError(f"the date “{value[:40]}” cannot be read")
+        raise _bad_date(value)
     try:
         return datetime.fromisoformat(value[:19] + value[20:])
     except ValueError as error:
-        raise ExportError(f"the date “{value[:40]}” cannot be read") from error
+        raise _bad_date(value) from error
 
 
 def apple_format(moment: datetime) -> str:
@@ -167,7 +173,7 @@ class PartsStream(io.RawIOBase):
         self._file: IO[bytes] | None = None
         self._file_pos = 0
         if not parts or self._offsets[0] != 0:
-            raise ExportError("the upload is incomplete")
+            raise ExportError(_("The upload is incomplete: upload the file again."))
 
     def readable(self) -> bool:
         return True
@@ -212,7 +218,7 @@ class PartsStream(io.RawIOBase):
             part_end = self._offsets[index + 1] if index + 1 < len(self._offsets) else self._size
             data = self._file.read(min(len(view) - filled, part_end - self._pos))
             if not data:
-                raise ExportError("the upload is incomplete")
+                raise ExportError(_("The upload is incomplete: upload the file again."))
             count = len(data)
             view[filled : filled + count] = data
             filled += count
@@ -269,9 +275,11 @@ class DayTotals:
         try:
             date.fromisoformat(day)
         except ValueError as error:
-            raise ExportError(f"the date “{raw[:40]}” cannot be read") from error
+            raise _bad_date(raw) from error
         if day > self.latest_day:
-            raise ExportError(f"a record is dated in the future ({raw[:40]})")
+            raise ExportError(
+                _("A record is dated in the future (%(value)s).") % {"value": raw[:40]}
+            )
 
     def _duplicate(self, key: tuple[str, ...]) -> bool:
         digest = hash(key)
@@ -286,7 +294,7 @@ class DayTotals:
         """One record, with Apple's date strings; raises ExportError on a bad or future date."""
         self.records_read += 1
         if len(start) != 25 or start[10] != " " or len(end) != 25:
-            raise ExportError(f"the date “{start[:40]}” cannot be read")
+            raise _bad_date(start)
         if self._duplicate((kind, source, start, end, value)):
             return
         day = start[:10]
@@ -451,7 +459,7 @@ def _xml_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
         name = info.filename.rsplit("/", 1)[-1]
         if name == EXPORT_XML and info.filename.count("/") <= 1:
             return info
-    raise ExportError("the zip has no export.xml: is it the export.zip from the Health app?")
+    raise ExportError(_("The zip has no export.xml: is it the export.zip the Health app made?"))
 
 
 def _without_doctype(stream: IO[bytes]) -> Iterator[bytes]:
@@ -464,7 +472,7 @@ def _without_doctype(stream: IO[bytes]) -> Iterator[bytes]:
         if match:
             break
         if not block or len(head) > MAX_PROLOG:
-            raise ExportError("export.xml is not an Apple Health export (no HealthData)")
+            raise ExportError(_("export.xml is not an Apple Health export (no HealthData)."))
     doctype = DOCTYPE_START.search(head, 0, match.start())
     if doctype:
         head = head[: doctype.start()] + head[match.start() :]
@@ -494,9 +502,9 @@ def parse_export(
     except ExportError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as error:
-        raise ExportError("the file is not a complete zip archive") from error
+        raise ExportError(_("The file is not a complete zip archive.")) from error
     except NotImplementedError as error:
-        raise ExportError(f"the zip cannot be read: {error}") from error
+        raise ExportError(_("The zip cannot be read: %(error)s") % {"error": error}) from error
     # No end-of-element callbacks in the common case (half the calls): a workout's
     # WorkoutStatistics are the ones seen until the next top-level element starts, and only
     # inside a Correlation (whose Records repeat top-level ones) is an end handler set.
@@ -568,14 +576,16 @@ def parse_export(
         xml.Parse(b"", True)
         finish_workout()
     except expat.ExpatError as error:
-        raise ExportError(f"export.xml is not well-formed XML ({error})") from error
+        raise ExportError(
+            _("export.xml is not well-formed XML (%(error)s).") % {"error": error}
+        ) from error
     except (zipfile.BadZipFile, EOFError) as error:
-        raise ExportError("the zip archive is truncated or damaged") from error
+        raise ExportError(_("The zip archive is truncated or damaged.")) from error
     except zlib.error as error:
-        raise ExportError("the zip archive is damaged") from error
+        raise ExportError(_("The zip archive is damaged.")) from error
     finally:
         member.close()
         archive.close()
     if root != "HealthData":
-        raise ExportError("export.xml is not an Apple Health export (no HealthData)")
+        raise ExportError(_("export.xml is not an Apple Health export (no HealthData)."))
     return totals

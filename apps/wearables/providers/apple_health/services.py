@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.wearables.models import (
@@ -260,7 +260,7 @@ def _sha256(export: HealthExport) -> str:
             digest.update(block)
             read += len(block)
     if read != export.size_bytes:
-        raise parser.ExportError("the upload is incomplete")
+        raise parser.ExportError(_("The upload is incomplete: upload the file again."))
     return digest.hexdigest()
 
 
@@ -270,8 +270,27 @@ def _failed(export_id: int, message: str) -> None:
     )
 
 
+def _language(export: HealthExport) -> str:
+    """The client's language (else the gym's): the import's messages are shown to them."""
+    from apps.tenants.selectors import current_gym
+
+    user = getattr(export.client, "user", None)
+    supported = dict(settings.LANGUAGES)
+    for candidate in (getattr(user, "language", ""), current_gym().language):
+        if candidate in supported:
+            return candidate
+    return settings.LANGUAGE_CODE
+
+
 def health_export_import(*, export_id: int) -> dict[str, Any]:
-    """The task's body: hash, parse, store. Returns timings (for the benchmark)."""
+    """The task's body: hash, parse, store, in the client's language. Returns timings (for the
+    benchmark)."""
+    export = HealthExport.objects.select_related("client__user").get(pk=export_id)
+    with translation.override(_language(export)):
+        return _import(export_id)
+
+
+def _import(export_id: int) -> dict[str, Any]:
     with transaction.atomic():
         export = HealthExport.objects.select_for_update().get(pk=export_id)
         if export.status not in (HealthExportStatus.QUEUED, HealthExportStatus.PARSING):
