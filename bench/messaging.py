@@ -41,7 +41,8 @@ out), which bounds what the client itself adds.
     .venv/bin/python bench/messaging.py                       # 1,000 sockets, 200/s for 30 s
     .venv/bin/python bench/messaging.py --clients 100 --rate 20 --seconds 5
 
-Uses DATABASE_URL (or the embedded PostgreSQL) and REDIS_URL (default redis db 9).
+Uses DATABASE_URL (or the embedded PostgreSQL) and REDIS_URL (default redis db 9);
+BENCH_SETTINGS_MODULE runs servers and measurements on other settings than production's.
 BENCH_QUERIES=1 also prints the SQL of one message of the consumer's work; BENCH_PROFILE=<file>
 writes a cProfile of that work; --breakdown-only measures only that (no servers, no load).
 """
@@ -78,7 +79,10 @@ def _fernet_key() -> str:
 # sessions made here (one secret), and the measurements apart run with the same connection
 # pool the servers use.
 SERVER_ENV = {
-    "DJANGO_SETTINGS_MODULE": "fitnesscrm.settings.production",
+    # BENCH_SETTINGS_MODULE: another settings module to compare (a channel layer, say).
+    "DJANGO_SETTINGS_MODULE": os.environ.get(
+        "BENCH_SETTINGS_MODULE", "fitnesscrm.settings.production"
+    ),
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
     # The bench's gym is made and dropped in each run: a fresh key reads all it writes.
     "FIELD_ENCRYPTION_KEYS": _fernet_key(),
