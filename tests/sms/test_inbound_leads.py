@@ -111,3 +111,28 @@ def test_a_text_that_makes_no_lead_is_dropped_quietly(crm_a) -> None:
     with tenant_context(crm_a.gym):
         assert services.inbound_to_lead(phone="+999", body="Hi") is None
         assert not Lead.objects.filter(phone="+999").exists()
+
+
+def test_a_new_lead_by_sms_gets_the_gyms_lead_rule_answer_by_sms(
+    twilio, crm_a, service_a, django_capture_on_commit_callbacks
+) -> None:
+    from apps.automations import services as automations
+    from apps.automations.models import Run, RunStatus, Trigger
+
+    with tenant_context(crm_a.gym):
+        rule = automations.rule_create(
+            actor=crm_a.owner,
+            name="Answer texts",
+            trigger=Trigger.LEAD_CREATED,
+            steps=[{"action": "sms", "body": "Thanks for your text! {{ gym_name }}"}],
+            enabled=True,
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        twilio.inbound(frm=STRANGER, body="Prices?", service_sid=SERVICE_A, url=INBOUND_URL)
+    [lead] = _leads(crm_a.gym)
+    with tenant_context(crm_a.gym):
+        run = Run.objects.get(rule=rule, lead=lead)
+        assert run.status == RunStatus.DONE, run.log
+    [form] = twilio.message_calls()
+    assert form["To"] == STRANGER
+    assert form["Body"].startswith("Thanks for your text! Alpha Fitness")
