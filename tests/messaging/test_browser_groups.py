@@ -91,7 +91,12 @@ def test_a_trainer_starts_a_class_group_and_mutes_it(  # type: ignore[no-untyped
                     path=str(SCREENSHOTS / f"messaging-group-new-{width}.png"), full_page=True
                 )
                 page.fill("#id_title", f"Yoga crew {width} {tag}")
+                # Each kind shows only the list it takes people from.
+                page.check("input[name=kind][value=team]")
+                expect(page.locator("#id_tag")).to_be_visible()
+                expect(page.locator("#id_occurrence")).to_be_hidden()
                 page.check("input[name=kind][value=class]")
+                expect(page.locator("#id_tag")).to_be_hidden()
                 page.select_option("#id_occurrence", str(occurrence.pk))
                 page.get_by_test_id("group-create").click()
                 page.wait_for_url(lambda url: "/groups/new/" not in url)
