@@ -443,7 +443,9 @@ def main() -> None:
         )
         print(
             f"  total {seconds:.1f} s: hash {timings['hash_seconds']:.1f} s, "
-            f"parse {timings['parse_seconds']:.1f} s, write {timings['write_seconds']:.1f} s"
+            f"parse {timings['parse_seconds']:.1f} s, write {timings['write_seconds']:.1f} s "
+            f"(day rows and workouts {timings['days_seconds']:.1f} s, the rest weight and body "
+            "fat through the progress service)"
         )
         print(
             f"  zip: {zip_mb / seconds:.1f} MB/s overall, {zip_mb / timings['parse_seconds']:.1f} MB/s parse (target >= 30)"

@@ -330,7 +330,12 @@ def test_the_same_export_again_adds_nothing_and_is_not_read_again(
         assert second.status == HealthExportStatus.DONE
         assert second.records_stored == 0  # known by its SHA-256, not parsed
         assert _counts(casey) == before
-    # A different file (another entry in the zip) with the same data: read, still nothing added.
+    # A different file (another entry in the zip) with the same data: read, still nothing added,
+    # and the weight already in progress is not written (nor audited) again.
+    from apps.audit.models import AuditEvent
+
+    with tenant_context(gym_a):
+        audited = AuditEvent.objects.filter(action="wearables.measurement_stored").count()
     with django_capture_on_commit_callbacks(execute=True):
         upload(client_a, export_zip(realistic_records(), extra=b"<!-- -->"), name="new.zip")
     with tenant_context(gym_a):
@@ -338,6 +343,7 @@ def test_the_same_export_again_adds_nothing_and_is_not_read_again(
         assert third.status == HealthExportStatus.DONE
         assert third.records_stored == 6
         assert _counts(casey) == before
+        assert AuditEvent.objects.filter(action="wearables.measurement_stored").count() == audited
 
 
 def test_an_interrupted_upload_resumes_with_only_the_missing_chunks(

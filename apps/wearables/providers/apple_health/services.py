@@ -344,7 +344,10 @@ def _import(export_id: int) -> dict[str, Any]:
     timings["records_read"] = totals.records_read
     timings["xml_bytes"] = totals.xml_bytes
     started = time.perf_counter()
-    stored = health_days_store(client_id=export.client_id, totals=totals)
+    stored = health_days_store(client_id=export.client_id, totals=totals, body=False)
+    timings["days_seconds"] = time.perf_counter() - started
+    # One audited transaction per reading: progress.BodyMeasurement's one writer.
+    stored += _body_store(client_id=export.client_id, readings=totals.body)
     timings["write_seconds"] = time.perf_counter() - started
     _connection_touch(client_id=export.client_id)
     HealthExport.objects.filter(pk=export_id).update(
@@ -465,7 +468,7 @@ def _rows_for_day(
     }
 
 
-def health_days_store(*, client_id: int, totals: parser.DayTotals) -> int:
+def health_days_store(*, client_id: int, totals: parser.DayTotals, body: bool = True) -> int:
     """Write a parsed export: day rows a month per transaction, one upsert per table each;
     workouts; body readings. Returns how many rows were written."""
     days = totals.days()
@@ -538,8 +541,8 @@ def health_days_store(*, client_id: int, totals: parser.DayTotals) -> int:
             ],
         )
     stored += len(workouts)
-    # One audited transaction per reading: progress.BodyMeasurement's one writer.
-    stored += _body_store(client_id=client_id, readings=totals.body)
+    if body:
+        stored += _body_store(client_id=client_id, readings=totals.body)
     return stored
 
 
@@ -555,13 +558,31 @@ def _bpm(value: float | None) -> int | None:
 
 def _body_store(*, client_id: int, readings: dict[tuple[str, str], tuple[datetime, float]]) -> int:
     """Weight and body fat into progress; a weight and a fat reading of the same moment (a
-    smart scale) become one measurement."""
+    smart scale) become one measurement. Readings stored before with the same values are
+    skipped: people upload their whole history again each time, and each write is an audited
+    transaction of its own."""
+    from apps.progress.models import BodyMeasurement
+
     moments: dict[datetime, dict[str, Decimal]] = {}
     for (kind, _day), (moment, value) in readings.items():
         field = "weight_kg" if kind == parser.BODY_MASS else "body_fat_percent"
         moments.setdefault(moment, {})[field] = Decimal(str(round(value, 1)))
+    if not moments:
+        return 0
+    known = {
+        row["measured_at"]: row
+        for row in BodyMeasurement.objects.filter(
+            client_id=client_id,
+            recorded_by=None,
+            measured_at__range=(min(moments), max(moments)),
+        ).values("measured_at", "weight_kg", "body_fat_percent")
+    }
     stored = 0
     for moment, values in sorted(moments.items()):
+        before = known.get(moment)
+        if before is not None and all(before[f] == v for f, v in values.items()):
+            stored += 1
+            continue
         try:
             body_measurement_from_provider(
                 client_id=client_id, provider=PROVIDER, measured_at=moment, **values
