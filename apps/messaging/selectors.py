@@ -231,8 +231,8 @@ def audience_user_ids(*, conversation: Conversation) -> set[int]:
         "user_id", "client__user_id"
     )
     for user_id, client_user_id in rows:
-        ids.add(user_id or client_user_id)
-    ids.discard(None)  # type: ignore[arg-type]
+        if user_id or client_user_id:  # a client without a login has no socket
+            ids.add(user_id or client_user_id)
     return ids
 
 
