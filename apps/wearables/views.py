@@ -70,16 +70,22 @@ def _chart_range(request: HttpRequest) -> int:
     return days if days in selectors.CHART_RANGES else ACTIVITY_DAYS
 
 
-def activity_context(*, client_id: int, days: int) -> dict[str, Any]:
-    """What the client's Activity page and the trainer's Activity card both show."""
-    today = gym_today()
-    start = today - timedelta(days=days - 1)
-    connections = list(selectors.connections_for_client(client_id=client_id))
+def _for_display(connections: Any) -> None:
+    """Whether each connection offers "sync now", and whether it synced within the minute
+    ("just now" reads better than "0 minutes ago")."""
     just_now = timezone.now() - timedelta(minutes=1)
     for connection in connections:
         connection.can_sync = connection.is_active and can_sync(connection.provider)
         last = connection.last_sync_at
         connection.just_synced = bool(last and last > just_now)
+
+
+def activity_context(*, client_id: int, days: int) -> dict[str, Any]:
+    """What the client's Activity page and the trainer's Activity card both show."""
+    today = gym_today()
+    start = today - timedelta(days=days - 1)
+    connections = list(selectors.connections_for_client(client_id=client_id))
+    _for_display(connections)
     return {
         "days": days,
         "ranges": selectors.CHART_RANGES,
@@ -182,8 +188,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.connection_overview(failing=failing), OVERVIEW_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    for connection in page.object_list:
-        connection.can_sync = connection.is_active and can_sync(connection.provider)
+    _for_display(page.object_list)
     return render(
         request,
         "wearables/overview.html",

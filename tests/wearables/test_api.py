@@ -46,12 +46,24 @@ def _workouts(client, count):  # type: ignore[no-untyped-def]
     )
 
 
-def test_a_client_reads_their_days_with_one_source_per_day(gym_a) -> None:
+def test_a_client_reads_their_days_with_one_source_per_day(
+    gym_a, django_assert_max_num_queries
+) -> None:
     user, client = make_client(gym_a, "apidays@alpha.example")
     with tenant_context(gym_a):
         fill_days(client, days=3)
     api = api_for(user)
-    response = api.get("/api/v1/wearables/days/", {"kind": "activity"})
+    api.get("/api/v1/wearables/days/", {"kind": "activity"})
+    with django_assert_max_num_queries(10):
+        response = api.get("/api/v1/wearables/days/", {"kind": "activity"})
+    with tenant_context(gym_a):
+        fill_days(make_client(gym_a, "apidays2@alpha.example")[1], days=1)
+    with django_assert_max_num_queries(10):
+        year = api.get(
+            "/api/v1/wearables/days/",
+            {"kind": "activity", "start": (gym_today() - timedelta(days=365)).isoformat()},
+        )
+    assert len(year.json()) == 3
     assert response.status_code == 200, response.content
     rows = response.json()
     assert len(rows) == 3  # Garmin's, never Garmin's and Strava's
@@ -98,7 +110,7 @@ def test_workouts_come_in_cursor_pages_in_bounded_queries(
     assert api.get("/api/v1/wearables/workouts/", {"cursor": "nope"}).status_code == 400
 
 
-def test_staff_name_a_client_they_may_see(gym_a, owner_a) -> None:
+def test_staff_name_a_client_they_may_see(gym_a, owner_a, django_assert_max_num_queries) -> None:
     user, client = make_client(gym_a, "apistaff@alpha.example")
     _other_user, other = make_client(gym_a, "apistaff2@alpha.example")
     with tenant_context(gym_a):
@@ -108,7 +120,9 @@ def test_staff_name_a_client_they_may_see(gym_a, owner_a) -> None:
     api = api_for(coach)
     assert api.get("/api/v1/wearables/connections/").status_code == 400  # which client?
     assert api.get("/api/v1/wearables/connections/", {"client": "x"}).status_code == 400
-    listed = api.get("/api/v1/wearables/connections/", {"client": client.pk})
+    api.get("/api/v1/wearables/connections/", {"client": client.pk})
+    with django_assert_max_num_queries(12):
+        listed = api.get("/api/v1/wearables/connections/", {"client": client.pk})
     assert listed.status_code == 200
     assert [c["provider"] for c in listed.json()] == ["strava"]
     assert listed.json()[0]["can_sync"] is True

@@ -256,6 +256,18 @@ def test_a_client_connects_strava_and_their_runs_show_to_them_and_their_trainer(
                 path=str(SCREENSHOTS / "after-activity-trainer-390.png"), full_page=True
             )
             desk.close()
+            # The owner's overview of every connection's sync.
+            desk = browser.new_context(**DESKTOP)
+            page = desk.new_page()
+            page.set_default_timeout(20_000)
+            _console_errors(page, errors)
+            _login(page, base, BROWSER.owner_email)
+            page.goto(f"{base}/wearables/sync/")
+            expect(page.get_by_role("link", name="Rosa Runner")).to_be_visible()
+            page.screenshot(path=str(SCREENSHOTS / "after-activity-overview-1280.png"))
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.screenshot(path=str(SCREENSHOTS / "after-activity-overview-390.png"))
+            desk.close()
         assert errors == [], "\n".join(errors)
     finally:
         fake.stop()
