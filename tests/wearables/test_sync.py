@@ -178,3 +178,11 @@ def test_the_sync_task_runs_in_the_gym_it_was_sent_from(
         assert ExternalWorkout.objects.filter(client=client, name="Beat Run").exists()
     with tenant_context(gym_b):
         assert not ExternalWorkout.objects.filter(name="Beat Run").exists()
+
+
+def test_only_providers_with_something_to_pull_can_sync() -> None:
+    assert sync.can_sync("strava")
+    assert sync.can_sync("garmin")  # providers.garmin.services.sync
+    assert sync.can_sync("google_health")
+    assert not sync.can_sync("apple_health")  # uploads
+    assert not sync.can_sync("myfitnesspal")
