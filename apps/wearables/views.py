@@ -106,12 +106,12 @@ def portal_activity(request: HttpRequest) -> HttpResponse:
     client = _own_client(request.user)  # type: ignore[arg-type]
     context = activity_context(client_id=client.pk, days=_chart_range(request))
     connected = {c.provider: c for c in context["connections"] if c.is_active}
+    offers = selectors.available_providers()
     context["offers"] = [
-        {"offer": offer, "connection": connected.get(offer.provider)}
-        for offer in selectors.available_providers()
+        {"offer": offer, "connection": connected.get(offer.provider)} for offer in offers
     ]
     # Connections to a provider this installation no longer offers still show (to disconnect).
-    offered = {offer.provider for offer in selectors.available_providers()}
+    offered = {offer.provider for offer in offers}
     context["other_connections"] = [
         c for c in context["connections"] if c.is_active and c.provider not in offered
     ]
