@@ -28,7 +28,6 @@ over the client's last MATCH_WINDOW_DAYS days, serialised per client by a lock o
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -45,8 +44,6 @@ from django.utils.translation import gettext as _
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.wearables.models import Connection, ExternalWorkout, Provider
-
-logger = logging.getLogger(__name__)
 
 MATCH_TOLERANCE = Decimal("0.20")
 # Longer than the 30-day backfill, so a backfilled workout is matched and a deletion seen.
@@ -374,13 +371,10 @@ def adherence_match_queue(*, connection_id: int) -> None:
 
 # The task lives with its service: apps.wearables.tasks imports this package, so workers know it.
 @shared_task(
-    bind=True,
-    name="wearables.adherence_match",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
+    name="wearables.adherence_match", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
-def adherence_match_task(self: Any, connection_id: int) -> int:
+def adherence_match_task(connection_id: int) -> int:
+    """Match the outside workouts of the connection's client; how many workouts it completed."""
     client_id = (
         Connection.objects.filter(pk=connection_id).values_list("client_id", flat=True).first()
     )
