@@ -6,7 +6,9 @@ env = environ.Env()
 
 _redis_url = env.str("REDIS_URL", default="")
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_url or "memory://")
+# Eager tasks still take a producer from the broker's pool; "memory://" without a host makes
+# kombu warn "No hostname was supplied" on the newcomer's first task.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_url or "memory://localhost/")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_redis_url or None)
 CELERY_TASK_ALWAYS_EAGER = not _redis_url and not env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_EAGER_PROPAGATES = True
