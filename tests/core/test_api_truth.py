@@ -155,6 +155,17 @@ def test_a_boolean_filter_that_is_not_a_boolean_is_a_400_naming_it(owner_api, pa
     assert field in body["errors"]
 
 
+@pytest.mark.parametrize("value", ["", "wizard"])
+def test_a_choice_filter_left_empty_or_unknown_is_a_400_naming_it(owner_api, value):
+    body = assert_problem(owner_api.get(f"/api/v1/users/?role={value}"), 400)
+    assert "role" in body["errors"]
+
+
+def test_choice_filters_still_filter(owner_api):
+    roles = {user["role"] for user in owner_api.get("/api/v1/users/?role=owner").json()["results"]}
+    assert roles == {"owner"}
+
+
 def test_boolean_filters_still_filter(owner_api):
     assert owner_api.get("/api/v1/users/?is_active=true").json()["count"] >= 1
     assert owner_api.get("/api/v1/users/?is_active=false").json()["count"] == 0

@@ -152,6 +152,11 @@ class TestPush:
             "removed": True
         }
 
+    def test_unsubscribing_something_that_is_not_a_url_is_a_400_naming_the_field(self, api_as):
+        answer = api_as("cara").post(f"{PUSH}unsubscribe/", {"endpoint": 5.7e16}, format="json")
+        assert answer.status_code == 400
+        assert "endpoint" in answer.json()["errors"]
+
     def test_not_a_push_service_is_a_400_naming_the_field(self, api_as):
         answer = api_as("cara").post(
             PUSH,

@@ -1,6 +1,6 @@
 """django-filter for the API, strict: a filter value that cannot be read is a 400 naming the
 query parameter, never "no filter" (django-filter's booleans read `?completed=ture` as not
-given, and answer with everything)."""
+given, and answer with everything; its choices read `?role=` as not given)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.fields import ChoiceField
 from django_filters.rest_framework.filterset import FILTER_FOR_DBFIELD_DEFAULTS
 
 
@@ -37,6 +38,22 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class StrictChoiceField(ChoiceField):
+    """One of the choices, or the parameter left out; an empty value is an error, as the
+    schema's enum says."""
+
+    def clean(self, value: Any) -> Any:
+        if value == "":
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": ""}
+            )
+        return super().clean(value)
+
+
+class StrictChoiceFilter(filters.ChoiceFilter):
+    field_class = StrictChoiceField
+
+
 STRICT_FILTER_DEFAULTS = deepcopy(FILTER_FOR_DBFIELD_DEFAULTS)
 STRICT_FILTER_DEFAULTS[models.BooleanField] = {"filter_class": StrictBooleanFilter}
 
@@ -45,6 +62,13 @@ class FilterSet(filters.FilterSet):
     """The base of the API's filter sets: model booleans get StrictBooleanFilter."""
 
     FILTER_DEFAULTS = STRICT_FILTER_DEFAULTS
+
+    @classmethod
+    def filter_for_lookup(cls, field: models.Field, lookup_type: str) -> tuple[type, dict]:
+        filter_class, params = super().filter_for_lookup(field, lookup_type)
+        if filter_class is filters.ChoiceFilter:
+            filter_class = StrictChoiceFilter
+        return filter_class, params
 
 
 class FilterBackend(filters.DjangoFilterBackend):

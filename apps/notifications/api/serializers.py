@@ -73,7 +73,8 @@ class PushSubscriptionSerializer(serializers.Serializer):
 
 
 class PushEndpointSerializer(serializers.Serializer):
-    endpoint = serializers.CharField(max_length=1000)
+    # The same URL the subscription gave (a number or other text is refused, not "not found").
+    endpoint = serializers.URLField(max_length=1000)
 
 
 class PushRemovedSerializer(serializers.Serializer):
