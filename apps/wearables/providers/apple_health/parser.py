@@ -33,6 +33,8 @@ from xml.parsers import expat
 
 from django.utils.translation import gettext as _
 
+from apps.wearables.timezones import offset_zone
+
 EXPORT_XML = "export.xml"
 READ_BLOCK = 1 << 20
 # The prolog (XML declaration, DOCTYPE with its internal DTD) is a few kB; a root element not
@@ -142,15 +144,12 @@ def apple_format(moment: datetime) -> str:
 
 
 def etc_zone(value: str) -> str:
-    """An IANA name for the offset of an Apple date: `Etc/GMT+7` is UTC-7 (POSIX signs are
-    inverted); offsets that are not whole hours have no such name and give ''."""
+    """The zone named by the offset of an Apple date ("2024-05-01 07:30:00 +0100")."""
     offset = value[20:25]
-    if len(offset) != 5 or offset[3:] != "00" or offset[0] not in "+-":
+    if len(offset) != 5 or offset[0] not in "+-" or not offset[1:].isdigit():
         return ""
-    hours = int(offset[1:3])
-    if hours == 0:
-        return "Etc/UTC"
-    return f"Etc/GMT{'-' if offset[0] == '+' else '+'}{hours}"
+    seconds = int(offset[1:3]) * 3600 + int(offset[3:]) * 60
+    return offset_zone(seconds if offset[0] == "+" else -seconds)
 
 
 # --- Storage parts as one file ----------------------------------------------------------------

@@ -57,6 +57,7 @@ from apps.wearables.services import (
     connection_revoked,
     sync_succeeded,
 )
+from apps.wearables.timezones import offset_zone
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -440,16 +441,11 @@ def _instant(value: Any) -> datetime:
 
 
 def _zone(offset: Any) -> str:
-    """Garmin gives the day's UTC offset, not its zone: a whole-hour offset is the IANA zone
-    Etc/GMT-N (the sign is POSIX's, reversed); others stay blank."""
+    """Garmin gives the day's UTC offset in seconds, not its zone."""
     try:
-        seconds = int(offset)
+        return offset_zone(int(offset))
     except (TypeError, ValueError):
         return ""
-    if seconds % 3600 or not -14 * 3600 <= seconds <= 14 * 3600:
-        return ""
-    hours = -seconds // 3600
-    return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"
 
 
 def _summary_id(summary: dict[str, Any]) -> str:

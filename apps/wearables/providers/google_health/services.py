@@ -55,6 +55,7 @@ from apps.wearables.services import (
     connection_revoked,
     sync_succeeded,
 )
+from apps.wearables.timezones import offset_zone
 
 logger = logging.getLogger(__name__)
 
@@ -307,17 +308,11 @@ def _device(point: dict[str, Any]) -> str:
 
 
 def _offset_zone(offset: Any) -> str:
-    """Google gives the user's UTC offset ("3600s"), not their zone: a whole-hour offset is the
-    IANA zone Etc/GMT-N (POSIX's sign, reversed), as the other providers store it; others stay
-    blank."""
+    """Google gives the user's UTC offset as a duration ("3600s"), not their zone."""
     try:
-        seconds = int(str(offset).removesuffix("s"))
+        return offset_zone(int(str(offset).removesuffix("s")))
     except ValueError:
         return ""
-    if seconds % 3600 or not -14 * 3600 <= seconds <= 14 * 3600:
-        return ""
-    hours = -seconds // 3600
-    return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"
 
 
 def _point_id(point: dict[str, Any]) -> str:
