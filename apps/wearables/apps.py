@@ -12,4 +12,4 @@ class WearablesConfig(AppConfig):
     verbose_name = _("Wearables")
 
     def ready(self) -> None:
-        from apps.wearables import personal_data  # noqa: F401
+        from apps.wearables import personal_data, signals  # noqa: F401

@@ -248,6 +248,21 @@ FACTORIES: dict[str, Callable[[User], Any]] = {
     "wearables.nutritionday": lambda user: _wearables().NutritionDay.objects.create(
         client=_client_of(user), provider="myfitnesspal", provider_id="n", date=timezone.localdate()
     ),
+    "wearables.nutritiontarget": lambda user: _wearables().NutritionTarget.objects.get_or_create(
+        client=_client_of(user), defaults={"calories_kcal": 2100}
+    )[0],
+    "wearables.healthexport": lambda user: _wearables().HealthExport.objects.create(
+        client=_client_of(user), file_name=f"{user.first_name}-export.zip", size_bytes=100
+    ),
+    "wearables.healthsample": lambda user: _wearables().HealthSample.objects.create(
+        client=_client_of(user),
+        uuid=uuid.uuid4(),
+        sample_type="HKQuantityTypeIdentifierStepCount",
+        start_at=timezone.now() - timedelta(hours=1),
+        end_at=timezone.now(),
+        value=1200,
+        source=f"{user.first_name}'s iPhone",
+    ),
     "crm.note": lambda user: Note.objects.create(
         client=_client_of(user), kind="health", body=f"{user.first_name}'s knee hurts"
     ),

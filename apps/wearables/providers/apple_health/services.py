@@ -238,8 +238,17 @@ def health_export_chunk_store(
 
 
 def _delete_parts(export: HealthExport) -> None:
+    if not export.storage_prefix:
+        return  # listing "" would list the gym's whole storage
     for _offset, name in health_export_parts(export=export):
         default_storage.delete(name)
+
+
+def health_export_parts_delete_on_commit(export: HealthExport) -> None:
+    """Delete `export`'s stored parts once the transaction that deletes its row commits (a
+    rolled-back delete keeps them). Called by the post_delete signal, so a client's deletion
+    or erasure removes their uploads' files too."""
+    _on_commit_in_this_gym(lambda: _delete_parts(export))
 
 
 # --- Import -----------------------------------------------------------------------------------
