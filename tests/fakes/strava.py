@@ -1,5 +1,6 @@
 """A loopback fake of Strava API v3 and its OAuth, checking what Strava checks and answering as
-it does: the authorize step (client_id, redirect_uri, response_type, comma-separated scopes),
+it does: the authorize step (client_id, redirect_uri, response_type, comma-separated scopes)
+with its consent page (GET /oauth/authorize: Authorize and Cancel redirect to the redirect_uri),
 the token endpoint (client_id and client_secret in the form, single-use codes, refresh tokens
 that rotate: a spent one is refused), deauthorization, /athlete/activities paginated with
 after/before/page/per_page, /activities/{id} (404 once deleted), 401 for revoked tokens, and
@@ -11,11 +12,13 @@ It also builds Strava's side of the webhook: the subscription validation and eve
     athlete = fake.add_athlete()             # an athlete id
     fake.add_activity(athlete, ...)          # an activity dict
     fake.consent(authorize_url)              # the redirect Strava sends the browser to
+    # or a browser opens authorize_url itself: the fake's consent page, Authorize / Cancel
     fake.event("activity", 42, "create", owner_id=athlete)   # a webhook payload
 """
 
 from __future__ import annotations
 
+import html
 import json
 import secrets
 import threading
@@ -190,6 +193,9 @@ class FakeStrava:
         form = dict(parse_qsl(handler.rfile.read(length).decode())) if length else {}
         self.requests.append((method, parts.path))
         status, body, headers = 404, {"message": "Record Not Found"}, {}
+        if method == "GET" and parts.path == "/oauth/authorize":
+            self._consent_page(handler)
+            return
         if method == "POST" and parts.path == "/oauth/token":
             status, body = self._token(form)
         elif method == "POST" and parts.path == "/oauth/deauthorize":
@@ -207,6 +213,36 @@ class FakeStrava:
         handler.send_header("Content-Length", str(len(payload)))
         for name, value in headers.items():
             handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def _consent_page(self, handler: BaseHTTPRequestHandler) -> None:
+        """Strava's consent page as a browser sees it: the scopes asked for, Authorize and Cancel
+        links to the redirect (as the newest athlete), or 400 naming what Strava would refuse."""
+        authorize_url = f"{self.url}{handler.path}"
+        try:
+            authorize = self.consent(authorize_url)
+            cancel = self.consent(authorize_url, deny=True)
+            scope = dict(parse_qsl(urlsplit(authorize_url).query))["scope"]
+            status = 200
+            body = (
+                '<!doctype html><html><head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width">'
+                # No favicon request: a 404 for it would be a console error in browser tests.
+                '<link rel="icon" href="data:,">'
+                "<title>Authorize | Strava</title></head><body>"
+                "<h1>Authorize FitnessCRM to connect to Strava</h1>"
+                f"<p>Scopes: {html.escape(scope)}</p>"
+                f'<a id="authorize" href="{html.escape(authorize)}">Authorize</a> '
+                f'<a id="cancel" href="{html.escape(cancel)}">Cancel</a></body></html>'
+            )
+        except AssertionError as error:
+            status = 400
+            body = f"<!doctype html><title>Bad Request | Strava</title><p>{html.escape(str(error))}"
+        payload = body.encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)
 

@@ -285,3 +285,26 @@ def test_two_workers_refreshing_at_once_lose_no_token(fake_strava) -> None:
                 user.delete()
 
         _in_own_connection(clean_up)
+
+
+def test_the_fakes_consent_page_checks_the_request_as_strava_does(gym_a, fake_strava) -> None:
+    import html
+    import re
+
+    import httpx
+
+    url = services.strava_authorize_url(
+        gym=gym_a, client_id=1, user_id=1, kinds=[], redirect_uri=REDIRECT
+    )
+    page = httpx.get(url, timeout=5)
+    assert page.status_code == 200
+    links = {
+        name: urlsplit(html.unescape(href))
+        for href, name in re.findall(r'<a id="\w+" href="([^"]+)">(\w+)</a>', page.text)
+    }
+    assert links["Authorize"].path == urlsplit(REDIRECT).path
+    assert {"code", "scope", "state"} <= dict(parse_qsl(links["Authorize"].query)).keys()
+    assert dict(parse_qsl(links["Cancel"].query))["error"] == "access_denied"
+    refused = httpx.get(url.replace("client_id=", "client_id=9"), timeout=5)
+    assert refused.status_code == 400
+    assert "client_id" in refused.text
