@@ -58,6 +58,12 @@ def _chart_drawn(page, key):  # type: ignore[no-untyped-def]
     )
 
 
+def _fits(page, width):  # type: ignore[no-untyped-def]
+    """Nothing wider than the screen: no sideways scrolling on a phone."""
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"{page.url} is {scroll} px wide"
+
+
 def _login(page, base, email):  # type: ignore[no-untyped-def]
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Email").fill(email)
@@ -228,6 +234,9 @@ def test_a_client_connects_strava_and_their_runs_show_to_them_and_their_trainer(
             expect(card.get_by_text("Strava", exact=True)).to_be_visible()
             _chart_drawn(page, "resting_hr")
             expect(card.get_by_test_id("adherence-30")).to_have_text("80 %")
+            # Their trainer sets nutrition targets; the gym's sync overview is not theirs.
+            expect(card.get_by_role("link", name="Nutrition targets and intake")).to_be_visible()
+            expect(card.get_by_test_id("sync-overview-link")).to_have_count(0)
             page.screenshot(
                 path=str(SCREENSHOTS / "after-activity-trainer-1280.png"), full_page=True
             )
@@ -238,6 +247,10 @@ def test_a_client_connects_strava_and_their_runs_show_to_them_and_their_trainer(
             page.screenshot(
                 path=str(SCREENSHOTS / "after-activity-trainer-390.png"), full_page=True
             )
+            _fits(page, 390)
+            card.get_by_role("link", name="Nutrition targets and intake").click()
+            page.wait_for_url(f"{base}/wearables/nutrition/{client.pk}/")
+            _fits(page, 390)
             desk.close()
             # The owner's overview of every connection's sync.
             desk = browser.new_context(**DESKTOP)
@@ -245,7 +258,11 @@ def test_a_client_connects_strava_and_their_runs_show_to_them_and_their_trainer(
             page.set_default_timeout(20_000)
             _console_errors(page, errors)
             _login(page, base, BROWSER.owner_email)
-            page.goto(f"{base}/wearables/sync/")
+            page.goto(f"{base}/clients/{client.pk}/")
+            card = page.get_by_test_id("client-wearable-activity")
+            expect(card.get_by_role("link", name="Nutrition targets and intake")).to_be_visible()
+            card.get_by_role("link", name="Sync overview of all clients").click()
+            page.wait_for_url(f"{base}/wearables/sync/")
             expect(page.get_by_role("link", name="Rosa Runner")).to_be_visible()
             page.screenshot(path=str(SCREENSHOTS / "after-activity-overview-1280.png"))
             page.set_viewport_size({"width": 390, "height": 844})

@@ -1,6 +1,8 @@
 """`{% client_activity client %}`: the Activity card on the trainer's client profile (the same
 trends as the client's Activity page, next to training adherence), for staff who may see the
-client's health data: managers and owners, and the client's current trainers."""
+client's health data: managers and owners, and the client's current trainers. It links to the
+client's nutrition page for those who may set their targets, and to the gym's sync overview for
+managers and owners."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from typing import Any
 
 from django import template
 
+from apps.accounts.roles import is_management
 from apps.crm.models import Client
 from apps.crm.selectors import can_see_health_data
 from apps.tenants.selectors import gym_today
 from apps.wearables import selectors
+from apps.wearables.providers.myfitnesspal.selectors import can_manage_nutrition
 
 register = template.Library()
 
@@ -40,6 +44,8 @@ def client_activity(context: Any, client: Client) -> dict[str, Any]:
         **data,
         "visible": True,
         "client": client,
+        "nutrition_link": can_manage_nutrition(viewer=request.user, client=client),
+        "overview_link": is_management(request.user),
         "request": request,
         "csrf_token": context.get("csrf_token"),
         "range_param": RANGE_PARAM,
