@@ -126,56 +126,84 @@ def strava_connect(
     athlete_id = str((token.get("athlete") or {}).get("id") or "")
     if not athlete_id:
         raise ConnectRefusedError("no athlete in the token response")
+
+    def backfill(connection_pk: int) -> None:
+        from apps.wearables.tasks import strava_backfill_task
+
+        strava_backfill_task.delay(connection_pk)
+
+    return connection_store_granted(
+        gym=gym,
+        client_id=client_id,
+        user_id=user_id,
+        provider=Provider.STRAVA,
+        provider_user_id=athlete_id,
+        kinds=kinds,
+        scopes=",".join(sorted(granted_scopes)),
+        token=token,
+        backfill=backfill,
+    )
+
+
+def connection_store_granted(
+    *,
+    gym: Gym,
+    client_id: int,
+    user_id: int,
+    provider: str,
+    provider_user_id: str,
+    kinds: list[str],
+    scopes: str,
+    token: dict[str, Any],
+    backfill: Callable[[int], None],
+    audit: dict[str, Any] | None = None,
+) -> Connection:
+    """After a client granted access at an OAuth provider: store (or revive) their connection
+    with the tokens encrypted, route the provider's user to it in the public lookup, and run
+    `backfill(connection_pk)` once this commits. A provider user belongs to one client per gym
+    (webhooks name only the provider's user), so one already connected elsewhere is refused."""
+    from apps.accounts.models import User
     from apps.crm.models import Client
 
     with tenant_context(gym), transaction.atomic():
         client = Client.objects.get(pk=client_id)
         taken = (
-            Connection.objects.filter(provider=Provider.STRAVA, provider_user_id=athlete_id)
+            Connection.objects.filter(provider=provider, provider_user_id=provider_user_id)
             .exclude(client=client)
             .exclude(status=ConnectionStatus.DISCONNECTED)
         )
         if taken.exists():
-            # One athlete, one client per gym: events name only the athlete.
-            raise ConnectRefusedError("athlete already connected to another client here")
+            raise ConnectRefusedError(f"{provider} user already connected to another client here")
         connection, _created = Connection.objects.select_for_update().get_or_create(
-            client=client, provider=Provider.STRAVA
+            client=client, provider=provider
         )
-        connection.provider_user_id = athlete_id
+        connection.provider_user_id = provider_user_id
         connection.status = ConnectionStatus.ACTIVE
         connection.kinds = ",".join(kinds)
-        connection.scopes = ",".join(sorted(granted_scopes))
+        connection.scopes = scopes[:500]
         connection.access_token = token["access_token"]
-        connection.refresh_token = token["refresh_token"]
+        connection.refresh_token = token.get("refresh_token") or ""
         connection.expires_at = _expiry(token)
         connection.last_error = ""
         connection.next_attempt_at = timezone.now()
         connection.save()
         WearableAccount.objects.update_or_create(
-            provider=Provider.STRAVA,
-            provider_user_id=athlete_id,
+            provider=provider,
+            provider_user_id=provider_user_id,
             gym=gym,
             defaults={"connection_id": connection.pk},
         )
-        WearableAccount.objects.filter(provider=Provider.STRAVA, gym=gym).filter(
-            connection_id=connection.pk
-        ).exclude(provider_user_id=athlete_id).delete()
-        from apps.accounts.models import User
-
+        WearableAccount.objects.filter(
+            provider=provider, gym=gym, connection_id=connection.pk
+        ).exclude(provider_user_id=provider_user_id).delete()
         audit_record(
             action="wearables.connected",
             actor=User.objects.filter(pk=user_id).first(),
             obj=connection,
-            changes={"provider": Provider.STRAVA, "kinds": kinds},
+            changes={"provider": provider, "kinds": kinds, **(audit or {})},
         )
         connection_pk = connection.pk
-
-        def backfill() -> None:
-            from apps.wearables.tasks import strava_backfill_task
-
-            strava_backfill_task.delay(connection_pk)
-
-        _on_commit_in_this_gym(backfill)
+        _on_commit_in_this_gym(lambda: backfill(connection_pk))
     return connection
 
 

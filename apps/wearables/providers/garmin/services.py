@@ -49,12 +49,11 @@ from apps.wearables.services import (
     ConnectRefusedError,
     InvalidRecordError,
     _decimal,
-    _expiry,
     _heart_rate,
-    _on_commit_in_this_gym,
     body_measurement_from_provider,
     connection_access_token,
     connection_revoked,
+    connection_store_granted,
     sync_succeeded,
 )
 from apps.wearables.timezones import offset_zone
@@ -146,58 +145,26 @@ def garmin_connect(
         raise ConnectRefusedError(str(error)) from error
     if not _permitted(permissions) & set(kinds):
         raise ConnectRefusedError("nothing shared on Garmin's consent page")
-    from apps.accounts.models import User
-    from apps.crm.models import Client
+    end = int(timezone.now().timestamp())
+    start = end - BACKFILL_DAYS * 24 * 3600
 
-    with tenant_context(gym), transaction.atomic():
-        client = Client.objects.get(pk=client_id)
-        taken = (
-            Connection.objects.filter(provider=Provider.GARMIN, provider_user_id=garmin_user)
-            .exclude(client=client)
-            .exclude(status=ConnectionStatus.DISCONNECTED)
-        )
-        if taken.exists():
-            # One Garmin user, one client per gym: deliveries name only the user.
-            raise ConnectRefusedError("Garmin user already connected to another client here")
-        connection, _created = Connection.objects.select_for_update().get_or_create(
-            client=client, provider=Provider.GARMIN
-        )
-        connection.provider_user_id = garmin_user
-        connection.status = ConnectionStatus.ACTIVE
-        connection.kinds = ",".join(kinds)
-        connection.scopes = ",".join(sorted(permissions))[:500]
-        connection.access_token = token["access_token"]
-        connection.refresh_token = token.get("refresh_token") or ""
-        connection.expires_at = _expiry(token)
-        connection.last_error = ""
-        connection.next_attempt_at = timezone.now()
-        connection.save()
-        WearableAccount.objects.update_or_create(
-            provider=Provider.GARMIN,
-            provider_user_id=garmin_user,
-            gym=gym,
-            defaults={"connection_id": connection.pk},
-        )
-        WearableAccount.objects.filter(
-            provider=Provider.GARMIN, gym=gym, connection_id=connection.pk
-        ).exclude(provider_user_id=garmin_user).delete()
-        audit_record(
-            action="wearables.connected",
-            actor=User.objects.filter(pk=user_id).first(),
-            obj=connection,
-            changes={"provider": Provider.GARMIN, "kinds": kinds, "permissions": permissions},
-        )
-        connection_pk = connection.pk
-        end = int(timezone.now().timestamp())
-        start = end - BACKFILL_DAYS * 24 * 3600
+    def backfill(connection_pk: int) -> None:
+        from apps.wearables.providers.garmin.tasks import garmin_backfill_task
 
-        def backfill() -> None:
-            from apps.wearables.providers.garmin.tasks import garmin_backfill_task
+        garmin_backfill_task.delay(connection_pk, start, end)
 
-            garmin_backfill_task.delay(connection_pk, start, end)
-
-        _on_commit_in_this_gym(backfill)
-    return connection
+    return connection_store_granted(
+        gym=gym,
+        client_id=client_id,
+        user_id=user_id,
+        provider=Provider.GARMIN,
+        provider_user_id=garmin_user,
+        kinds=kinds,
+        scopes=",".join(sorted(permissions)),
+        token=token,
+        backfill=backfill,
+        audit={"permissions": permissions},
+    )
 
 
 # --- Calls as the user ------------------------------------------------------------------------

@@ -23,11 +23,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from apps.audit.services import audit_record
 from apps.tenants.models import Gym
 from apps.wearables.integrations import google_health as api
 from apps.wearables.integrations.errors import AccessRevokedError
@@ -48,11 +46,10 @@ from apps.wearables.services import (
     BACKFILL_DAYS,
     ConnectRefusedError,
     InvalidRecordError,
-    _expiry,
-    _on_commit_in_this_gym,
     body_measurement_from_provider,
     connection_access_token,
     connection_revoked,
+    connection_store_granted,
     sync_succeeded,
 )
 from apps.wearables.timezones import offset_zone
@@ -159,56 +156,23 @@ def google_health_connect(
         health_user = api.health_user_id(access_token=token["access_token"])
     except api.ProviderError as error:
         raise ConnectRefusedError(str(error)) from error
-    from apps.accounts.models import User
-    from apps.crm.models import Client
 
-    with tenant_context(gym), transaction.atomic():
-        client = Client.objects.get(pk=client_id)
-        taken = (
-            Connection.objects.filter(provider=PROVIDER, provider_user_id=health_user)
-            .exclude(client=client)
-            .exclude(status=ConnectionStatus.DISCONNECTED)
-        )
-        if taken.exists():
-            # One Google account, one client per gym: notifications name only the account.
-            raise ConnectRefusedError("Google account already connected to another client here")
-        connection, _created = Connection.objects.select_for_update().get_or_create(
-            client=client, provider=PROVIDER
-        )
-        connection.provider_user_id = health_user
-        connection.status = ConnectionStatus.ACTIVE
-        connection.kinds = ",".join(shared)
-        connection.scopes = " ".join(sorted(set(str(token.get("scope") or "").split())))[:500]
-        connection.access_token = token["access_token"]
-        connection.refresh_token = token["refresh_token"]
-        connection.expires_at = _expiry(token)
-        connection.last_error = ""
-        connection.next_attempt_at = timezone.now()
-        connection.save()
-        WearableAccount.objects.update_or_create(
-            provider=PROVIDER,
-            provider_user_id=health_user,
-            gym=gym,
-            defaults={"connection_id": connection.pk},
-        )
-        WearableAccount.objects.filter(
-            provider=PROVIDER, gym=gym, connection_id=connection.pk
-        ).exclude(provider_user_id=health_user).delete()
-        audit_record(
-            action="wearables.connected",
-            actor=User.objects.filter(pk=user_id).first(),
-            obj=connection,
-            changes={"provider": PROVIDER, "kinds": shared},
-        )
-        connection_pk = connection.pk
+    def backfill(connection_pk: int) -> None:
+        from apps.wearables.providers.google_health.tasks import google_health_backfill_task
 
-        def backfill() -> None:
-            from apps.wearables.providers.google_health.tasks import google_health_backfill_task
+        google_health_backfill_task.delay(connection_pk)
 
-            google_health_backfill_task.delay(connection_pk)
-
-        _on_commit_in_this_gym(backfill)
-    return connection
+    return connection_store_granted(
+        gym=gym,
+        client_id=client_id,
+        user_id=user_id,
+        provider=PROVIDER,
+        provider_user_id=health_user,
+        kinds=shared,
+        scopes=" ".join(sorted(set(str(token.get("scope") or "").split()))),
+        token=token,
+        backfill=backfill,
+    )
 
 
 # --- Calls as the user ------------------------------------------------------------------------
