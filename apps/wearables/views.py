@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
 from apps.crm.selectors import can_see_health_data
 from apps.portal.views import _own_client, client_required
+from apps.tenants.models import Gym
 from apps.tenants.selectors import gym_today, gym_url_for_request
 from apps.wearables import selectors, services
 from apps.wearables.models import Connection, DataKind
@@ -232,22 +234,35 @@ def strava_callback(request: HttpRequest) -> HttpResponse:
         gym, state = services.oauth_state_read(state=request.GET.get("state", ""))
     except services.OAuthStateInvalidError:
         return HttpResponseBadRequest(_("This link has expired. Start again from your gym."))
+    return oauth_callback_finish(
+        request,
+        gym=gym,
+        connect=lambda: services.strava_connect(
+            gym=gym,
+            client_id=int(state["client"]),
+            user_id=int(state["user"]),
+            kinds=list(state.get("kinds") or []),
+            code=request.GET.get("code", ""),
+            granted=request.GET.get("scope", ""),
+            redirect_uri=_strava_redirect_uri(request),
+        ),
+    )
+
+
+def oauth_callback_finish(
+    request: HttpRequest, *, gym: Gym, connect: Callable[[], object]
+) -> HttpResponse:
+    """The end of every provider's OAuth redirect, once its state named the gym: `connect()`
+    unless the client declined, then back to their Activity page in their gym with the
+    outcome (connected, cancelled, failed or refused) for the page to say."""
     outcome = "connected"
     if request.GET.get("error"):
         outcome = "cancelled" if request.GET["error"] == "access_denied" else "failed"
     else:
         try:
-            services.strava_connect(
-                gym=gym,
-                client_id=int(state["client"]),
-                user_id=int(state["user"]),
-                kinds=list(state.get("kinds") or []),
-                code=request.GET.get("code", ""),
-                granted=request.GET.get("scope", ""),
-                redirect_uri=_strava_redirect_uri(request),
-            )
+            connect()
         except services.ConnectRefusedError:
-            logger.info("Strava connect refused for %s", gym.schema_name, exc_info=True)
+            logger.info("refused at %s for %s", request.path, gym.schema_name, exc_info=True)
             outcome = "refused"
     path = f"{reverse('portal:activity', urlconf='fitnesscrm.urls_tenant')}?result={outcome}"
     return HttpResponseRedirect(gym_url_for_request(gym=gym, request=request, path=path))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 
 from django.conf import settings
 from django.http import (
@@ -24,14 +23,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.portal.views import _own_client, client_required
-from apps.tenants.selectors import gym_url_for_request
 from apps.wearables.models import Provider
 from apps.wearables.providers.garmin import services
 from apps.wearables.providers.pkce import pkce_finish
-from apps.wearables.services import ConnectRefusedError, OAuthStateInvalidError
-from apps.wearables.views import _public_url
-
-logger = logging.getLogger(__name__)
+from apps.wearables.services import OAuthStateInvalidError
+from apps.wearables.views import _public_url, oauth_callback_finish
 
 
 def _redirect_uri(request: HttpRequest) -> str:
@@ -68,25 +64,19 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
     except OAuthStateInvalidError:
         return HttpResponseBadRequest(_("This link has expired. Start again from your gym."))
-    outcome = "connected"
-    if request.GET.get("error"):
-        outcome = "cancelled" if request.GET["error"] == "access_denied" else "failed"
-    else:
-        try:
-            services.garmin_connect(
-                gym=gym,
-                client_id=int(state["client"]),
-                user_id=int(state["user"]),
-                kinds=list(state.get("kinds") or []),
-                code=request.GET.get("code", ""),
-                code_verifier=verifier,
-                redirect_uri=_redirect_uri(request),
-            )
-        except ConnectRefusedError:
-            logger.info("Garmin connect refused for %s", gym.schema_name, exc_info=True)
-            outcome = "refused"
-    path = f"{reverse('portal:activity', urlconf='fitnesscrm.urls_tenant')}?result={outcome}"
-    return HttpResponseRedirect(gym_url_for_request(gym=gym, request=request, path=path))
+    return oauth_callback_finish(
+        request,
+        gym=gym,
+        connect=lambda: services.garmin_connect(
+            gym=gym,
+            client_id=int(state["client"]),
+            user_id=int(state["user"]),
+            kinds=list(state.get("kinds") or []),
+            code=request.GET.get("code", ""),
+            code_verifier=verifier,
+            redirect_uri=_redirect_uri(request),
+        ),
+    )
 
 
 @csrf_exempt

@@ -4,7 +4,6 @@ the subscriber endpoint (verification and notifications) on the public host."""
 from __future__ import annotations
 
 import json
-import logging
 
 from django.conf import settings
 from django.http import (
@@ -22,13 +21,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.portal.views import _own_client, client_required
-from apps.tenants.selectors import gym_url_for_request
 from apps.wearables.providers.google_health import services
 from apps.wearables.providers.pkce import pkce_finish
-from apps.wearables.services import ConnectRefusedError, OAuthStateInvalidError
-from apps.wearables.views import _public_url
-
-logger = logging.getLogger(__name__)
+from apps.wearables.services import OAuthStateInvalidError
+from apps.wearables.views import _public_url, oauth_callback_finish
 
 
 def _redirect_uri(request: HttpRequest) -> str:
@@ -66,27 +62,21 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
     except OAuthStateInvalidError:
         return HttpResponseBadRequest(_("This link has expired. Start again from your gym."))
-    outcome = "connected"
-    if request.GET.get("error"):
-        outcome = "cancelled" if request.GET["error"] == "access_denied" else "failed"
-    elif not request.GET.get("code"):
+    if not request.GET.get("error") and not request.GET.get("code"):
         return HttpResponseBadRequest("code: required")
-    else:
-        try:
-            services.google_health_connect(
-                gym=gym,
-                client_id=int(state["client"]),
-                user_id=int(state["user"]),
-                kinds=list(state.get("kinds") or []),
-                code=request.GET["code"],
-                code_verifier=verifier,
-                redirect_uri=_redirect_uri(request),
-            )
-        except ConnectRefusedError:
-            logger.info("Google Health connect refused for %s", gym.schema_name, exc_info=True)
-            outcome = "refused"
-    path = f"{reverse('portal:activity', urlconf='fitnesscrm.urls_tenant')}?result={outcome}"
-    return HttpResponseRedirect(gym_url_for_request(gym=gym, request=request, path=path))
+    return oauth_callback_finish(
+        request,
+        gym=gym,
+        connect=lambda: services.google_health_connect(
+            gym=gym,
+            client_id=int(state["client"]),
+            user_id=int(state["user"]),
+            kinds=list(state.get("kinds") or []),
+            code=request.GET["code"],
+            code_verifier=verifier,
+            redirect_uri=_redirect_uri(request),
+        ),
+    )
 
 
 @csrf_exempt
