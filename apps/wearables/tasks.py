@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from celery import shared_task
@@ -15,20 +14,7 @@ from apps.wearables.providers.apple_health import tasks as apple_health_tasks  #
 from apps.wearables.providers.garmin import tasks as garmin_tasks  # noqa: F401
 from apps.wearables.providers.google_health import tasks as google_health_tasks  # noqa: F401
 from apps.wearables.providers.myfitnesspal import tasks as myfitnesspal_tasks  # noqa: F401
-
-TASK_OPTIONS: dict[str, Any] = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "ignore_result": True,
-    "max_retries": 8,
-}
-
-
-def _retry_in(task: Any, error: Exception) -> int:
-    if isinstance(error, strava.RateLimitedError):
-        # The provider's window: everyone waits for it, plus jitter so gyms do not stampede.
-        return error.retry_after + random.randint(1, 60)  # noqa: S311
-    return min(3600, 30 * 2**task.request.retries) + random.randint(0, 30)  # noqa: S311
+from apps.wearables.services.retry import TASK_OPTIONS, task_retry
 
 
 @shared_task(bind=True, name="wearables.strava_backfill", **TASK_OPTIONS)
@@ -38,9 +24,7 @@ def strava_backfill_task(self: Any, connection_id: int) -> int:
     except strava.AccessRevokedError:
         return 0
     except (strava.RateLimitedError, strava.StravaError) as error:
-        countdown = _retry_in(self, error)
-        services.sync_failed(connection_id=connection_id, error=str(error), retry_in=countdown)
-        raise self.retry(exc=error, countdown=countdown) from error
+        raise task_retry(self, connection_id, error) from error
 
 
 @shared_task(bind=True, name="wearables.strava_event", **TASK_OPTIONS)
@@ -50,9 +34,7 @@ def strava_event_task(self: Any, connection_id: int, event: dict[str, Any]) -> s
     except strava.AccessRevokedError:
         return "revoked"
     except (strava.RateLimitedError, strava.StravaError) as error:
-        countdown = _retry_in(self, error)
-        services.sync_failed(connection_id=connection_id, error=str(error), retry_in=countdown)
-        raise self.retry(exc=error, countdown=countdown) from error
+        raise task_retry(self, connection_id, error) from error
 
 
 @shared_task(name="wearables.connection_sync", acks_late=True, ignore_result=True)

@@ -393,7 +393,7 @@ def test_a_429_backs_off_as_retry_after_says_for_every_gym(
         garmin.user_id(access_token="another gym's token")
     assert len(fake_garmin.requests) == calls
     # The task records the failure and when it tries again.
-    from apps.wearables.providers.garmin import tasks
+    from apps.wearables.services.retry import task_retry
 
     class Request:
         retries = 0
@@ -405,7 +405,7 @@ def test_a_429_backs_off_as_retry_after_says_for_every_gym(
             return exc
 
     with tenant_context(gym_a):
-        tasks._retry(Task(), connection.pk, raised.value)
+        task_retry(Task(), connection.pk, raised.value)
         connection.refresh_from_db()
         assert connection.status == ConnectionStatus.ERROR
         assert connection.next_attempt_at > timezone.now() + timedelta(seconds=290)
