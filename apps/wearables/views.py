@@ -148,16 +148,35 @@ def _sync_request(request: HttpRequest, connection: Connection) -> None:
 @client_required
 @require_GET
 def strava_connect_start(request: HttpRequest) -> HttpResponse:
-    # A link, not a form: CSP's form-action would stop a form post redirecting to Strava.
-    if not settings.STRAVA_CLIENT_ID:
+    return oauth_connect_redirect(
+        request,
+        enabled=bool(settings.STRAVA_CLIENT_ID),
+        authorize_url=services.strava_authorize_url,
+        redirect_uri=_strava_redirect_uri(request),
+        default_kinds=[DataKind.WORKOUTS],
+    )
+
+
+def oauth_connect_redirect(
+    request: HttpRequest,
+    *,
+    enabled: bool,
+    authorize_url: Callable[..., str],
+    redirect_uri: str,
+    default_kinds: list[str] | None = None,
+) -> HttpResponse:
+    """The start of every provider's OAuth: the client, with the kinds of data they chose
+    (`?kind=`), is sent to the provider's consent page. Reached by a link, not a form: CSP's
+    form-action would stop a form post redirecting to another site."""
+    if not enabled:
         raise Http404
     client = _own_client(request.user)  # type: ignore[arg-type]
-    url = services.strava_authorize_url(
+    url = authorize_url(
         gym=request.tenant,  # type: ignore[attr-defined]
         client_id=client.pk,
         user_id=request.user.pk,
-        kinds=request.GET.getlist("kind") or [DataKind.WORKOUTS],
-        redirect_uri=_strava_redirect_uri(request),
+        kinds=request.GET.getlist("kind") or list(default_kinds or []),
+        redirect_uri=redirect_uri,
     )
     return HttpResponseRedirect(url)
 

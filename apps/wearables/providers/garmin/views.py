@@ -9,12 +9,10 @@ import json
 
 from django.conf import settings
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseForbidden,
-    HttpResponseRedirect,
 )
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,12 +20,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.portal.views import _own_client, client_required
+from apps.portal.views import client_required
 from apps.wearables.models import Provider
 from apps.wearables.providers.garmin import services
 from apps.wearables.providers.pkce import pkce_finish
 from apps.wearables.services import OAuthStateInvalidError
-from apps.wearables.views import _public_url, oauth_callback_finish
+from apps.wearables.views import _public_url, oauth_callback_finish, oauth_connect_redirect
 
 
 def _redirect_uri(request: HttpRequest) -> str:
@@ -39,18 +37,12 @@ def _redirect_uri(request: HttpRequest) -> str:
 @client_required
 @require_GET
 def connect_start(request: HttpRequest) -> HttpResponse:
-    # A link, not a form: CSP's form-action would stop a form post redirecting to Garmin.
-    if not settings.GARMIN_CLIENT_ID:
-        raise Http404
-    client = _own_client(request.user)  # type: ignore[arg-type]
-    url = services.garmin_authorize_url(
-        gym=request.tenant,  # type: ignore[attr-defined]
-        client_id=client.pk,
-        user_id=request.user.pk,
-        kinds=request.GET.getlist("kind"),
+    return oauth_connect_redirect(
+        request,
+        enabled=bool(settings.GARMIN_CLIENT_ID),
+        authorize_url=services.garmin_authorize_url,
         redirect_uri=_redirect_uri(request),
     )
-    return HttpResponseRedirect(url)
 
 
 @never_cache
