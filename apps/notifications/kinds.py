@@ -66,6 +66,8 @@ KINDS: list[Kind] = [
     Kind("new_message", _("New message"), "any", (IN_APP, EMAIL, PUSH)),
     # Wearables: a provider revoked our access (the client must connect it again).
     Kind("wearable_disconnected", _("App disconnected"), "client", (IN_APP, EMAIL)),
+    # Wearables: staff ask the client to connect a watch or app (once a day at most).
+    Kind("wearable_invite", _("Request to connect an app"), "client", (IN_APP, EMAIL)),
     # Staff
     Kind("import_finished", _("Import finished"), "staff", (IN_APP, EMAIL)),
     # A text from a number no client has (apps/sms): a new lead, or a lead writing again.
