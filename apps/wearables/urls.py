@@ -10,4 +10,5 @@ urlpatterns = [
     path("nutrition/", include("apps.wearables.providers.myfitnesspal.urls")),
     path("sync/", views.overview, name="overview"),
     path("connections/<int:pk>/sync/", views.connection_sync, name="connection_sync"),
+    path("<int:client_id>/invite/", views.connect_invite, name="connect_invite"),
 ]

@@ -241,6 +241,37 @@ def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
+@role_required(Role.OWNER, Role.MANAGER, Role.TRAINER)
+@require_POST
+def connect_invite(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Staff ask the client to connect a watch or app (those who see the client's Activity card:
+    managers, and the client's own trainers); back to the client's profile with the outcome."""
+    from apps.crm.models import Client
+
+    client = Client.objects.filter(pk=client_id).first()
+    if client is None or not can_see_health_data(
+        viewer=request.user,  # type: ignore[arg-type]
+        client=client,
+    ):
+        raise Http404
+    try:
+        sent = services.connect_invite_send(client_id=client.pk, actor=request.user)
+    except services.InviteRefusedError as refused:
+        messages.warning(request, str(refused))
+    else:
+        if sent:
+            messages.success(
+                request,
+                _("%(name)s was asked to connect a watch or app (in the app and by email).")
+                % {"name": client},
+            )
+        else:
+            messages.info(request, _("%(name)s was already asked today.") % {"name": client})
+    return HttpResponseRedirect(
+        reverse("crm:client_detail", args=[client.pk]) + "#wearable-activity"
+    )
+
+
 # --- The public host: Strava's callbacks ------------------------------------------------------
 
 

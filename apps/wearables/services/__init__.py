@@ -601,3 +601,52 @@ def body_measurement_from_provider(
             },
         )
     return measurement
+
+
+# --- Staff ask a client to connect an app ----------------------------------------------------
+
+
+class InviteRefusedError(Exception):
+    """The client cannot be asked (no portal login to open the link with); the message says why."""
+
+
+def connect_invite_send(*, client_id: int, actor: Any) -> bool:
+    """Staff ask a client to connect a watch or app: an in-app note and an email linking to the
+    client's Activity page in the portal. Once per client and day (a double click, or two
+    trainers, send one); False when today's was sent already."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from apps.crm.models import Client
+    from apps.notifications.services import notify
+    from apps.tenants.selectors import gym_today
+
+    with transaction.atomic():
+        # The lock makes a concurrent second click wait and then find today's delivery.
+        client = (
+            Client.objects.select_for_update(of=("self",)).select_related("user").get(pk=client_id)
+        )
+        if client.user is None or not client.user.is_active:
+            raise InviteRefusedError(
+                _(
+                    "%(name)s has no portal login, so there is nowhere to connect an app. "
+                    "Invite them to the portal first."
+                )
+                % {"name": client}
+            )
+        deliveries = notify(
+            kind="wearable_invite",
+            recipient=client,
+            context={"staff_name": actor.get_full_name() or actor.email},
+            event_key=f"wearable_invite:{client.pk}:{gym_today().isoformat()}",
+            url=reverse("portal:activity", urlconf="fitnesscrm.urls_tenant"),
+            actor=actor,
+        )
+        if deliveries:
+            audit_record(
+                action="wearables.invite_sent",
+                actor=actor,
+                obj=client,
+                changes={"channels": sorted(d.channel for d in deliveries)},
+            )
+    return bool(deliveries)
