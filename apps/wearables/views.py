@@ -262,8 +262,7 @@ def connect_invite(request: HttpRequest, client_id: int) -> HttpResponse:
         if sent:
             messages.success(
                 request,
-                _("%(name)s was asked to connect a watch or app (in the app and by email).")
-                % {"name": client},
+                _("%(name)s was asked to connect a watch or app.") % {"name": client},
             )
         else:
             messages.info(request, _("%(name)s was already asked today.") % {"name": client})
