@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsClient
+from apps.core import dates
 from apps.core.api.parsers import JSONParser
 from apps.crm.api.serializers import ProblemSerializer
 from apps.crm.selectors import client_for_user
@@ -33,8 +34,8 @@ class SampleSerializer(serializers.Serializer):
         choices=sorted(parser.KNOWN_TYPES),
         help_text=gettext_lazy("HealthKit's type identifier."),
     )
-    start = serializers.DateTimeField(help_text=gettext_lazy("ISO 8601 with its offset."))
-    end = serializers.DateTimeField(help_text=gettext_lazy("ISO 8601 with its offset."))
+    start = dates.DateTimeField(help_text=gettext_lazy("ISO 8601 with its offset."))
+    end = dates.DateTimeField(help_text=gettext_lazy("ISO 8601 with its offset."))
     value = serializers.DecimalField(
         max_digits=14,
         decimal_places=4,
