@@ -33,9 +33,11 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from tests.fakes.loopback import LoopbackFake
 
 SCOPE_PREFIX = "https://www.googleapis.com/auth/googlehealth."
 AREAS = {
@@ -90,7 +92,7 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class FakeGoogleHealth:
+class FakeGoogleHealth(LoopbackFake):
     def __init__(
         self,
         *,
@@ -116,35 +118,6 @@ class FakeGoogleHealth:
         self.revoked: list[str] = []
         # Data types whose endpoints answer 410 Gone (switched off).
         self.gone: set[str] = set()
-        self._server: ThreadingHTTPServer | None = None
-
-    # --- lifecycle --------------------------------------------------------------------------
-    def start(self) -> FakeGoogleHealth:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def settings(self) -> dict[str, str]:
         return {

@@ -24,9 +24,11 @@ import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.fakes.loopback import LoopbackFake
 
 KNOWN_SCOPES = {
     "read",
@@ -39,7 +41,7 @@ KNOWN_SCOPES = {
 }
 
 
-class FakeStrava:
+class FakeStrava(LoopbackFake):
     def __init__(
         self,
         *,
@@ -63,35 +65,6 @@ class FakeStrava:
         self.requests: list[tuple[str, str]] = []
         self.refreshes = 0
         self._next_activity = 1000
-        self._server: ThreadingHTTPServer | None = None
-
-    # --- lifecycle --------------------------------------------------------------------------
-    def start(self) -> FakeStrava:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # --- data -------------------------------------------------------------------------------
     def add_athlete(self) -> int:
