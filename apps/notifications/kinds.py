@@ -56,10 +56,14 @@ KINDS: list[Kind] = [
     Kind("booking_confirmed", _("Booking confirmed"), "client", (IN_APP, EMAIL, PUSH)),
     Kind("waitlist_promoted", _("Spot from the waitlist"), "client", (IN_APP, EMAIL, PUSH, SMS)),
     Kind("class_cancelled", _("Class cancelled"), "client", (IN_APP, EMAIL, PUSH, SMS)),
+    # The class started while the client was still on its waitlist: no spot, credit back.
+    Kind("waitlist_expired", _("No spot from the waitlist"), "client", (IN_APP, EMAIL, PUSH)),
     Kind("session_reminder", _("Session reminder"), "client", (IN_APP, EMAIL, PUSH, SMS)),
     Kind("class_reminder", _("Class reminder"), "client", (IN_APP, EMAIL, PUSH, SMS)),
     # Billing
     Kind("payment_failed", _("Payment failed"), "client", (IN_APP, EMAIL)),
+    # Staff sold something at the desk to be paid online: the client's Stripe Checkout link.
+    Kind("payment_link", _("Payment link"), "client", (IN_APP, EMAIL)),
     # Training
     Kind("plan_assigned", _("New workout plan"), "client", (IN_APP, EMAIL, PUSH)),
     # Messaging
