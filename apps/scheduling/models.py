@@ -370,6 +370,9 @@ class ClassBookingStatus(models.TextChoices):
     LATE_CANCELLED = "late_cancelled", _("Cancelled late")
     ATTENDED = "attended", _("Attended")
     NO_SHOW = "no_show", _("No-show")
+    # Still waiting when the class started: the place ended without a spot, and what it used
+    # (a credit or an allowance) was given back (apps.scheduling.classes.services.waitlists_expire).
+    WAITLIST_EXPIRED = "waitlist_expired", _("No spot from the waitlist")
 
 
 # A client holds at most one of these per occurrence.

@@ -101,6 +101,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30 * 60.0,
         "args": ["wearables.sync_due"],
     },
+    # Waitlist places of classes that have started end without a spot and give back what they
+    # used (apps.scheduling.classes.services.waitlists_expire).
+    "class-waitlists-expire": {
+        "task": "core.fan_out_to_gyms",
+        "schedule": 15 * 60.0,
+        "args": ["scheduling.expire_waitlists"],
+    },
     "fail-stuck-import-jobs": {
         "task": "core.fan_out_to_gyms",
         "schedule": 10 * 60.0,

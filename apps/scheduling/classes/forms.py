@@ -8,11 +8,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.dates import validate_date_in_range
-from apps.crm.models import Trainer
+from apps.core.forms import add_service_errors
+from apps.crm.models import Client, Trainer
 from apps.scheduling.classes.recurrence import WEEKDAY_NUMBERS, weekly_rule
 from apps.scheduling.models import ClassType, Room, validate_recurrence
 
@@ -185,3 +187,31 @@ class OccurrenceCancelForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class RosterBookForm(forms.Form):
+    """Book a client into a class from its roster. The client comes from the roster's search
+    (clients the viewer may see); `override_membership` is offered to owners and managers only,
+    as in the calendar's appointment form."""
+
+    client = forms.ModelChoiceField(
+        label=_("Client"),
+        queryset=Client.objects.none(),
+        error_messages={"invalid_choice": _("Choose a client from the search.")},
+    )
+    override_membership = forms.BooleanField(
+        label=_("Book without a valid membership"), required=False
+    )
+
+    def __init__(
+        self, *args: Any, clients: QuerySet[Client], allow_override: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = clients  # type: ignore[attr-defined]
+        if not allow_override:
+            del self.fields["override_membership"]
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """A refusal of class_book on the form: a membership refusal beside the override a
+        manager may tick (form-wide for others), the class's rules form-wide."""
+        add_service_errors(self, error, {"membership": "override_membership"})

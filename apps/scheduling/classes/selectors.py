@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
 from apps.crm.models import Client
+from apps.crm.selectors import client_list
 from apps.scheduling.models import (
     ACTIVE_CLASS_STATUSES,
     SPOT_STATUSES,
@@ -63,8 +64,13 @@ def active_booking(*, occurrence: ClassOccurrence, client: Client) -> ClassBooki
 # --- The staff pages: the week's classes, the timetable, a class's roster ----------------------
 
 STAFF_CLASS_ROLES = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK, Role.TRAINER)
-# What a roster lists: who holds a spot, and who waits for one.
-ROSTER_STATUSES = (*SPOT_STATUSES, ClassBookingStatus.WAITLISTED)
+# What a roster lists: who holds a spot, who waits for one, and who waited in vain (the class
+# started first).
+ROSTER_STATUSES = (
+    *SPOT_STATUSES,
+    ClassBookingStatus.WAITLISTED,
+    ClassBookingStatus.WAITLIST_EXPIRED,
+)
 
 
 def staff_occurrence_list(
@@ -94,17 +100,21 @@ def staff_occurrence_get(*, viewer: User, pk: int) -> ClassOccurrence:
     raise ClassOccurrence.DoesNotExist
 
 
-def roster(*, occurrence: ClassOccurrence) -> tuple[list[ClassBooking], list[ClassBooking]]:
-    """A class's bookings holding a spot (by client name) and its waitlist (in order): one
-    query whatever the class's size."""
+def roster(
+    *, occurrence: ClassOccurrence
+) -> tuple[list[ClassBooking], list[ClassBooking], list[ClassBooking]]:
+    """A class's bookings holding a spot (by client name), its waitlist (in order), and the
+    places whose waitlist closed when the class started: one query whatever the class's
+    size."""
     bookings = list(
         ClassBooking.objects.select_related("client")
         .filter(occurrence=occurrence, status__in=ROSTER_STATUSES)
         .order_by("waitlist_position", "client__last_name", "client__first_name", "pk")
     )
     waiting = [b for b in bookings if b.status == ClassBookingStatus.WAITLISTED]
-    holding = [b for b in bookings if b.status != ClassBookingStatus.WAITLISTED]
-    return holding, waiting
+    expired = [b for b in bookings if b.status == ClassBookingStatus.WAITLIST_EXPIRED]
+    holding = [b for b in bookings if b.status in SPOT_STATUSES]
+    return holding, waiting, expired
 
 
 def series_list(*, viewer: User, today: date) -> QuerySet[ClassSeries]:
@@ -120,3 +130,39 @@ def series_list(*, viewer: User, today: date) -> QuerySet[ClassSeries]:
 
 def class_type_get(*, pk: int) -> ClassType:
     return ClassType.objects.get(pk=pk)
+
+
+def staff_booking_get(*, viewer: User, pk: int) -> ClassBooking:
+    """One booking of a class the viewer may open (staff_occurrence_get's rule), with its
+    client and class; ClassBooking.DoesNotExist otherwise."""
+    bookings = ClassBooking.objects.select_related(
+        "client", "occurrence__class_type", "occurrence__trainer__user"
+    )
+    if has_role(viewer, Role.OWNER, Role.MANAGER, Role.FRONT_DESK):
+        return bookings.get(pk=pk)
+    if has_role(viewer, Role.TRAINER):
+        return bookings.get(pk=pk, occurrence__trainer__user=viewer)
+    raise ClassBooking.DoesNotExist
+
+
+# How many clients a search on the roster offers: enough to pick from, few enough to scan.
+ROSTER_SEARCH_RESULTS = 8
+
+
+def roster_bookable_clients(
+    *, viewer: User, occurrence: ClassOccurrence, search: str
+) -> list[Client]:
+    """Clients the viewer may see (crm's client_list: a trainer their own) matching `search`
+    and not already booked or waiting for this class, by name; at most
+    ROSTER_SEARCH_RESULTS. Whether each may be booked is class_book's to say."""
+    search = search.strip()[:100]
+    if not search:
+        return []
+    already = ClassBooking.objects.filter(
+        client=OuterRef("pk"), occurrence=occurrence, status__in=ACTIVE_CLASS_STATUSES
+    )
+    return list(
+        client_list(viewer=viewer, search=search, prefetch_trainers=False)
+        .filter(~Exists(already))
+        .order_by("last_name", "first_name", "pk")[:ROSTER_SEARCH_RESULTS]
+    )

@@ -25,10 +25,11 @@ from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
 from apps.audit.services import audit_event, audit_insert_sql, audit_record
 from apps.automations.services import record_trigger
-from apps.billing.models import CreditKind
+from apps.billing.models import CreditKind, EntitlementUse
 from apps.billing.selectors import memberships_required
 from apps.billing.services import (
     class_booking_ref,
+    class_entitlements_return,
     entitlement_return,
     entitlement_sources,
     entitlement_take,
@@ -635,3 +636,93 @@ def class_check_in(*, actor: User, booking: ClassBooking, via_kiosk: bool = Fals
             reason=_("Checked in after being marked a no-show."),
         )
     return booking
+
+
+# --- Waitlists of classes that have started --------------------------------------------------
+
+
+def _notify_waitlist_expired(booking: ClassBooking, *, returned: bool) -> None:
+    from apps.notifications.selectors import client_channels
+    from apps.notifications.services import notify
+
+    client = booking.client
+    notify(
+        kind="waitlist_expired",
+        recipient=client,
+        context={
+            **class_notification_context(booking.occurrence, client),
+            "returned": returned,
+        },
+        event_key=f"waitlist_expired:class:{booking.pk}",
+        url="/portal/schedule/",
+        channels=client_channels(client),
+    )
+
+
+@transaction.atomic
+def waitlist_expire(*, occurrence: ClassOccurrence, now: datetime | None = None) -> int:
+    """Close the waitlist of one class that has started (and is not cancelled): each booking
+    still waiting ends `waitlist_expired`, gets back what it used (billing's
+    class_entitlements_return) and its client is told. A class not started yet, or cancelled
+    (cancelling gave everything back already), is left alone. Returns how many places ended;
+    running again finds none."""
+    now = now or timezone.now()
+    # Lock order as everywhere: the occurrence, then its bookings by primary key. A late
+    # cancel can still promote from the waitlist; under the lock, it is one or the other.
+    occurrence = _lock_occurrence(occurrence)
+    if occurrence.is_cancelled or occurrence.starts_at > now:
+        return 0
+    waiting = list(
+        occurrence.bookings.select_for_update(of=("self",))
+        .select_related("client__user")
+        .filter(status=ClassBookingStatus.WAITLISTED)
+        .order_by("pk")
+    )
+    if not waiting:
+        return 0
+    refs = {class_booking_ref(booking.pk): booking for booking in waiting}
+    # Which places used something (a gym that does not require memberships took nothing),
+    # so the message says "given back" only to those who get something back.
+    used = set(
+        EntitlementUse.objects.filter(booking_ref__in=refs, returned_at__isnull=True).values_list(
+            "booking_ref", flat=True
+        )
+    )
+    for booking in waiting:
+        old_position = booking.waitlist_position
+        booking.status = ClassBookingStatus.WAITLIST_EXPIRED
+        booking.waitlist_position = None
+        booking.occurrence = occurrence
+        audit_record(
+            action="class_booking.waitlist_expired",
+            actor=None,
+            obj=booking,
+            changes={
+                "status": [ClassBookingStatus.WAITLISTED, ClassBookingStatus.WAITLIST_EXPIRED],
+                "waitlist_position": [old_position, None],
+                "entitlement_returned": [None, class_booking_ref(booking.pk) in used],
+            },
+        )
+    ClassBooking.objects.bulk_update(waiting, ["status", "waitlist_position"])
+    class_entitlements_return(actor=None, booking_pks=[booking.pk for booking in waiting])
+    for ref, booking in refs.items():
+        _notify_waitlist_expired(booking, returned=ref in used)
+    return len(waiting)
+
+
+def waitlists_expire(*, now: datetime | None = None) -> int:
+    """Close the waitlists of every class that has started and still has clients waiting
+    (waitlist_expire, one class at a time: each in its own transaction, so the class's lock is
+    held briefly and one class's failure keeps the others' done). Idempotent: beat runs it
+    every 15 minutes. Returns how many places ended."""
+    now = now or timezone.now()
+    occurrences = (
+        ClassOccurrence.objects.filter(
+            is_cancelled=False,
+            starts_at__lte=now,
+            bookings__status=ClassBookingStatus.WAITLISTED,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    return sum(waitlist_expire(occurrence=occurrence, now=now) for occurrence in list(occurrences))

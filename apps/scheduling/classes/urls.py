@@ -13,5 +13,11 @@ urlpatterns = [
     path("classes/<int:pk>/", views.class_roster, name="class_roster"),
     path("classes/<int:pk>/edit/", views.class_edit, name="class_edit"),
     path("classes/<int:pk>/cancel/", views.class_cancel, name="class_cancel"),
+    path("classes/<int:pk>/book/", views.class_book_client, name="class_book_client"),
+    path("classes/<int:pk>/book/clients/", views.class_book_search, name="class_book_search"),
     path("classes/bookings/<int:pk>/check-in/", views.class_check_in, name="class_check_in"),
+    path(
+        "classes/bookings/<int:pk>/cancel/", views.class_booking_cancel, name="class_booking_cancel"
+    ),
+    path("classes/bookings/<int:pk>/no-show/", views.class_mark_no_show, name="class_mark_no_show"),
 ]

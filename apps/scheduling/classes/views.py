@@ -15,7 +15,7 @@ from itertools import groupby
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -25,19 +25,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
+from apps.accounts.roles import has_role, is_management
 from apps.core.dates import parse_day
 from apps.core.forms import add_service_errors
 from apps.core.htmx import is_partial
+from apps.crm.selectors import client_list
 from apps.scheduling.checkin import selectors as checkin_selectors
 from apps.scheduling.classes import selectors, services, timetable
 from apps.scheduling.classes.forms import (
     ClassTypeForm,
     OccurrenceCancelForm,
     OccurrenceEditForm,
+    RosterBookForm,
     TimetableForm,
 )
 from apps.scheduling.classes.recurrence import rule_weekdays, weekdays_label
-from apps.scheduling.models import ClassBooking, ClassOccurrence, ClassType
+from apps.scheduling.models import ClassBooking, ClassBookingStatus, ClassOccurrence, ClassType
 from apps.tenants.selectors import gym_today, gym_zone
 
 MANAGEMENT = (Role.OWNER, Role.MANAGER)
@@ -196,27 +199,204 @@ def timetable_create(request: HttpRequest) -> HttpResponse:
 # --- One class: roster, check-in, edit, cancel -----------------------------------------------
 
 
-def _roster_context(request: HttpRequest, occurrence: ClassOccurrence) -> dict[str, Any]:
-    holding, waiting = selectors.roster(occurrence=occurrence)
-    check_in_opens = occurrence.starts_at - services.CHECK_IN_OPENS
+def _row_context(occurrence: ClassOccurrence, now: datetime) -> dict[str, Any]:
+    """What each roster row offers, from its class: check-in once it opens, a no-show once
+    the class started, a cancel before it starts (late inside the class type's window)."""
+    live = not occurrence.is_cancelled
+    return {
+        # A button that could only answer "too early" is not offered; the time it opens is.
+        "can_check_in": live and now >= occurrence.starts_at - services.CHECK_IN_OPENS,
+        "can_mark_no_show": live and now >= occurrence.starts_at,
+        "can_cancel": live and now < occurrence.starts_at,
+        "late_cancel": now
+        > occurrence.starts_at - timedelta(minutes=occurrence.class_type.late_cancel_minutes),
+    }
+
+
+def _book_form(request: HttpRequest, data: Any = None) -> RosterBookForm:
+    return RosterBookForm(
+        data,
+        clients=client_list(viewer=request.user, prefetch_trainers=False),
+        allow_override=is_management(request.user),
+    )
+
+
+def _roster_context(
+    request: HttpRequest,
+    occurrence: ClassOccurrence,
+    *,
+    form: RosterBookForm | None = None,
+    results: list[Any] | None = None,
+) -> dict[str, Any]:
+    holding, waiting, expired = selectors.roster(occurrence=occurrence)
+    now = timezone.now()
+    search = request.GET.get("q", "").strip()[:100]
+    if results is None:
+        results = selectors.roster_bookable_clients(
+            viewer=request.user, occurrence=occurrence, search=search
+        )
     return {
         "occurrence": occurrence,
         "local_start": _local(occurrence.starts_at),
         "local_end": _local(occurrence.ends_at),
         "holding": holding,
         "waiting": waiting,
+        "expired": expired,
         "spots_left": max(occurrence.capacity - len(holding), 0),
-        # A button that could only answer "too early" is not offered; the time it opens is.
-        "can_check_in": not occurrence.is_cancelled and timezone.now() >= check_in_opens,
-        "check_in_opens": None if occurrence.is_cancelled else _local(check_in_opens),
+        "check_in_opens": (
+            None
+            if occurrence.is_cancelled
+            else _local(occurrence.starts_at - services.CHECK_IN_OPENS)
+        ),
+        # Staff add clients until the class starts (the class type's booking window is for
+        # clients booking themselves; class_book still says what it allows).
+        "can_book": not occurrence.is_cancelled and now < occurrence.ends_at,
+        "book_form": form or _book_form(request),
+        "search": search,
+        "results": results,
+        "can_waive": has_role(request.user, Role.OWNER, Role.MANAGER, Role.FRONT_DESK),
+        **_row_context(occurrence, now),
     }
 
 
 @role_required(*STAFF)
 @require_http_methods(["GET"])
 def class_roster(request: HttpRequest, pk: int) -> HttpResponse:
+    """A class's roster; `?q=` searches clients to book (the search's answer without HTMX)."""
     occurrence = _occurrence_or_404(request, pk)
     return render(request, "scheduling/classes/roster.html", _roster_context(request, occurrence))
+
+
+@role_required(*STAFF)
+@require_http_methods(["GET"])
+def class_book_search(request: HttpRequest, pk: int) -> HttpResponse:
+    """The roster's client search as you type (HTMX): clients the viewer may book, each a
+    button of the booking form."""
+    occurrence = _occurrence_or_404(request, pk)
+    if not is_partial(request):
+        query = request.GET.urlencode()
+        url = reverse("scheduling:class_roster", args=[occurrence.pk])
+        return HttpResponseRedirect(f"{url}?{query}#book" if query else url)
+    search = request.GET.get("q", "").strip()[:100]
+    return render(
+        request,
+        "scheduling/classes/_roster_book_results.html",
+        {
+            "occurrence": occurrence,
+            "search": search,
+            "results": selectors.roster_bookable_clients(
+                viewer=request.user, occurrence=occurrence, search=search
+            ),
+        },
+    )
+
+
+@role_required(*STAFF)
+@require_POST
+def class_book_client(request: HttpRequest, pk: int) -> HttpResponse:
+    """Book a client from the roster through class_book: a spot, or the waitlist when the
+    class is full. A refusal is the roster again with the reason on the form (400), the chosen
+    client still offered (a manager may tick the membership override and book again)."""
+    occurrence = _occurrence_or_404(request, pk)
+    form = _book_form(request, request.POST)
+    if form.is_valid():
+        client = form.cleaned_data["client"]
+        try:
+            booking = services.class_book(
+                actor=request.user,
+                occurrence=occurrence,
+                client=client,
+                override_membership=form.cleaned_data.get("override_membership", False),
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc) or _("You cannot book this client."))
+        else:
+            if booking.status == ClassBookingStatus.WAITLISTED:
+                messages.success(
+                    request,
+                    _("The class is full: %(name)s is number %(position)s on the waitlist.")
+                    % {"name": client.full_name, "position": booking.waitlist_position},
+                )
+            else:
+                messages.success(request, _("%(name)s is booked.") % {"name": client.full_name})
+            return HttpResponseRedirect(reverse("scheduling:class_roster", args=[occurrence.pk]))
+    chosen = form.cleaned_data.get("client") if hasattr(form, "cleaned_data") else None
+    return render(
+        request,
+        "scheduling/classes/roster.html",
+        _roster_context(request, occurrence, form=form, results=[chosen] if chosen else []),
+        status=400,
+    )
+
+
+def _booking_or_404(request: HttpRequest, pk: int) -> ClassBooking:
+    try:
+        return selectors.staff_booking_get(viewer=request.user, pk=pk)
+    except ClassBooking.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _refusal(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You cannot do that.")
+
+
+@role_required(*STAFF)
+@require_POST
+def class_booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a booking or take a client off the waitlist, from the roster (class_cancel:
+    inside the late-cancel window it is a late cancel unless the desk or a manager waives it).
+    Back to the roster, whose counts and waitlist have changed."""
+    booking = _booking_or_404(request, pk)
+    name = booking.client.full_name
+    try:
+        booking = services.class_cancel(
+            actor=request.user,
+            booking=booking,
+            waive_late=request.POST.get("waive_late") == "1",
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _refusal(exc))
+    else:
+        if booking.status == ClassBookingStatus.LATE_CANCELLED:
+            messages.success(request, _("%(name)s's booking is cancelled late.") % {"name": name})
+        else:
+            messages.success(request, _("%(name)s's booking is cancelled.") % {"name": name})
+    return HttpResponseRedirect(reverse("scheduling:class_roster", args=[booking.occurrence_id]))
+
+
+@role_required(*STAFF)
+@require_POST
+def class_mark_no_show(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a booked client who did not come, once the class started (booking_mark_no_show,
+    which records the strike): the row comes back (HTMX), else the roster with a message."""
+    booking = _booking_or_404(request, pk)
+    error = ""
+    try:
+        booking = services.booking_mark_no_show(actor=request.user, booking=booking)
+    except (ValidationError, PermissionDenied) as exc:
+        error = _refusal(exc)
+    if is_partial(request):
+        return render(
+            request,
+            "scheduling/classes/_roster_row.html",
+            {
+                "booking": booking,
+                "error": error,
+                "can_waive": has_role(request.user, Role.OWNER, Role.MANAGER, Role.FRONT_DESK),
+                **_row_context(booking.occurrence, timezone.now()),
+            },
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request, _("%(name)s is marked as a no-show.") % {"name": booking.client.full_name}
+        )
+    return HttpResponseRedirect(reverse("scheduling:class_roster", args=[booking.occurrence_id]))
 
 
 @role_required(*STAFF)
@@ -239,7 +419,14 @@ def class_check_in(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "scheduling/classes/_roster_row.html",
-            {"booking": booking, "error": error, "can_check_in": True},
+            {
+                "booking": booking,
+                "error": error,
+                "can_waive": has_role(request.user, Role.OWNER, Role.MANAGER, Role.FRONT_DESK),
+                **_row_context(booking.occurrence, timezone.now()),
+                # The row that was tapped keeps its button, with the reason beside it.
+                "can_check_in": True,
+            },
         )
     if error:
         messages.error(request, error)
@@ -323,7 +510,7 @@ def class_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The class is cancelled and its clients are told."))
             return HttpResponseRedirect(reverse("scheduling:class_roster", args=[occurrence.pk]))
-    holding, waiting = selectors.roster(occurrence=occurrence)
+    holding, waiting, _expired = selectors.roster(occurrence=occurrence)
     return render(
         request,
         "scheduling/classes/class_cancel.html",

@@ -26,14 +26,19 @@ PORTAL_DAYS_AHEAD = 14
 
 
 def client_upcoming_class_bookings(*, client: Client) -> list[ClassBooking]:
-    """The client's booked and waitlisted classes that have not ended, soonest first."""
+    """The client's booked and waitlisted classes that have not ended, soonest first (with a
+    waitlist place that ended without a spot, so the client sees why until the class ends)."""
     return list(
         ClassBooking.objects.select_related(
             "occurrence__class_type", "occurrence__trainer__user", "occurrence__room__location"
         )
         .filter(
             client=client,
-            status__in=(ClassBookingStatus.BOOKED, ClassBookingStatus.WAITLISTED),
+            status__in=(
+                ClassBookingStatus.BOOKED,
+                ClassBookingStatus.WAITLISTED,
+                ClassBookingStatus.WAITLIST_EXPIRED,
+            ),
             occurrence__ends_at__gt=timezone.now(),
         )
         .order_by("occurrence__starts_at", "pk")
