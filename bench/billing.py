@@ -70,7 +70,7 @@ from apps.billing.models import CreditGrant, CreditKind, Membership, Payment
 from apps.connect.models import ConnectedAccount, StripeEvent, StripeEventStatus
 from apps.connect.services import stripe_event_process, stripe_events_process_pending
 from apps.crm.models import Client
-from apps.scheduling.classes.services import class_book
+from apps.scheduling.classes.services import class_book, class_cancel
 from apps.scheduling.models import ClassBooking, ClassBookingStatus, ClassOccurrence, ClassType
 from apps.tenants.models import Gym
 from apps.tenants.services import gym_create
@@ -279,6 +279,19 @@ def credit_race(gym: Gym, owner: User, args: argparse.Namespace) -> bool:
         billing.pack_sell(actor=owner, client=client, pack=pack, payment_kind="offline_cash")
         class_type = ClassType.objects.create(name="Bench class")
         starts = timezone.now() + timedelta(days=3)
+        # Warm-up, as a running server is warm: one booking by someone else, and its cancel,
+        # load the code, templates and notification paths the race's first bookings would.
+        other = Client.objects.create(first_name="Warm", last_name="Up")
+        billing.pack_sell(actor=owner, client=other, pack=pack, payment_kind="offline_cash")
+        warm_class = ClassOccurrence.objects.create(
+            class_type=class_type,
+            starts_at=starts - timedelta(hours=2),
+            ends_at=starts - timedelta(hours=1),
+            capacity=10,
+        )
+        class_cancel(
+            actor=owner, booking=class_book(actor=owner, occurrence=warm_class, client=other)
+        )
         occurrences = ClassOccurrence.objects.bulk_create(
             ClassOccurrence(
                 class_type=class_type,

@@ -17,7 +17,6 @@ from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_record
 from apps.automations.services import record_trigger
 from apps.billing.models import CreditKind
-from apps.billing.selectors import memberships_required
 from apps.billing.services import (
     appointment_ref,
     entitlement_return,
@@ -184,10 +183,9 @@ def appointment_book(
     )
     # Read before the spot is taken: a client with nothing valid is refused without waiting
     # for any lock.
-    enforce = memberships_required()
-    sources = None
-    if enforce and not override_membership:
-        sources = entitlement_sources(client=client, kind=CreditKind.SESSION, starts_at=starts_at)
+    sources = entitlement_sources(
+        client=client, kind=CreditKind.SESSION, starts_at=starts_at, override=override_membership
+    )
     check_no_clash(appointment)
     save_or_conflict(appointment)
     audit_record(
@@ -203,7 +201,7 @@ def appointment_book(
             "override_availability": [None, override_availability],
         },
     )
-    if enforce:
+    if sources.required:
         # After the spot (the exclusion constraints held the trainer's time), as for classes,
         # and last: a credit's row stays locked until the booking commits.
         entitlement_take(

@@ -26,7 +26,6 @@ from apps.accounts.roles import has_role
 from apps.audit.services import audit_event, audit_insert_sql, audit_record
 from apps.automations.services import record_trigger
 from apps.billing.models import CreditKind, EntitlementUse
-from apps.billing.selectors import memberships_required
 from apps.billing.services import (
     class_booking_ref,
     class_entitlements_return,
@@ -403,7 +402,6 @@ _REFUSALS: dict[str, Callable[[], ValidationError]] = {
 }
 
 
-@transaction.atomic
 def class_book(
     *,
     actor: User,
@@ -420,51 +418,50 @@ def class_book(
     and writes the booking with its audit event (see _BOOK_SQL). Where the request came from
     reaches the audit event through the audit context, not an argument."""
     _check_may_book_client(actor=actor, client=client)
-    # Read before the class's lock, so the lock is held for no longer than before; a client
-    # with nothing valid is refused here, without waiting for any lock.
-    enforce = memberships_required()
-    sources = None
-    if enforce and not override_membership:
-        sources = entitlement_sources(
-            client=client,
-            kind=CreditKind.CLASS,
-            starts_at=occurrence.starts_at,
-            class_type_id=occurrence.class_type_id,
-        )
-    refusal, row = _book_locked(actor=actor, occurrence=occurrence, client=client)
-    if refusal == "strikes":
-        # Still under the class's lock: the policy decides, and the booking is tried again.
-        client_check_not_blocked(client=client)
-        refusal, row = _book_locked(
-            actor=actor, occurrence=occurrence, client=client, strikes_checked=True
-        )
-    if refusal is not None:
-        raise _REFUSALS[refusal]()
-    pk, status, position, created_at = row
-    if pk is None:  # the unique index refused a booking written without the class's lock
-        raise _already_booked()
-    if enforce:
-        # Still under the class's lock: the credit rows are locked after it (billing's order).
-        entitlement_take(
-            actor=actor,
-            client=client,
-            kind=CreditKind.CLASS,
-            booking_ref=class_booking_ref(pk),
-            starts_at=occurrence.starts_at,
-            class_type_id=occurrence.class_type_id,
-            override=override_membership,
-            sources=sources,
-        )
-    booking = ClassBooking(
-        pk=pk,
-        occurrence=occurrence,
+    # Read before the transaction and the class's lock: a client with nothing valid (most of
+    # a race for the last credits) is refused after one query, without waiting for any lock.
+    sources = entitlement_sources(
         client=client,
-        status=status,
-        waitlist_position=position,
-        created_at=created_at,
+        kind=CreditKind.CLASS,
+        starts_at=occurrence.starts_at,
+        class_type_id=occurrence.class_type_id,
+        override=override_membership,
     )
-    _notify_booked(booking)
-    return booking
+    with transaction.atomic():
+        refusal, row = _book_locked(actor=actor, occurrence=occurrence, client=client)
+        if refusal == "strikes":
+            # Still under the class's lock: the policy decides, and the booking is tried again.
+            client_check_not_blocked(client=client)
+            refusal, row = _book_locked(
+                actor=actor, occurrence=occurrence, client=client, strikes_checked=True
+            )
+        if refusal is not None:
+            raise _REFUSALS[refusal]()
+        pk, status, position, created_at = row
+        if pk is None:  # the unique index refused a booking written without the class's lock
+            raise _already_booked()
+        if sources.required:
+            # Still under the class's lock: the credit rows are locked after it (billing's order).
+            entitlement_take(
+                actor=actor,
+                client=client,
+                kind=CreditKind.CLASS,
+                booking_ref=class_booking_ref(pk),
+                starts_at=occurrence.starts_at,
+                class_type_id=occurrence.class_type_id,
+                override=override_membership,
+                sources=sources,
+            )
+        booking = ClassBooking(
+            pk=pk,
+            occurrence=occurrence,
+            client=client,
+            status=status,
+            waitlist_position=position,
+            created_at=created_at,
+        )
+        _notify_booked(booking)
+        return booking
 
 
 def _book_locked(
