@@ -18,6 +18,7 @@ from apps.billing.models import (
     Pack,
     PaymentKind,
     PromotionCode,
+    SaleMethod,
 )
 from apps.billing.money import to_minor
 from apps.billing.selectors import gym_currency, pack_list, plan_list
@@ -83,7 +84,9 @@ class PromotionCodeForm(forms.Form):
 
 class SellPlanForm(forms.Form):
     plan = forms.ModelChoiceField(label=_("Plan"), queryset=MembershipPlan.objects.none())
-    payment_kind = forms.ChoiceField(label=_("Paid by"), choices=OFFLINE_CHOICES)
+    # Cash and transfers are recorded; the card on file is charged now; a Checkout link is
+    # sent to the client, whose payment completes the sale.
+    payment_kind = forms.ChoiceField(label=_("Paid by"), choices=SaleMethod.choices)
     promotion_code = forms.CharField(label=_("Promotion code"), max_length=32, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -146,3 +149,19 @@ class BillingSettingsForm(forms.Form):
     dunning_suspend_days = forms.IntegerField(
         label=_("Suspend the membership after (days)"), min_value=0, max_value=365
     )
+    late_cancel_fee = MoneyField(
+        label=_("Late cancel fee (empty: the credit is just forfeited)"), required=False
+    )
+    no_show_fee = MoneyField(
+        label=_("No-show fee (empty: the credit is just forfeited)"), required=False
+    )
+
+    def service_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        for name in ("late_cancel_fee", "no_show_fee"):
+            data[name] = data[name] or None  # 0 is no fee, as empty
+        return data
+
+
+class CollectFeeForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Paid by"), choices=OFFLINE_CHOICES)

@@ -41,6 +41,12 @@ class BillingSettings(models.Model):
     dunning_suspend_days = models.PositiveIntegerField(
         _("days past due before the membership is suspended"), default=21
     )
+    # Charged to the card on file when scheduling records the strike (empty: the credit is
+    # just forfeited).
+    late_cancel_fee = models.PositiveIntegerField(
+        _("late cancel fee (minor units)"), null=True, blank=True
+    )
+    no_show_fee = models.PositiveIntegerField(_("no-show fee (minor units)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("billing settings")
@@ -345,6 +351,18 @@ class PaymentStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     REFUNDED = "refunded", _("Refunded")
     PARTIALLY_REFUNDED = "partially_refunded", _("Partly refunded")
+    # A fee whose strike was waived before it was collected.
+    WAIVED = "waived", _("Waived")
+
+
+class SaleMethod(models.TextChoices):
+    """How staff take the money for a sale: recorded by hand, charged to the card Stripe
+    keeps for the client, or a hosted Checkout link sent to them."""
+
+    OFFLINE_CASH = PaymentKind.OFFLINE_CASH.value, PaymentKind.OFFLINE_CASH.label
+    OFFLINE_TRANSFER = PaymentKind.OFFLINE_TRANSFER.value, PaymentKind.OFFLINE_TRANSFER.label
+    CARD_ON_FILE = "card_on_file", _("Card on file")
+    CHECKOUT_LINK = "checkout_link", _("Checkout link (sent to the client)")
 
 
 class Payment(models.Model):
@@ -400,6 +418,9 @@ class Payment(models.Model):
         db_index=False,
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # What else this line belongs to, for lines that are not a sale ("strike:<id>" for a
+    # late-cancel or no-show fee): found again by it, under the lock of what it names.
+    reference = models.CharField(max_length=40, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     paid_at = models.DateTimeField(_("date"))
     created_at = models.DateTimeField(auto_now_add=True)

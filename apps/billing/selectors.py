@@ -25,6 +25,8 @@ from apps.billing.models import (
     MembershipStatus,
     Pack,
     Payment,
+    PaymentKind,
+    PaymentStatus,
     PromotionCode,
 )
 from apps.crm.models import Assignment, Client
@@ -175,6 +177,18 @@ def failed_payments(*, viewer: Any) -> QuerySet[Membership]:
         )
         .select_related("plan", "client")
         .order_by("past_due_since", "pk")
+    )
+
+
+def failed_fees(*, viewer: Any) -> QuerySet[Payment]:
+    """Late-cancel and no-show fees the card on file did not pay, oldest first, for the desk
+    to collect."""
+    if not has_role(viewer, *SELLING_ROLES):
+        raise PermissionDenied(_("You cannot see failed payments."))
+    return (
+        Payment.objects.filter(kind=PaymentKind.FEE, status=PaymentStatus.FAILED)
+        .select_related("client")
+        .order_by("paid_at", "pk")
     )
 
 

@@ -31,6 +31,7 @@ from apps.accounts.roles import has_role, is_management
 from apps.audit.services import audit_event, audit_insert_sql, audit_record, changes_between
 from apps.automations.services import record_trigger
 from apps.billing.models import (
+    CURRENT_MEMBERSHIP_STATUSES,
     OFFLINE_KINDS,
     BillingSettings,
     CreditGrant,
@@ -46,6 +47,7 @@ from apps.billing.models import (
     PaymentKind,
     PaymentStatus,
     PromotionCode,
+    SaleMethod,
 )
 from apps.billing.selectors import (
     CATALOGUE_ROLES,
@@ -91,6 +93,8 @@ SETTINGS_FIELDS = (
     "drop_in_price",
     "dunning_block_days",
     "dunning_suspend_days",
+    "late_cancel_fee",
+    "no_show_fee",
 )
 MEMBERSHIP_AUDIT_FIELDS = (
     "status",
@@ -543,18 +547,25 @@ def pack_sell(
 
 @transaction.atomic
 def pack_grant_from_stripe(
-    *, client: Client, pack: Pack, stripe_id: str, amount: int | None = None
+    *,
+    client: Client,
+    pack: Pack,
+    stripe_id: str,
+    amount: int | None = None,
+    actor: User | None = None,
+    stripe_charge_id: str = "",
 ) -> CreditGrant | None:
-    """A pack paid through Stripe Checkout: its credits and its card payment line, once per
-    `stripe_id` (the payment intent); delivered again, nothing more (None)."""
+    """A pack paid through Stripe (Checkout, or the card on file at the desk): its credits
+    and its card payment line, once per `stripe_id` (the payment intent); delivered again,
+    nothing more (None)."""
     if Payment.objects.select_for_update().filter(stripe_id=stripe_id).exists():
         return None
     credit = pack_sell(
-        actor=None,
+        actor=actor,
         client=client,
         pack=pack,
         payment_kind=PaymentKind.CARD,
-        payment_extra={"stripe_id": stripe_id},
+        payment_extra={"stripe_id": stripe_id, "stripe_charge_id": stripe_charge_id},
         charged=amount,
     )
     return credit
@@ -949,6 +960,26 @@ def payment_refund(
     payment, part 1's gateway makes the Stripe refund and passes its id, so the webhook
     reporting it later finds this line."""
     _require(actor, MANAGING_ROLES, _("Only owners and managers can refund."))
+    return _payment_refund(
+        actor=actor,
+        payment=payment,
+        reason=reason,
+        amount=amount,
+        stripe_refund_id=stripe_refund_id,
+    )
+
+
+@transaction.atomic
+def _payment_refund(
+    *,
+    actor: User | None,
+    payment: Payment,
+    reason: str,
+    amount: int | None = None,
+    stripe_refund_id: str = "",
+) -> Payment:
+    """payment_refund once the actor's right is checked (or for billing itself: a waived
+    strike's fee)."""
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why the money is refunded.")]})
     # Locked: two refunds of one payment at once must not return more than was paid.
@@ -961,7 +992,11 @@ def payment_refund(
     amount = refundable_amount(payment) if amount is None else amount
     already = payment.refunded_amount
     payment = _refund_mark_original(payment=payment, amount=amount, actor=actor)
-    if payment.kind == PaymentKind.CARD and not stripe_refund_id:
+    # A card payment, or a fee charged to the card on file (a fee taken in cash has no id).
+    charged_by_stripe = payment.kind == PaymentKind.CARD or (
+        payment.kind == PaymentKind.FEE and bool(payment.stripe_id or payment.stripe_charge_id)
+    )
+    if charged_by_stripe and not stripe_refund_id:
         # The card is refunded by Stripe first; the key makes a retry after a timeout the
         # same refund (this payment, this much already refunded, this amount).
         intent = payment.stripe_id if payment.stripe_id.startswith("pi_") else ""
@@ -1185,6 +1220,637 @@ def payment_record_from_stripe(
             membership_recovered(membership=membership)
         elif payment.status == PaymentStatus.FAILED:
             membership_mark_past_due(membership=membership)
+    return payment
+
+
+# --- Selling with Stripe: the card on file, or a Checkout link ----------------------------------
+
+
+@dataclass(frozen=True)
+class Sale:
+    """What a sale at the desk gave: a membership or credits at once, or the Checkout link
+    sent to the client (the webhook completes that sale once they pay)."""
+
+    membership: Membership | None = None
+    credit: CreditGrant | None = None
+    checkout_url: str = ""
+
+
+def _payment_kind_error(message: str, code: str) -> ValidationError:
+    return ValidationError({"payment_kind": [ValidationError(message, code=code)]})
+
+
+def _send_link_instead(code: str) -> ValidationError:
+    messages = {
+        "no_card": _("This client has no card on file: send a Checkout link instead."),
+        "authentication_required": _(
+            "The client's bank wants them to confirm this payment: send a Checkout link instead."
+        ),
+        "not_connected": _("This gym's Stripe account is not connected."),
+    }
+    return _payment_kind_error(messages[code], code)
+
+
+def _charge_error(call: Callable[[], Any]) -> Any:
+    """Call Stripe for a sale or a fee; a refusal is a ValidationError naming `payment_kind`
+    (a decline says Stripe's own words), so nothing is written after it."""
+    import stripe
+
+    from apps.billing import stripe_gateway
+
+    try:
+        return call()
+    except stripe_gateway.StripeNotConnectedError as error:
+        raise _send_link_instead("not_connected") from error
+    except stripe.CardError as error:
+        if getattr(error, "code", "") == "authentication_required":
+            intent = ((error.json_body or {}).get("error") or {}).get("payment_intent") or {}
+            if intent.get("id"):
+                _stripe_quietly(
+                    lambda: _gateway().payment_intent_cancel(
+                        gym=current_gym(), payment_intent_id=intent["id"]
+                    )
+                )
+            raise _send_link_instead("authentication_required") from error
+        message = getattr(error, "user_message", None) or str(error)
+        raise _payment_kind_error(message, "card_declined") from error
+    except stripe.StripeError as error:
+        message = getattr(error, "user_message", None) or str(error)
+        raise _payment_kind_error(
+            _("Stripe refused: %(message)s") % {"message": message}, "stripe"
+        ) from error
+
+
+def _stripe_quietly(call: Callable[[], Any]) -> None:
+    # Tidying up after a refusal: the refusal is what the desk must see, not this.
+    import contextlib
+
+    import stripe
+
+    with contextlib.suppress(stripe.StripeError):
+        call()
+
+
+def card_on_file(*, client: Client) -> dict[str, str]:
+    """The card Stripe keeps for the client (its id, brand and last four), asked of Stripe;
+    none is a ValidationError naming `payment_kind` that says to send a Checkout link."""
+    from apps.billing.selectors import stripe_ready
+
+    if not stripe_ready():
+        raise _send_link_instead("not_connected")
+    card = _charge_error(lambda: _gateway().customer_card_on_file(gym=current_gym(), client=client))
+    if not card or not card.get("id"):
+        raise _send_link_instead("no_card")
+    return card
+
+
+def _charge_card_on_file(
+    *, card: dict[str, str], amount: int, key: str, description: str, metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """Charge the card now, the client not present. A card that needs the client to
+    authenticate (3-D Secure) is not charged: the intent is cancelled."""
+    intent = _charge_error(
+        lambda: _gateway().payment_intent_off_session(
+            gym=current_gym(),
+            customer_id=card["customer"],
+            payment_method_id=card["id"],
+            amount=amount,
+            currency=gym_currency(),
+            idempotency_key=key,
+            description=description,
+            metadata=metadata,
+        )
+    )
+    if intent.get("status") != "succeeded":
+        _stripe_quietly(
+            lambda: _gateway().payment_intent_cancel(
+                gym=current_gym(), payment_intent_id=intent["id"]
+            )
+        )
+        raise _send_link_instead("authentication_required")
+    return intent
+
+
+def _sale_key(client: Client, what: str) -> str:
+    import uuid
+
+    # Per attempt: the API's Idempotency-Key makes a repeated request the same sale; this
+    # makes the SDK's own retries of one call the same charge.
+    return f"sale-{connection.schema_name}-{client.pk}-{what}-{uuid.uuid4().hex}"
+
+
+def _check_sellable(item: Any, field: str, promotion_code: PromotionCode | None) -> None:
+    if item.archived_at is not None:
+        raise ValidationError({field: [_("This is no longer sold.")]})
+    if promotion_code is not None and not promotion_code.active:
+        raise ValidationError({"promotion_code": [_("This code is no longer valid.")]})
+
+
+def pack_sell_card_on_file(
+    *, actor: User, client: Client, pack: Pack, promotion_code: PromotionCode | None = None
+) -> CreditGrant:
+    """Sell a pack charged to the client's card on file now: the same payment line and credits
+    as a Checkout purchase, keyed by the payment intent, so the webhooks about it that follow
+    find them and add nothing. Not written when Stripe refuses."""
+    _require(actor, SELLING_ROLES, _("You cannot sell packs."))
+    _check_sellable(pack, "pack", promotion_code)
+    amount = discounted(pack.price, promotion_code)
+    if amount < 1:
+        raise _payment_kind_error(_("Nothing to charge: record it as cash."), "nothing_to_charge")
+    card = card_on_file(client=client)
+    intent = _charge_card_on_file(
+        card=card,
+        amount=amount,
+        key=_sale_key(client, f"pack-{pack.pk}"),
+        description=pack.name,
+        metadata={"client": client.pk, "pack": pack.pk},
+    )
+    try:
+        credit = pack_grant_from_stripe(
+            client=client,
+            pack=pack,
+            stripe_id=intent["id"],
+            amount=amount,
+            actor=actor,
+            stripe_charge_id=_gateway().charge_of(intent),
+        )
+    except ValidationError as error:
+        # The webhook about this payment wrote it at the same moment (its line is unique).
+        if "stripe_id" not in getattr(error, "error_dict", {}):
+            raise
+        credit = None
+    if credit is None:  # the webhook about this payment was quicker
+        credit = Payment.objects.select_related("credit").get(stripe_id=intent["id"]).credit
+    return credit
+
+
+def membership_sell_card_on_file(
+    *,
+    actor: User,
+    client: Client,
+    plan: MembershipPlan,
+    promotion_code: PromotionCode | None = None,
+) -> Membership:
+    """Sell a plan as a Stripe subscription charged to the client's card on file (its first
+    invoice paid now, with the joining fee): the membership and the invoice's payment line
+    are written as the webhooks would write them, keyed by the subscription and invoice."""
+    _require(actor, SELLING_ROLES, _("You cannot sell memberships."))
+    _check_sellable(plan, "plan", promotion_code)
+    if not plan.stripe_price_id:
+        raise ValidationError({"plan": [_("This plan is not on sale through Stripe yet.")]})
+    if promotion_code is not None and not promotion_code.stripe_coupon_id:
+        raise ValidationError(
+            {"promotion_code": [_("This code is not on Stripe yet: send a Checkout link.")]}
+        )
+    if Membership.objects.filter(client=client, status__in=CURRENT_MEMBERSHIP_STATUSES).exists():
+        raise ValidationError(
+            {"plan": [_("This client already has a membership: change or cancel it.")]}
+        )
+    card = card_on_file(client=client)
+    gateway = _gateway()
+    subscription = _charge_error(
+        lambda: gateway.subscription_create_off_session(
+            gym=current_gym(),
+            customer_id=card["customer"],
+            payment_method_id=card["id"],
+            price_id=plan.stripe_price_id,
+            idempotency_key=_sale_key(client, f"plan-{plan.pk}"),
+            metadata={"client": client.pk, "plan": plan.pk},
+            trial_days=plan.trial_days,
+            coupon_id=promotion_code.stripe_coupon_id if promotion_code else "",
+            joining_fee=plan.joining_fee,
+            currency=plan.currency,
+            description=_("Joining fee: %(plan)s") % {"plan": plan.name},
+        )
+    )
+    if subscription.get("status") in ("incomplete", "incomplete_expired"):
+        # Its first invoice was not paid: declined, or the bank wants the client. Nothing of
+        # it is kept at Stripe.
+        error = _first_invoice_error(subscription)
+        _stripe_quietly(
+            lambda: gateway.subscription_cancel(
+                gym=current_gym(), subscription_id=subscription["id"], at_period_end=False
+            )
+        )
+        raise error
+    invoice_id = str(subscription.get("latest_invoice") or "")
+    invoice = (
+        _charge_error(lambda: gateway.invoice_retrieve(gym=current_gym(), invoice_id=invoice_id))
+        if invoice_id
+        else {}
+    )
+    return _membership_record_card_sale(
+        actor=actor, client=client, plan=plan, subscription=subscription, invoice=invoice
+    )
+
+
+def _first_invoice_error(subscription: dict[str, Any]) -> ValidationError:
+    gateway = _gateway()
+    invoice_id = str(subscription.get("latest_invoice") or "")
+    intent: dict[str, Any] = {}
+    if invoice_id:
+        invoice = _charge_error(
+            lambda: gateway.invoice_retrieve(gym=current_gym(), invoice_id=invoice_id)
+        )
+        intent_id = invoice.get("payment_intent")
+        if isinstance(intent_id, dict):
+            intent = intent_id
+        elif intent_id:
+            intent = _charge_error(
+                lambda: gateway.payment_intent_retrieve(
+                    gym=current_gym(), payment_intent_id=str(intent_id)
+                )
+            )
+    failure = (intent.get("last_payment_error") or {}).get("message")
+    if intent.get("status") == "requires_action" or not failure:
+        return _send_link_instead("authentication_required")
+    return _payment_kind_error(str(failure), "card_declined")
+
+
+@transaction.atomic
+def _membership_record_card_sale(
+    *,
+    actor: User,
+    client: Client,
+    plan: MembershipPlan,
+    subscription: dict[str, Any],
+    invoice: dict[str, Any],
+) -> Membership:
+    membership = membership_sync_from_stripe(subscription=subscription, client=client, plan=plan)
+    audit_record(
+        action="membership.sold",
+        actor=actor,
+        obj=membership,
+        changes={
+            "client": [None, client.pk],
+            "plan": [None, plan.pk],
+            "status": [None, membership.status],
+            "payment_kind": [None, SaleMethod.CARD_ON_FILE.value],
+        },
+    )
+    paid = int(invoice.get("amount_paid") or 0)
+    if invoice.get("status") == "paid" and paid > 0:
+        charge = invoice.get("charge")
+        payment_record_from_stripe(
+            stripe_id=str(invoice["id"]),
+            client=client,
+            amount=paid,
+            currency=str(invoice.get("currency") or plan.currency).upper(),
+            description=plan.name,
+            stripe_invoice_id=str(invoice["id"]),
+            stripe_charge_id=str((charge.get("id") if isinstance(charge, dict) else charge) or ""),
+            hosted_invoice_url=str(invoice.get("hosted_invoice_url") or ""),
+            membership=membership,
+        )
+    return membership
+
+
+def checkout_start(
+    *,
+    client: Client,
+    success_url: str,
+    cancel_url: str,
+    plan: MembershipPlan | None = None,
+    pack: Pack | None = None,
+) -> Any:
+    """A hosted Stripe Checkout session for the client to buy a plan or a pack (the portal's
+    Buy buttons and the links staff send). A pack keeps the card for later charges (fees,
+    sales at the desk). Not possible yet: a ValidationError coded `not_online` (no Stripe
+    price, or no Stripe account) or `stripe_unavailable` (Stripe refused)."""
+    import stripe
+
+    from apps.billing import stripe_gateway
+    from apps.billing.selectors import stripe_ready
+
+    item = plan or pack
+    if item is None:
+        raise ValueError("Give a plan or a pack")
+    if not item.stripe_price_id or not stripe_ready():
+        raise _payment_kind_error(
+            _("This cannot be paid online yet: take cash or a bank transfer."), "not_online"
+        )
+    try:
+        return stripe_gateway.checkout_session_create(
+            gym=current_gym(),
+            client=client,
+            line_items=[{"price": item.stripe_price_id, "quantity": 1}],
+            mode="subscription" if plan else "payment",
+            success_url=success_url,
+            cancel_url=cancel_url,
+            metadata={"plan": item.pk} if plan else {"pack": item.pk},
+            amount=item.price,
+            save_card=pack is not None,
+        )
+    except (stripe.StripeError, stripe_gateway.StripeNotConnectedError) as error:
+        raise _payment_kind_error(
+            _("Online payment is not available right now: try again later."),
+            "stripe_unavailable",
+        ) from error
+
+
+def checkout_link_send(
+    *,
+    actor: User,
+    client: Client,
+    plan: MembershipPlan | None = None,
+    pack: Pack | None = None,
+) -> str:
+    """Send the client a Stripe Checkout link for a plan or a pack (through the notification
+    service, by their channels) and return it for the desk to copy. The webhook that follows
+    their payment completes the sale."""
+    from apps.notifications.selectors import client_channels
+    from apps.notifications.services import notify
+    from apps.tenants.selectors import gym_url
+
+    _require(actor, SELLING_ROLES, _("You cannot sell."))
+    item = plan or pack
+    if item is None:
+        raise ValueError("Give a plan or a pack")
+    _check_sellable(item, "plan" if plan else "pack", None)
+    if (
+        plan is not None
+        and Membership.objects.filter(
+            client=client, status__in=CURRENT_MEMBERSHIP_STATUSES
+        ).exists()
+    ):
+        raise ValidationError(
+            {"plan": [_("This client already has a membership: change or cancel it.")]}
+        )
+    page = gym_url(gym=current_gym(), path=reverse("portal:memberships"))
+    session = checkout_start(
+        client=client, plan=plan, pack=pack, success_url=f"{page}?paid=1", cancel_url=page
+    )
+    with transaction.atomic():
+        notify(
+            kind="payment_link",
+            recipient=client,
+            context={"item": item.name},
+            event_key=f"payment_link:{session.id}",
+            url=session.url,
+            channels=client_channels(client),
+            actor=actor,
+        )
+        audit_record(
+            action="checkout_link.sent",
+            actor=actor,
+            object_type=Client._meta.label_lower,
+            object_id=str(client.pk),
+            changes={
+                "checkout_session": [None, session.id],
+                "plan" if plan else "pack": [None, item.pk],
+            },
+        )
+    return str(session.url)
+
+
+def sale_make(
+    *,
+    actor: User,
+    client: Client,
+    payment_kind: str,
+    plan: MembershipPlan | None = None,
+    pack: Pack | None = None,
+    promotion_code: PromotionCode | None = None,
+    starts_on: date | None = None,
+) -> Sale:
+    """Sell a plan or a pack at the desk however the client pays: cash or a transfer
+    (recorded), the card on file (charged now), or a Checkout link (sent)."""
+    if payment_kind == SaleMethod.CHECKOUT_LINK:
+        return Sale(
+            checkout_url=checkout_link_send(actor=actor, client=client, plan=plan, pack=pack)
+        )
+    if payment_kind == SaleMethod.CARD_ON_FILE:
+        if plan is not None:
+            return Sale(
+                membership=membership_sell_card_on_file(
+                    actor=actor, client=client, plan=plan, promotion_code=promotion_code
+                )
+            )
+        return Sale(
+            credit=pack_sell_card_on_file(
+                actor=actor, client=client, pack=pack, promotion_code=promotion_code
+            )
+        )
+    if plan is not None:
+        return Sale(
+            membership=membership_sell(
+                actor=actor,
+                client=client,
+                plan=plan,
+                payment_kind=payment_kind,
+                starts_on=starts_on,
+                promotion_code=promotion_code,
+            )
+        )
+    return Sale(
+        credit=pack_sell(
+            actor=actor,
+            client=client,
+            pack=pack,
+            payment_kind=payment_kind,
+            promotion_code=promotion_code,
+        )
+    )
+
+
+# --- Late-cancel and no-show fees ---------------------------------------------------------------
+
+
+def strike_reference(strike_pk: int) -> str:
+    return f"strike:{strike_pk}"
+
+
+def _fee_for(kind: str) -> int:
+    current = billing_settings()
+    fee = current.no_show_fee if kind == "no_show" else current.late_cancel_fee
+    return fee or 0
+
+
+def strike_fee_schedule(*, strike: Any) -> None:
+    """Scheduling recorded a late cancel or no-show: when the gym charges a fee for it, the
+    card on file is charged once the strike commits (a task; a rolled-back strike charges
+    nothing). No fee set: the forfeited credit is all."""
+    from apps.billing.tasks import charge_strike_fee
+
+    amount = _fee_for(strike.kind)
+    if not amount:
+        return
+    audit_record(
+        action="fee.scheduled",
+        actor=None,
+        object_type=strike._meta.label_lower,
+        object_id=str(strike.pk),
+        changes={"amount": [None, amount], "kind": [None, strike.kind]},
+    )
+    strike_pk = strike.pk
+    transaction.on_commit(lambda: charge_strike_fee.delay(strike_pk))
+
+
+def _fee_description(strike: Any) -> str:
+    when = strike.occurred_at.astimezone(gym_zone()).strftime("%Y-%m-%d %H:%M")
+    if strike.kind == "no_show":
+        return _("No-show fee (%(when)s)") % {"when": when}
+    return _("Late cancel fee (%(when)s)") % {"when": when}
+
+
+@transaction.atomic
+def _fee_line_open(*, strike_pk: int) -> Payment | None:
+    """The strike's fee line, pending, made now if there is none; None when nothing is to be
+    charged (waived, no fee set, or charged or settled already). The strike's row lock makes
+    one line per strike however many tasks run."""
+    from apps.scheduling.models import Strike
+
+    strike = Strike.objects.select_for_update().filter(pk=strike_pk).first()
+    if strike is None or strike.waived_at is not None:
+        return None
+    payment = (
+        Payment.objects.select_for_update()
+        .filter(reference=strike_reference(strike.pk), kind=PaymentKind.FEE)
+        .first()
+    )
+    if payment is None:
+        amount = _fee_for(strike.kind)
+        if not amount:
+            return None
+        client = Client.objects.get(pk=strike.client_id)
+        payment = _record_payment(
+            actor=None,
+            client=client,
+            kind=PaymentKind.FEE,
+            amount=amount,
+            description=_fee_description(strike),
+            status=PaymentStatus.PENDING,
+            reference=strike_reference(strike.pk),
+        )
+    return payment if payment.status == PaymentStatus.PENDING else None
+
+
+@transaction.atomic
+def _fee_line_close(
+    *, payment_pk: int, intent: dict[str, Any] | None, failure: str = ""
+) -> Payment:
+    payment = Payment.objects.select_for_update().get(pk=payment_pk)
+    before = snapshot(payment, ("status", "stripe_id", "failed_attempts", "reason"))
+    if intent is not None:
+        # Charged, even when the strike was waived meanwhile: the waiver's refund follows.
+        waived = payment.status == PaymentStatus.WAIVED
+        payment.status = PaymentStatus.SUCCEEDED
+        payment.stripe_id = str(intent["id"])
+        payment.stripe_charge_id = _gateway().charge_of(intent)
+        payment.paid_at = timezone.now()
+        action = "fee.charged"
+        if waived:
+            pk = payment.pk
+            transaction.on_commit(lambda: _refund_task().delay(pk))
+    elif payment.status == PaymentStatus.PENDING:
+        payment.status = PaymentStatus.FAILED
+        payment.failed_attempts += 1
+        payment.reason = failure[:200]
+        action = "fee.failed"
+    else:
+        return payment
+    _save_fields_checked(payment, "client", "membership", "credit", "refund_of", "recorded_by")
+    audit_record(
+        action=action,
+        actor=None,
+        obj=payment,
+        changes=changes_between(
+            before, snapshot(payment, ("status", "stripe_id", "failed_attempts", "reason"))
+        ),
+    )
+    return payment
+
+
+def _refund_task() -> Any:
+    from apps.billing.tasks import refund_waived_fee
+
+    return refund_waived_fee
+
+
+def strike_fee_charge(*, strike_pk: int) -> Payment | None:
+    """Charge a strike's fee to the client's card on file (run by a task after the strike
+    committed). Once per strike: a second run finds the line charged or settled and does
+    nothing, and the Stripe call's idempotency key is the line's, so a run cut short after
+    Stripe charged gets the same charge back. No card, a decline or a card that needs the
+    client: the fee is failed, for the desk to collect. Stripe unreachable: raised, for the
+    task's retry."""
+    import stripe
+
+    payment = _fee_line_open(strike_pk=strike_pk)
+    if payment is None:
+        return None
+    try:
+        card = card_on_file(client=payment.client)
+        intent = _charge_card_on_file(
+            card=card,
+            amount=payment.amount,
+            key=f"fee-{connection.schema_name}-{payment.pk}",
+            description=payment.description,
+            metadata={"client": payment.client_id, "strike": strike_pk, "fee": payment.pk},
+        )
+    except ValidationError as error:
+        cause = error.__cause__
+        if isinstance(cause, stripe.StripeError) and not isinstance(cause, stripe.CardError):
+            raise cause from error  # Stripe down or refusing the call: retried later
+        return _fee_line_close(payment_pk=payment.pk, intent=None, failure=" ".join(error.messages))
+    return _fee_line_close(payment_pk=payment.pk, intent=intent)
+
+
+def strike_fee_waive(*, strike: Any, actor: User | None) -> None:
+    """A strike was waived: a fee not yet collected is waived with it (no longer charged, off
+    the failed-payments list); one already charged is refunded after commit."""
+    payment = (
+        Payment.objects.select_for_update()
+        .filter(reference=strike_reference(strike.pk), kind=PaymentKind.FEE)
+        .first()
+    )
+    if payment is None:
+        return
+    if payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        before = payment.status
+        payment.status = PaymentStatus.WAIVED
+        payment.save(update_fields=["status"])
+        audit_record(
+            action="fee.waived",
+            actor=actor,
+            obj=payment,
+            changes={"status": [before, payment.status]},
+        )
+    elif payment.status == PaymentStatus.SUCCEEDED:
+        pk = payment.pk
+        transaction.on_commit(lambda: _refund_task().delay(pk))
+
+
+def fee_refund_waived(*, payment_pk: int) -> Payment | None:
+    """Refund a fee whose strike was waived (run by a task): all that is left of it, reason
+    "strike waived". Refunded already: nothing."""
+    payment = Payment.objects.filter(pk=payment_pk, kind=PaymentKind.FEE).first()
+    if payment is None or payment.status != PaymentStatus.SUCCEEDED:
+        return None
+    return _payment_refund(actor=None, payment=payment, reason=_("strike waived"))
+
+
+@transaction.atomic
+def fee_collect_offline(*, actor: User, payment: Payment, kind: str) -> Payment:
+    """The desk took a failed fee in cash or by transfer: the fee line is paid, off the
+    failed-payments list."""
+    _require(actor, SELLING_ROLES, _("You cannot record payments."))
+    if kind not in OFFLINE_KINDS:
+        raise ValidationError({"kind": [_("Record cash or a bank transfer.")]})
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.kind != PaymentKind.FEE or payment.status != PaymentStatus.FAILED:
+        raise ValidationError({"payment": [_("Only an unpaid fee can be collected.")]})
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.recorded_by = actor
+    payment.paid_at = timezone.now()
+    payment.reason = str(dict(PaymentKind.choices)[kind])
+    payment.save(update_fields=["status", "recorded_by", "paid_at", "reason"])
+    audit_record(
+        action="fee.collected",
+        actor=actor,
+        obj=payment,
+        changes={"status": [PaymentStatus.FAILED, payment.status], "kind": [None, kind]},
+    )
     return payment
 
 

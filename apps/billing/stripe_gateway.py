@@ -158,15 +158,13 @@ def customer_ensure(
     one. Creation carries an idempotency key, so two racing calls make one customer."""
     if customer_id:
         return customer_id
+    found = customer_find(gym=gym, client=client, email=email)
+    if found:
+        return found
     stripe_client = gym_client(gym)
     email = email or getattr(client, "email", "") or ""
     name = name or str(client)
     client_ref = str(client.pk)
-    if email:
-        for customer in stripe_client.v1.customers.list({"email": email, "limit": 10}):
-            metadata = customer.get("metadata") or {}
-            if metadata.get("client") == client_ref and metadata.get("gym") == gym.subdomain:
-                return customer.id
     customer = stripe_client.v1.customers.create(
         {
             "email": email,
@@ -176,6 +174,166 @@ def customer_ensure(
         _options(f"customer-{gym.schema_name}-{client_ref}"),
     )
     return customer.id
+
+
+def customer_find(*, gym: Gym, client: Any, email: str = "") -> str:
+    """The Stripe customer made for this CRM client before (by email and our metadata), or
+    "" when there is none (nothing is created)."""
+    email = email or getattr(client, "email", "") or ""
+    if not email:
+        return ""
+    client_ref = str(client.pk)
+    for customer in gym_client(gym).v1.customers.list({"email": email, "limit": 10}):
+        metadata = customer.get("metadata") or {}
+        if metadata.get("client") == client_ref and metadata.get("gym") == gym.subdomain:
+            return customer.id
+    return ""
+
+
+def _card_details(method: Mapping[str, Any]) -> dict[str, str]:
+    # A PaymentMethod carries its card under `card`; an older Card source at the top.
+    card = method.get("card") or method
+    return {
+        "id": str(method.get("id") or ""),
+        "brand": str(card.get("brand") or ""),
+        "last4": str(card.get("last4") or ""),
+    }
+
+
+def customer_card_on_file(*, gym: Gym, client: Any) -> dict[str, str] | None:
+    """The card Stripe keeps for this client ({"customer", "id", "brand", "last4"}), or None:
+    the customer's default payment method, else their default card source, else the card
+    they saved last (a Checkout payment with `setup_future_usage` attaches it without making
+    it the default)."""
+    customer_id = customer_find(gym=gym, client=client)
+    if not customer_id:
+        return None
+    stripe_client = gym_client(gym)
+    customer = stripe_client.v1.customers.retrieve(customer_id).to_dict()
+    settings_ = customer.get("invoice_settings") or {}
+    default = settings_.get("default_payment_method") or customer.get("default_source")
+    method: Mapping[str, Any] | None = None
+    if isinstance(default, dict):
+        method = default
+    elif default:
+        method = stripe_client.v1.payment_methods.retrieve(str(default)).to_dict()
+    else:
+        saved = stripe_client.v1.payment_methods.list(
+            {"customer": customer_id, "type": "card", "limit": 10}
+        ).to_dict()
+        cards = saved.get("data") or []
+        method = cards[-1] if cards else None
+    if not method:
+        return None
+    return {"customer": customer_id, **_card_details(method)}
+
+
+def payment_intent_off_session(
+    *,
+    gym: Gym,
+    customer_id: str,
+    payment_method_id: str,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    description: str = "",
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Charge a saved card now, the client not present (`off_session`). Returns the intent:
+    `succeeded`, or `requires_action` when the bank wants the client to authenticate
+    (3-D Secure; the caller cancels it). A decline raises `stripe.CardError`."""
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "confirm": True,
+        "off_session": True,
+        "metadata": _gym_metadata(gym, metadata),
+    }
+    if description:
+        params["description"] = description[:200]
+    fee = None if is_direct_mode() else platform_fees.application_fee_for(gym, amount)
+    if fee:
+        params["application_fee_amount"] = fee
+    intent = gym_client(gym).v1.payment_intents.create(params, _options(idempotency_key))
+    return intent.to_dict()
+
+
+def payment_intent_retrieve(*, gym: Gym, payment_intent_id: str) -> dict[str, Any]:
+    return gym_client(gym).v1.payment_intents.retrieve(payment_intent_id).to_dict()
+
+
+def payment_intent_cancel(*, gym: Gym, payment_intent_id: str) -> None:
+    gym_client(gym).v1.payment_intents.cancel(payment_intent_id)
+
+
+def charge_of(intent: Mapping[str, Any]) -> str:
+    """The charge id of a payment intent, whichever API version shaped it."""
+    charge = intent.get("latest_charge")
+    if not charge:
+        charges = (intent.get("charges") or {}).get("data") or []
+        charge = charges[0] if charges else ""
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    return str(charge or "")
+
+
+def subscription_create_off_session(
+    *,
+    gym: Gym,
+    customer_id: str,
+    payment_method_id: str,
+    price_id: str,
+    idempotency_key: str,
+    metadata: Mapping[str, Any] | None = None,
+    trial_days: int = 0,
+    coupon_id: str = "",
+    joining_fee: int = 0,
+    currency: str = "",
+    description: str = "",
+) -> dict[str, Any]:
+    """A subscription charged to a saved card, its first invoice paid now. A decline raises
+    `stripe.CardError` (nothing is left at Stripe: `error_if_incomplete`); a card that needs
+    authentication leaves it `incomplete` (the caller cancels it). A joining fee is a pending
+    invoice item, which the first invoice takes in."""
+    stripe_client = gym_client(gym)
+    item_id = ""
+    if joining_fee:
+        item_id = stripe_client.v1.invoice_items.create(
+            {
+                "customer": customer_id,
+                "amount": joining_fee,
+                "currency": currency.lower(),
+                "description": description[:200],
+            },
+            _options(f"{idempotency_key}-joining"),
+        ).id
+    params: dict[str, Any] = {
+        "customer": customer_id,
+        "items": [{"price": price_id}],
+        "default_payment_method": payment_method_id,
+        "payment_behavior": "error_if_incomplete",
+        "metadata": _gym_metadata(gym, metadata),
+    }
+    if trial_days:
+        params["trial_period_days"] = trial_days
+    if coupon_id:
+        params["discounts"] = [{"coupon": coupon_id}]
+    percent = None if is_direct_mode() else platform_fees.application_fee_percent()
+    if percent:
+        params["application_fee_percent"] = percent
+    try:
+        subscription = stripe_client.v1.subscriptions.create(params, _options(idempotency_key))
+    except stripe.StripeError:
+        if item_id:
+            stripe_client.v1.invoice_items.delete(item_id)
+        raise
+    return subscription.to_dict()
+
+
+def invoice_retrieve(*, gym: Gym, invoice_id: str) -> dict[str, Any]:
+    return gym_client(gym).v1.invoices.retrieve(invoice_id).to_dict()
 
 
 # --- Checkout and the Customer Portal --------------------------------------------------------
@@ -195,11 +353,14 @@ def checkout_session_create(
     subscription_data: Mapping[str, Any] | None = None,
     allow_promotion_codes: bool = True,
     amount: int = 0,
+    save_card: bool = False,
 ) -> stripe.checkout.Session:
     """A hosted Checkout page for `client` (`mode` "payment" for packs and drop-ins,
     "subscription" for memberships). `line_items` are Stripe's: `{"price": id, "quantity": n}`.
     The metadata comes back on `checkout.session.completed` and tells billing what was sold.
-    `amount` (minor units) is what a payment comes to, for the platform's fee on it."""
+    `amount` (minor units) is what a payment comes to, for the platform's fee on it.
+    `save_card`: a payment keeps the card for later off-session charges (a subscription keeps
+    its card anyway)."""
     if mode not in ("payment", "subscription"):
         raise ValueError(f"Unknown Checkout mode {mode!r}")
     customer = customer_ensure(gym=gym, client=client, customer_id=customer_id)
@@ -227,6 +388,8 @@ def checkout_session_create(
             params["subscription_data"]["application_fee_percent"] = percent
     else:
         params["payment_intent_data"] = {"metadata": full_metadata}
+        if save_card:
+            params["payment_intent_data"]["setup_future_usage"] = "off_session"
         fee = platform_fees.application_fee_for(gym, amount) if fee_applies else None
         if fee:
             params["payment_intent_data"]["application_fee_amount"] = fee

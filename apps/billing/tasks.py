@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.billing.services import catalogue_item_stripe_sync, dunning_run
+from apps.billing.services import (
+    catalogue_item_stripe_sync,
+    dunning_run,
+    fee_refund_waived,
+    strike_fee_charge,
+)
 
 
 @shared_task(name="billing.run_dunning", acks_late=True, reject_on_worker_lost=True)
@@ -24,3 +29,36 @@ def push_catalogue_item(label: str, pk: int) -> None:
     """In the gym's schema (sent from its request): a plan or pack's Stripe Product and Price
     follow its name, price and archive state."""
     catalogue_item_stripe_sync(label=label, pk=pk)
+
+
+@shared_task(
+    name="billing.charge_strike_fee",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=6,
+)
+def charge_strike_fee(strike_pk: int) -> int | None:
+    """In the gym's schema (sent when the strike committed): charge its late-cancel or
+    no-show fee to the card on file. Once per strike however often it runs; retried with
+    backoff while Stripe cannot be reached. The fee's payment id, or None."""
+    payment = strike_fee_charge(strike_pk=strike_pk)
+    return payment.pk if payment is not None else None
+
+
+@shared_task(
+    name="billing.refund_waived_fee",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=6,
+)
+def refund_waived_fee(payment_pk: int) -> int | None:
+    """In the gym's schema: refund a fee whose strike was waived (once: a refunded fee is
+    left alone). The refund line's id, or None."""
+    refund = fee_refund_waived(payment_pk=payment_pk)
+    return refund.pk if refund is not None else None

@@ -14,6 +14,7 @@ urlpatterns = [
     path("codes/<int:pk>/toggle/", views.code_toggle, name="code_toggle"),
     path("settings/", views.settings_save, name="settings"),
     path("failed-payments/", views.failed_payments, name="failed_payments"),
+    path("fees/<int:pk>/collect/", views.fee_collect, name="fee_collect"),
     path("clients/<int:pk>/sell-plan/", views.sell_plan, name="sell_plan"),
     path("clients/<int:pk>/sell-pack/", views.sell_pack, name="sell_pack"),
     path("clients/<int:pk>/record-payment/", views.record_payment, name="record_payment"),

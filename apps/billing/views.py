@@ -7,7 +7,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,10 +20,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.models import Role
-from apps.billing import selectors, services, stripe_gateway
+from apps.billing import selectors, services
 from apps.billing.forms import (
     BillingSettingsForm,
     CancelForm,
+    CollectFeeForm,
     PackForm,
     PauseForm,
     PlanForm,
@@ -40,7 +40,6 @@ from apps.core.forms import add_service_errors
 from apps.crm import selectors as crm_selectors
 from apps.crm.models import Client
 from apps.portal.views import client_required
-from apps.tenants.selectors import current_gym
 
 SELLERS = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
 MANAGERS = (Role.OWNER, Role.MANAGER)
@@ -109,6 +108,11 @@ def _catalogue_context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
                 else None,
                 "dunning_block_days": settings_row.dunning_block_days,
                 "dunning_suspend_days": settings_row.dunning_suspend_days,
+                **{
+                    name: to_major(getattr(settings_row, name), selectors.gym_currency())
+                    for name in ("late_cancel_fee", "no_show_fee")
+                    if getattr(settings_row, name)
+                },
             },
         ),
     }
@@ -206,36 +210,72 @@ def code_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def failed_payments(request: HttpRequest) -> HttpResponse:
     memberships = selectors.failed_payments(viewer=request.user)[:200]
-    return render(request, "billing/failed_payments.html", {"memberships": memberships})
+    fees = selectors.failed_fees(viewer=request.user)[:200]
+    return render(
+        request,
+        "billing/failed_payments.html",
+        {"memberships": memberships, "fees": fees, "collect_form": CollectFeeForm(prefix="fee")},
+    )
+
+
+@role_required(*SELLERS)
+@require_POST
+def fee_collect(request: HttpRequest, pk: int) -> HttpResponse:
+    """The desk took an unpaid fee in cash or by transfer."""
+    payment = get_object_or_404(selectors.failed_fees(viewer=request.user), pk=pk)
+    form = CollectFeeForm(request.POST, prefix="fee")
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+    else:
+        try:
+            services.fee_collect_offline(
+                actor=request.user, payment=payment, kind=form.cleaned_data["kind"]
+            )
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [])) or str(error))
+        else:
+            messages.success(request, _("Fee recorded as paid."))
+    return HttpResponseRedirect(reverse("billing:failed_payments"))
 
 
 # --- A client's "Membership & payments" -----------------------------------------------------
+
+
+def _sell(request: HttpRequest, client: Client, form: Any, done: str) -> HttpResponseRedirect:
+    """A sale from the profile, however it is paid; a Checkout link sent is shown in the
+    message on the profile, for the desk to copy."""
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back_to(client)
+    try:
+        sale = services.sale_make(actor=request.user, client=client, **form.cleaned_data)
+    except (ValidationError, PermissionDenied) as error:
+        text = " ".join(getattr(error, "messages", [])) or str(error) or _("Not allowed.")
+        messages.error(request, text)
+    else:
+        if sale.checkout_url:
+            messages.success(
+                request,
+                _("Checkout link sent to the client: %(url)s") % {"url": sale.checkout_url},
+                extra_tags="checkout-link",
+            )
+        else:
+            messages.success(request, done)
+    return _back_to(client)
 
 
 @role_required(*SELLERS)
 @require_POST
 def sell_plan(request: HttpRequest, pk: int) -> HttpResponse:
     client = _client_or_404(request.user, pk)
-    return _submit(
-        request,
-        client,
-        SellPlanForm(request.POST, prefix="plan"),
-        partial(services.membership_sell, actor=request.user, client=client),
-        _("Membership sold."),
-    )
+    return _sell(request, client, SellPlanForm(request.POST, prefix="plan"), _("Membership sold."))
 
 
 @role_required(*SELLERS)
 @require_POST
 def sell_pack(request: HttpRequest, pk: int) -> HttpResponse:
     client = _client_or_404(request.user, pk)
-    return _submit(
-        request,
-        client,
-        SellPackForm(request.POST, prefix="pack"),
-        partial(services.pack_sell, actor=request.user, client=client),
-        _("Pack sold."),
-    )
+    return _sell(request, client, SellPackForm(request.POST, prefix="pack"), _("Pack sold."))
 
 
 @role_required(*SELLERS)
@@ -333,26 +373,21 @@ def portal_buy(request: HttpRequest) -> HttpResponse:
     back = reverse("portal:memberships")
     plan = selectors.plan_list().filter(pk=_int(request.POST.get("plan"))).first()
     pack = None if plan else selectors.pack_list().filter(pk=_int(request.POST.get("pack"))).first()
-    item = plan or pack
-    if client is None or item is None:
+    if client is None or (plan or pack) is None:
         raise Http404
-    if not item.stripe_price_id or not selectors.stripe_ready():
-        messages.error(request, _("This cannot be bought online yet: ask at the desk."))
-        return HttpResponseRedirect(back)
     page = request.build_absolute_uri(back)
     try:
-        session = stripe_gateway.checkout_session_create(
-            gym=current_gym(),
-            client=client,
-            line_items=[{"price": item.stripe_price_id, "quantity": 1}],
-            mode="subscription" if plan else "payment",
-            success_url=f"{page}?paid=1",
-            cancel_url=page,
-            metadata={"plan": plan.pk} if plan else {"pack": item.pk},
-            amount=item.price,
+        session = services.checkout_start(
+            client=client, plan=plan, pack=pack, success_url=f"{page}?paid=1", cancel_url=page
         )
-    except (stripe.StripeError, stripe_gateway.StripeNotConnectedError):
-        messages.error(request, _("Online payment is not available right now: try again later."))
+    except ValidationError as error:
+        codes = {e.code for e in error.error_dict.get("payment_kind", [])}
+        if "not_online" in codes:
+            messages.error(request, _("This cannot be bought online yet: ask at the desk."))
+        else:
+            messages.error(
+                request, _("Online payment is not available right now: try again later.")
+            )
         return HttpResponseRedirect(back)
     return HttpResponseRedirect(session.url, status=303)
 

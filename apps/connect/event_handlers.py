@@ -139,6 +139,36 @@ def checkout_completed(*, obj: dict[str, Any], event_type: str, event_id: str) -
     )
 
 
+def payment_intent_succeeded(*, obj: dict[str, Any], event_type: str, event_id: str) -> None:
+    """payment_intent.succeeded: a pack charged to the card on file at the desk, or paid
+    through Checkout, gives its credits once: the sale (or the checkout's own event) wrote
+    its payment line under the intent's id, which this finds, adding nothing. It writes them
+    only when that sale's own write never happened. Other intents (fees, invoices) have
+    their lines already and are left alone."""
+    from apps.billing.models import Pack, Payment
+    from apps.billing.services import pack_grant_from_stripe
+    from apps.billing.stripe_gateway import charge_of
+
+    if obj.get("status") != "succeeded":
+        return
+    pack_id = _metadata_id(obj, "pack", "pack_id")
+    if pack_id is None or Payment.objects.filter(stripe_id=str(obj["id"])).exists():
+        return
+    client = _client(obj)
+    pack = Pack.objects.filter(pk=pack_id).first()
+    if client is None or pack is None:
+        logger.warning("Payment intent %s names no client or pack of this gym", obj.get("id"))
+        return
+    amount = obj.get("amount_received") or obj.get("amount")
+    pack_grant_from_stripe(
+        client=client,
+        pack=pack,
+        stripe_id=str(obj["id"]),
+        amount=int(amount) if amount else None,
+        stripe_charge_id=charge_of(obj),
+    )
+
+
 def invoice_sync(*, obj: dict[str, Any], event_type: str, event_id: str) -> None:
     """invoice.paid / invoice.payment_failed: one ledger line per invoice, paid or failed as
     the invoice is now (a failure retried and paid ends up paid, whichever event is last)."""
@@ -265,6 +295,7 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.created": subscription_sync,
     "customer.subscription.updated": subscription_sync,
     "customer.subscription.deleted": subscription_sync,
+    "payment_intent.succeeded": payment_intent_succeeded,
     "invoice.paid": invoice_sync,
     "invoice.payment_failed": invoice_sync,
     "charge.refunded": charge_refunded,

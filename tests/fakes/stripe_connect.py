@@ -94,6 +94,12 @@ class FakeStripeConnect:
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.deliveries: list[tuple[str, int]] = []  # (event type, the app's answer)
+        # What each payment intent and subscription create asked for, as Stripe received it
+        # (the application fee, off_session, the default payment method), by the object's id.
+        self.created_with: dict[str, dict[str, Any]] = {}
+        # Stripe answers a repeated POST with the same Idempotency-Key with its first answer;
+        # localstripe does not, so creations of intents and subscriptions are kept here.
+        self.idempotent: dict[tuple[str, str], tuple[int, bytes]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -148,7 +154,8 @@ class FakeStripeConnect:
 
     def pay(self, session_id: str) -> dict[str, Any]:
         """The client pressed Pay on the hosted page: the session completes, for what its line
-        items cost, and the app hears of it through a signed webhook."""
+        items cost (a card they agreed to keep is saved for their customer), and the app hears
+        of it through a signed webhook (when `webhook_url` is set; else the test delivers)."""
         session = self.sessions[session_id]
         if session["status"] != "complete":
             amount = 0
@@ -157,8 +164,33 @@ class FakeStripeConnect:
                 amount += int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1)
                 session["currency"] = price.get("currency") or session["currency"]
             self.complete_checkout(session_id, amount_total=amount)
-        self.deliver("checkout.session.completed", session, account=session["stripe_account"])
+            intent_data = session["requested"].get("payment_intent_data") or {}
+            if intent_data.get("setup_future_usage") and session.get("customer"):
+                self.save_card(str(session["customer"]))
+        if self.webhook_url:
+            self.deliver("checkout.session.completed", session, account=session["stripe_account"])
         return session
+
+    def save_card(self, customer_id: str, number: str = "4242424242424242") -> str:
+        """The client saved a card on Stripe's hosted page (a payment with
+        `setup_future_usage`): a card payment method attached to their customer at
+        localstripe, not made their default (as Stripe does). Its id."""
+        card = {"number": number, "exp_month": "12", "exp_year": "2030", "cvc": "123"}
+        status, raw = _upstream_call(
+            str(self.upstream), "POST", "/v1/payment_methods", {"type": "card", "card": card}
+        )
+        if status != 200:
+            raise RuntimeError(raw.decode())
+        method_id = json.loads(raw)["id"]
+        status, raw = _upstream_call(
+            str(self.upstream),
+            "POST",
+            f"/v1/payment_methods/{method_id}/attach",
+            {"customer": customer_id},
+        )
+        if status != 200:
+            raise RuntimeError(raw.decode())
+        return method_id
 
     def deliver(self, event_type: str, obj: dict[str, Any], *, account: str | None) -> int:
         """POST one event to the app's webhook endpoint, signed as Stripe signs it."""
@@ -364,6 +396,15 @@ class _Handler(BaseHTTPRequestHandler):
                 price.setdefault("metadata", {}).update(form.get("metadata") or {})
             self._send(200, price)
             return
+        key = self.headers.get("Idempotency-Key")
+        creating = method == "POST" and path in ("/v1/payment_intents", "/v1/subscriptions")
+        if creating and key and (path, key) in fake.idempotent:
+            status, raw = fake.idempotent[(path, key)]
+            self._send(status, raw=raw)
+            return
+        if creating:
+            self._create_remembered(path, _form(body), key)
+            return
         if path.startswith("/v1/subscriptions") and method == "POST":
             form = _form(body)
             for item in form.get("items") or []:
@@ -390,6 +431,42 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         self._proxy(method, body)
+
+    def _create_remembered(self, path: str, form: dict[str, Any], key: str | None) -> None:
+        """Create a payment intent or a subscription at localstripe, without what it does
+        not know (Connect's application fees, a subscription's own default payment method,
+        discounts), remembering what was asked and, under its idempotency key, the answer."""
+        fake = self.owner
+        asked = json.loads(json.dumps(form))
+        for name in ("application_fee_amount", "application_fee_percent", "discounts"):
+            form.pop(name, None)
+        if path == "/v1/payment_intents":
+            form.pop("description", None)  # localstripe's intents have none
+        method_id = form.pop("default_payment_method", None)
+        if path == "/v1/subscriptions":
+            for item in form.get("items") or []:
+                if isinstance(item, dict) and "price" in item:
+                    item["plan"] = item.pop("price")
+            if method_id and str(method_id).startswith("pm_"):
+                # localstripe pays invoices with the customer's default only.
+                _upstream_call(
+                    str(fake.upstream),
+                    "POST",
+                    f"/v1/customers/{form.get('customer')}",
+                    {"invoice_settings": {"default_payment_method": method_id}},
+                )
+        status, raw = self._upstream("POST", path, urlencode(_encode(form)).encode())
+        if status == 200:
+            created = json.loads(raw)
+            if path == "/v1/subscriptions":
+                created = _with_prices(created, fake.prices)
+                created["pause_collection"] = None
+                raw = json.dumps(created).encode()
+            fake.created_with[created["id"]] = asked
+        key = self.headers.get("Idempotency-Key")
+        if key and status < 500:
+            fake.idempotent[(path, key)] = (status, raw)
+        self._send(status, raw=raw)
 
     def _price_create(self, form: dict[str, Any]) -> None:
         fake = self.owner
@@ -485,6 +562,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()  # an endpoint localstripe lacks: Stripe's JSON error shape
             return
         self._send(status, raw=raw)
+
+
+def _upstream_call(
+    upstream: str, method: str, path: str, form: dict[str, Any]
+) -> tuple[int, bytes]:
+    """A call of the fake's own to localstripe (any secret key passes there)."""
+    request = urllib.request.Request(  # noqa: S310 - localstripe on loopback
+        upstream + path, data=urlencode(_encode(form)).encode(), method=method
+    )
+    request.add_header("Authorization", "Bearer sk_test_fake")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def _with_prices(subscription: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:

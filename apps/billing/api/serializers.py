@@ -13,6 +13,7 @@ from apps.billing.models import (
     Payment,
     PaymentKind,
     PromotionCode,
+    SaleMethod,
 )
 from apps.billing.selectors import pack_list, plan_list
 from apps.core import dates
@@ -20,6 +21,10 @@ from apps.crm import selectors as crm_selectors
 from apps.scheduling.api.serializers import _ViewerQuerysetField
 
 OFFLINE_CHOICES = [kind.value for kind in OFFLINE_KINDS]
+# How a sale is paid: cash or a transfer (recorded), `card_on_file` (charged now; 400 naming
+# payment_kind when there is no card, it is declined or needs the client to authenticate),
+# or `checkout_link` (a Stripe Checkout link sent to the client: 202 with the link).
+SALE_CHOICES = SaleMethod.values
 
 
 class MembershipPlanSerializer(serializers.ModelSerializer):
@@ -94,7 +99,11 @@ class MembershipSerializer(serializers.ModelSerializer):
 class MembershipSellSerializer(serializers.Serializer):
     client = _ViewerQuerysetField(crm_selectors.client_list)
     plan = serializers.PrimaryKeyRelatedField(queryset=plan_list())
-    payment_kind = serializers.ChoiceField(choices=OFFLINE_CHOICES)
+    payment_kind = serializers.ChoiceField(
+        choices=SALE_CHOICES,
+        help_text="offline_cash, offline_transfer, card_on_file (charged now) or "
+        "checkout_link (a Stripe Checkout link sent to the client; 202 with the link).",
+    )
     starts_on = dates.DateField(required=False)
     promotion_code = serializers.SlugRelatedField(
         slug_field="code", queryset=PromotionCode.objects.all(), required=False
@@ -128,10 +137,20 @@ class CreditSerializer(serializers.ModelSerializer):
 class PackSellSerializer(serializers.Serializer):
     client = _ViewerQuerysetField(crm_selectors.client_list)
     pack = serializers.PrimaryKeyRelatedField(queryset=pack_list())
-    payment_kind = serializers.ChoiceField(choices=OFFLINE_CHOICES)
+    payment_kind = serializers.ChoiceField(
+        choices=SALE_CHOICES,
+        help_text="offline_cash, offline_transfer, card_on_file (charged now) or "
+        "checkout_link (a Stripe Checkout link sent to the client; 202 with the link).",
+    )
     promotion_code = serializers.SlugRelatedField(
         slug_field="code", queryset=PromotionCode.objects.all(), required=False
     )
+
+
+class CheckoutLinkSerializer(serializers.Serializer):
+    """A sale sent to the client as a Stripe Checkout link: their payment completes it."""
+
+    checkout_url = serializers.URLField(read_only=True)
 
 
 class PaymentSerializer(serializers.ModelSerializer):

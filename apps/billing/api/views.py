@@ -5,6 +5,7 @@ money take an Idempotency-Key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -26,6 +27,15 @@ from apps.billing.models import (
     PromotionCode,
 )
 from apps.scheduling.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+
+
+def _sale_response(sale: services.Sale, sold: Callable[[], Any]) -> Response:
+    """201 with what was sold, or 202 with the Checkout link sent (the sale completes when
+    the client pays)."""
+    if sale.checkout_url:
+        link = s.CheckoutLinkSerializer({"checkout_url": sale.checkout_url}).data
+        return Response(link, status=status.HTTP_202_ACCEPTED)
+    return Response(sold(), status=status.HTTP_201_CREATED)
 
 
 class _CatalogueViewSet(
@@ -121,17 +131,19 @@ class MembershipViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=s.MembershipSellSerializer,
-        responses={201: s.MembershipSerializer},
+        responses={201: s.MembershipSerializer, 202: s.CheckoutLinkSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Sell a plan, paid in cash or by transfer (cards go through Stripe Checkout)."""
+        """Sell a plan: cash or a transfer recorded, or the card on file charged now (201 with
+        the membership); or a Stripe Checkout link sent to the client (202 with the link: the
+        membership comes when they pay)."""
 
         def handler() -> Response:
             serializer = s.MembershipSellSerializer(data=request.data, context={"request": request})
             serializer.is_valid(raise_exception=True)
-            membership = services.membership_sell(actor=request.user, **serializer.validated_data)
-            return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+            sale = services.sale_make(actor=request.user, **serializer.validated_data)
+            return _sale_response(sale, lambda: s.MembershipSerializer(sale.membership).data)
 
         return idempotent(request, handler)
 
@@ -196,17 +208,19 @@ class CreditViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=s.PackSellSerializer,
-        responses={201: s.CreditSerializer},
+        responses={201: s.CreditSerializer, 202: s.CheckoutLinkSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Sell a pack, paid in cash or by transfer: its credits at once."""
+        """Sell a pack: cash or a transfer recorded, or the card on file charged now (201 with
+        its credits); or a Stripe Checkout link sent to the client (202 with the link: the
+        credits come when they pay)."""
 
         def handler() -> Response:
             serializer = s.PackSellSerializer(data=request.data, context={"request": request})
             serializer.is_valid(raise_exception=True)
-            credit = services.pack_sell(actor=request.user, **serializer.validated_data)
-            return Response(s.CreditSerializer(credit).data, status=status.HTTP_201_CREATED)
+            sale = services.sale_make(actor=request.user, **serializer.validated_data)
+            return _sale_response(sale, lambda: s.CreditSerializer(sale.credit).data)
 
         return idempotent(request, handler)
 

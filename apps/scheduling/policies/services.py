@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.accounts.roles import is_management
 from apps.audit.services import audit_record
+from apps.billing.services import strike_fee_schedule, strike_fee_waive
 from apps.crm.models import Client
 from apps.scheduling.models import Appointment, ClassBooking, PolicySettings, Strike
 from apps.scheduling.policies.selectors import client_block_state
@@ -108,6 +109,7 @@ def strike_record(
                 "class_booking": [None, class_booking.pk if class_booking else None],
             },
         )
+        strike_fee_schedule(strike=strike)  # the gym's fee for it, if any (billing decides)
     return strike
 
 
@@ -122,6 +124,7 @@ def _waive(strike: Strike, *, actor: User | None, reason: str) -> Strike:
         obj=strike,
         changes={"waived_at": [None, strike.waived_at.isoformat()], "reason": [None, reason]},
     )
+    strike_fee_waive(strike=strike, actor=actor)  # its fee is not charged, or refunded
     return strike
 
 
