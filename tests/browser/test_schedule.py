@@ -41,6 +41,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "h
 PORTAL_SCREENSHOT = "/tmp/schedule_portal_phone.png"  # noqa: S108
 CALENDAR_SCREENSHOT = "/tmp/schedule_calendar_week.png"  # noqa: S108
 MOVED_SCREENSHOT = "/tmp/schedule_calendar_moved.png"  # noqa: S108
+ROSTER_SEARCH_SCREENSHOT = "/tmp/schedule_roster_search.png"  # noqa: S108
+ROSTER_PHONE_SCREENSHOT = "/tmp/schedule_roster_phone.png"  # noqa: S108
 
 
 @dataclass(frozen=True)
@@ -334,3 +336,62 @@ def test_the_desk_moves_a_session_by_drag_and_drop(  # type: ignore[no-untyped-d
         connection.set_schema_to_public()
     finally:
         context.close()
+
+
+def desk_books_the_client_from_the_roster(page: Page, story: ScheduledClass) -> None:
+    """On the class's roster: find the client (HTMX search as you type), tap their name, and
+    the roster lists them; nothing wider than the window."""
+    page.goto(f"{story.base}/schedule/classes/{story.occurrence_id}/")
+    book = page.get_by_test_id("roster-book")
+    book.get_by_label("Find a client").fill(story.client_name)
+    client = book.get_by_test_id("roster-book-client").filter(has_text=story.client_name)
+    expect(client).to_have_count(1)
+    page.screenshot(path=ROSTER_SEARCH_SCREENSHOT, full_page=True)
+    client.click()
+    page.wait_for_url(f"{story.base}/schedule/classes/{story.occurrence_id}/")
+    expect(page.get_by_text(f"{story.client_name} is booked.")).to_be_visible()
+    expect(page.get_by_test_id("roster")).to_contain_text(story.client_name)
+    expect(page.get_by_test_id("roster-booked")).to_have_text(f"1/{story.capacity}")
+    width = page.viewport_size["width"] if page.viewport_size else 1280
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def desk_cancels_the_booking_from_the_roster(page: Page, story: ScheduledClass) -> None:
+    page.goto(f"{story.base}/schedule/classes/{story.occurrence_id}/")
+    row = page.get_by_test_id("roster-row").filter(has_text=story.client_name)
+    expect(row.get_by_role("button", name="Cancel booking")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
+    page.screenshot(path=ROSTER_PHONE_SCREENSHOT, full_page=True)
+    row.get_by_role("button", name="Cancel booking").click()
+    expect(page.get_by_text("booking is cancelled.")).to_be_visible()
+    expect(page.get_by_test_id("roster")).not_to_contain_text(story.client_name)
+
+
+def test_the_desk_books_and_cancels_a_client_on_the_roster(  # type: ignore[no-untyped-def]
+    browser, scheduled_class
+) -> None:
+    """At 1280 px the desk books the client from the roster; on a 390 px phone the row and its
+    cancel button fit, and cancelling empties the roster. No script or CSP errors."""
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
+    phone = browser.new_context(**PHONE)
+    errors: list[str] = []
+    try:
+        page = desktop.new_page()
+        page.set_default_timeout(15_000)
+        page.on("console", lambda msg: _collect_script_errors(errors, msg))
+        log_in(page, scheduled_class.base, scheduled_class.desk_email)
+        desk_books_the_client_from_the_roster(page, scheduled_class)
+
+        phone_page = phone.new_page()
+        phone_page.set_default_timeout(15_000)
+        phone_page.on("console", lambda msg: _collect_script_errors(errors, msg))
+        log_in(phone_page, scheduled_class.base, scheduled_class.desk_email)
+        desk_cancels_the_booking_from_the_roster(phone_page, scheduled_class)
+    finally:
+        desktop.close()
+        phone.close()
+    assert errors == []
+    with tenant_context(scheduled_class.gym):
+        booking = ClassBooking.objects.get(occurrence_id=scheduled_class.occurrence_id)
+        assert booking.status == "cancelled"
+    connection.set_schema_to_public()

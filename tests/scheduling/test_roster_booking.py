@@ -79,7 +79,7 @@ class TestBook:
         page = desk.get(roster_url(occurrence)).content.decode()
         assert 'data-testid="roster-book"' in page
         assert f'hx-get="/schedule/classes/{occurrence.pk}/book/clients/"' in page
-        results = desk.get(f"{book_url(occurrence)}clients/", {"q": "bak"}, **HTMX)
+        results = desk.get(f"{book_url(occurrence)}clients/", {"q": "bob bak"}, **HTMX)
         assert results.status_code == 200
         assert f'name="client" value="{sched_a.bob.pk}"' in results.content.decode()
         assert "Ann Able" not in results.content.decode()

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from apps.accounts.models import Role, User
 from apps.accounts.roles import has_role
 from apps.crm.models import Client
-from apps.crm.selectors import client_list
+from apps.crm.selectors import client_list, client_search_q
 from apps.scheduling.models import (
     ACTIVE_CLASS_STATUSES,
     SPOT_STATUSES,
@@ -152,17 +152,21 @@ ROSTER_SEARCH_RESULTS = 8
 def roster_bookable_clients(
     *, viewer: User, occurrence: ClassOccurrence, search: str
 ) -> list[Client]:
-    """Clients the viewer may see (crm's client_list: a trainer their own) matching `search`
-    and not already booked or waiting for this class, by name; at most
-    ROSTER_SEARCH_RESULTS. Whether each may be booked is class_book's to say."""
-    search = search.strip()[:100]
-    if not search:
+    """Clients the viewer may see (crm's client_list: a trainer their own) matching every word
+    of `search` (crm's client search per word, so "Ann Able" finds Ann Able) and not already
+    booked or waiting for this class, by name; at most ROSTER_SEARCH_RESULTS. Whether each
+    may be booked is class_book's to say."""
+    words = search.strip()[:100].split()[:3]
+    if not words:
         return []
+    clients = client_list(viewer=viewer, prefetch_trainers=False)
+    for word in words:
+        clients = clients.filter(client_search_q(word))
     already = ClassBooking.objects.filter(
         client=OuterRef("pk"), occurrence=occurrence, status__in=ACTIVE_CLASS_STATUSES
     )
     return list(
-        client_list(viewer=viewer, search=search, prefetch_trainers=False)
-        .filter(~Exists(already))
-        .order_by("last_name", "first_name", "pk")[:ROSTER_SEARCH_RESULTS]
+        clients.filter(~Exists(already)).order_by("last_name", "first_name", "pk")[
+            :ROSTER_SEARCH_RESULTS
+        ]
     )
