@@ -23,20 +23,23 @@ def connected_account_latest(*, gym: Gym) -> ConnectedAccount | None:
     )
 
 
-def gym_for_stripe_event(*, account: str, metadata: dict[str, str] | None) -> Gym | None:
-    """The gym an event belongs to. Connect: the connected account that sent it (a
-    disconnected one too: its late events still belong to that gym); metadata never decides,
-    so nothing in an event a gym's own account sends can reach another gym. Direct mode: the
-    gym in our metadata, else the one gym the instance is configured for."""
+def stripe_event_route(
+    *, account: str, metadata: dict[str, str] | None
+) -> tuple[Gym | None, ConnectedAccount | None]:
+    """The gym an event belongs to, and (Connect) the connected account that sent it.
+    Connect: that account decides (a disconnected one too: its late events still belong to
+    that gym); metadata never decides, so nothing in an event a gym's own account sends can
+    reach another gym. Direct mode: the gym in our metadata, else the one gym the instance is
+    configured for."""
     if settings.STRIPE_MODE != "direct":
         if not account:
-            return None
+            return None, None
         row = ConnectedAccount.objects.select_related("gym").filter(account_id=account).first()
-        return row.gym if row is not None else None
+        return (row.gym, row) if row is not None else (None, None)
     subdomain = (metadata or {}).get("gym") or settings.STRIPE_DIRECT_GYM
     if not subdomain:
-        return None
-    return Gym.objects.filter(subdomain=subdomain).first()
+        return None, None
+    return Gym.objects.filter(subdomain=subdomain).first(), None
 
 
 def stripe_events_recent(*, gym: Gym, limit: int = 10) -> QuerySet[StripeEvent]:

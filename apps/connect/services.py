@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +24,7 @@ from apps.audit.services import audit_record
 from apps.billing import stripe_gateway
 from apps.connect.event_handlers import HANDLERS
 from apps.connect.models import ConnectedAccount, StripeEvent, StripeEventStatus
-from apps.connect.selectors import connected_account_for_gym, gym_for_stripe_event
+from apps.connect.selectors import connected_account_for_gym, stripe_event_route
 from apps.tenants.models import Gym
 
 logger = logging.getLogger(__name__)
@@ -288,20 +289,30 @@ def _object_state(event: StripeEvent, obj: Mapping[str, Any]) -> dict[str, Any]:
     return stripe_gateway.stripe_object_retrieve(account_id=event.account or None, obj=obj)
 
 
-def _event_gym(
-    event: StripeEvent, obj: Mapping[str, Any], gyms: dict[str, Gym | None]
-) -> Gym | None:
-    # A batch asks once per account (every event of a connected account is for one gym).
+@dataclass
+class _Routing:
+    """What one task or batch learnt about accounts: each account's gym (asked once, as every
+    event of a connected account is for one gym), and the accounts whose last event was noted
+    less than LAST_EVENT_GRAIN ago (no write needed)."""
+
+    gyms: dict[str, Gym | None] = field(default_factory=dict)
+    noted: set[str] = field(default_factory=set)
+
+
+def _event_gym(event: StripeEvent, obj: Mapping[str, Any], routing: _Routing) -> Gym | None:
     key = event.account if event.account and settings.STRIPE_MODE != "direct" else None
-    if key is not None and key in gyms:
-        return gyms[key]
-    gym = gym_for_stripe_event(account=event.account, metadata=obj.get("metadata"))
+    if key is not None and key in routing.gyms:
+        return routing.gyms[key]
+    gym, account = stripe_event_route(account=event.account, metadata=obj.get("metadata"))
     if key is not None:
-        gyms[key] = gym
+        routing.gyms[key] = gym
+    noted_at = account.last_event_at if account is not None else None
+    if noted_at is not None and noted_at >= timezone.now() - LAST_EVENT_GRAIN:
+        routing.noted.add(account.account_id)
     return gym
 
 
-def _apply(event: StripeEvent, gyms: dict[str, Gym | None]) -> tuple[str, Gym | None]:
+def _apply(event: StripeEvent, routing: _Routing) -> tuple[str, Gym | None]:
     """Apply one event; returns its final status and the gym it was for."""
     data = event.payload.get("data") or {}
     obj = data.get("object") or {}
@@ -311,7 +322,7 @@ def _apply(event: StripeEvent, gyms: dict[str, Gym | None]) -> tuple[str, Gym | 
     if event.type == "account.application.deauthorized":
         row = connected_account_deauthorized(account_id=event.account)
         return StripeEventStatus.PROCESSED, row.gym if row else None
-    gym = _event_gym(event, obj, gyms)
+    gym = _event_gym(event, obj, routing)
     handler = HANDLERS.get(event.type)
     if gym is None or handler is None:
         return StripeEventStatus.IGNORED, gym
@@ -322,9 +333,7 @@ def _apply(event: StripeEvent, gyms: dict[str, Gym | None]) -> tuple[str, Gym | 
     return StripeEventStatus.PROCESSED, gym
 
 
-def _process(
-    event_pk: int, gyms: dict[str, Gym | None], read: StripeEvent | None = None
-) -> tuple[str, str]:
+def _process(event_pk: int, routing: _Routing, read: StripeEvent | None = None) -> tuple[str, str]:
     """Process one stored event at most once: its row is locked, and an event processed (or
     ignored) meanwhile is left alone. `read`: the event as a batch read it (its payload never
     changes), so only its status is read again under the lock. Returns the status and the
@@ -343,7 +352,7 @@ def _process(
                 status = locked.values_list("status", flat=True).get()
             if status in _DONE:
                 return status, account or ""
-            status, gym = _apply(event, gyms)
+            status, gym = _apply(event, routing)
             StripeEvent.objects.filter(pk=event_pk).update(
                 status=status,
                 gym=gym,
@@ -384,8 +393,9 @@ def stripe_event_process(*, event_pk: int) -> str:
     """Process one stored event, at most once whatever the number of deliveries or task
     runs. A failure is recorded on the event and on the gym's account, then raised so the task
     retries."""
-    status, account = _process(event_pk, {})
-    _note_last_event({account} - {""})
+    routing = _Routing()
+    status, account = _process(event_pk, routing)
+    _note_last_event({account} - {""} - routing.noted)
     return status
 
 
@@ -398,7 +408,7 @@ def stripe_events_process_pending(*, received_before: datetime | None = None) ->
     each in its own transaction as `stripe_event_process` does. A failure is recorded on its
     event and the others go on. Returns how many ended in each status."""
     counts: dict[str, int] = {}
-    gyms: dict[str, Gym | None] = {}
+    routing = _Routing()
     waiting = StripeEvent.objects.filter(status=StripeEventStatus.RECEIVED)
     if received_before is not None:
         waiting = waiting.filter(received_at__lt=received_before)
@@ -412,10 +422,11 @@ def stripe_events_process_pending(*, received_before: datetime | None = None) ->
             break
         for event in events:
             try:
-                status, _ = _process(event.pk, gyms, read=event)
+                status, _ = _process(event.pk, routing, read=event)
             except Exception:  # recorded on the event by _process; the others go on
                 status = StripeEventStatus.FAILED
             counts[status] = counts.get(status, 0) + 1
         last = (events[-1].created, events[-1].pk)
-        _note_last_event({event.account for event in events} - {""})
+        _note_last_event({event.account for event in events} - {""} - routing.noted)
+        routing.noted.clear()  # true when read: the next batch writes again
     return counts
