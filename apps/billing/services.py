@@ -21,7 +21,6 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -1911,52 +1910,86 @@ _USABLE_MEMBERSHIP_STATUSES = (
 
 @dataclass(frozen=True)
 class EntitlementSources:
-    """What a booking may use, read before any lock is taken: the memberships that allow it
-    (by primary key) else the credit grants with credits left (soonest expiring first). Read
-    again under the locks by `entitlement_take`; a booking with none is refused before it
-    waits for anything."""
+    """What a booking may use, read before any lock is taken: whether the gym requires a
+    membership or credits at all, the memberships that allow it (by primary key), else the
+    credit grants with credits left (soonest expiring first). Read again under the locks by
+    `entitlement_take`; a booking with none is refused before it waits for anything."""
 
     kind: str
     starts_at: datetime
     class_type_id: int | None
+    required: bool = True
     membership_ids: tuple[int, ...] = ()
     credit_ids: tuple[int, ...] = ()
 
 
+# The gym's rule and everything the client could use, in one round trip: every booking reads
+# this, and most refusals (a client whose credits ran out) end with it. Membership rows are
+# then read only for the clients who have one.
+_SOURCES_SQL = """
+SELECT EXISTS (SELECT 1 FROM {settings} WHERE memberships_required),
+       ARRAY(SELECT id FROM {memberships}
+              WHERE client_id = %(client)s AND status = ANY(%(statuses)s) ORDER BY id),
+       ARRAY(SELECT id FROM {credits}
+              WHERE client_id = %(client)s AND kind = %(kind)s AND remaining > 0
+                AND (expires_at IS NULL OR expires_at > %(starts_at)s)
+              ORDER BY expires_at ASC NULLS LAST, id)
+"""
+
+
 def entitlement_sources(
-    *, client: Client, kind: str, starts_at: datetime, class_type_id: int | None = None
+    *,
+    client: Client,
+    kind: str,
+    starts_at: datetime,
+    class_type_id: int | None = None,
+    override: bool = False,
 ) -> EntitlementSources:
     """What the client holds for a booking of `kind` starting at `starts_at`, without locks.
-    Nothing valid: a ValidationError naming `membership`, so a client with nothing is refused
-    at once rather than after the class's lock (the booking would fail under it anyway)."""
-    day = starts_at.astimezone(gym_zone()).date()
-    memberships = (
-        Membership.objects.select_related("plan")
-        .filter(client=client, status__in=_USABLE_MEMBERSHIP_STATUSES)
-        .order_by("pk")
+    `required` is False when the gym lets clients book without a membership (the booking
+    uses nothing). Nothing valid: a ValidationError naming `membership`, so a client with
+    nothing is refused at once rather than after the class's lock (the booking would fail
+    under it anyway); unless `override` (an owner or manager books anyway: checked by
+    `entitlement_take`)."""
+    quote = connection.ops.quote_name
+    sql = _SOURCES_SQL.format(
+        settings=quote(BillingSettings._meta.db_table),
+        memberships=quote(Membership._meta.db_table),
+        credits=quote(CreditGrant._meta.db_table),
     )
-    allowing = tuple(
-        membership.pk
-        for membership in memberships
-        if _membership_allows(membership, kind=kind, day=day, class_type_id=class_type_id)
-        and _allowance_left(membership, day=day)
-    )
-    credits: tuple[int, ...] = ()
-    if not allowing:
-        credits = tuple(
-            CreditGrant.objects.filter(client=client, kind=kind, remaining__gt=0)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=starts_at))
-            .order_by(F("expires_at").asc(nulls_last=True), "pk")
-            .values_list("pk", flat=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "client": client.pk,
+                "statuses": list(_USABLE_MEMBERSHIP_STATUSES),
+                "kind": kind,
+                "starts_at": starts_at,
+            },
         )
-        if not credits:
-            raise _no_membership()
+        required, membership_ids, credit_ids = cursor.fetchone()
+    if not required or override:
+        return EntitlementSources(
+            kind=kind, starts_at=starts_at, class_type_id=class_type_id, required=required
+        )
+    allowing: tuple[int, ...] = ()
+    if membership_ids:
+        day = starts_at.astimezone(gym_zone()).date()
+        memberships = Membership.objects.select_related("plan").filter(pk__in=membership_ids)
+        allowing = tuple(
+            membership.pk
+            for membership in sorted(memberships, key=lambda m: m.pk)
+            if _membership_allows(membership, kind=kind, day=day, class_type_id=class_type_id)
+            and _allowance_left(membership, day=day)
+        )
+    if not allowing and not credit_ids:
+        raise _no_membership()
     return EntitlementSources(
         kind=kind,
         starts_at=starts_at,
         class_type_id=class_type_id,
         membership_ids=allowing,
-        credit_ids=credits,
+        credit_ids=() if allowing else tuple(credit_ids),
     )
 
 
