@@ -201,3 +201,18 @@ def test_gym_b_is_untouched_by_gym_as_run(paying: CrmGym, crm_b: CrmGym) -> None
     with tenant_context(crm_b.gym):
         b_waiting.refresh_from_db()
         assert b_waiting.status == ClassBookingStatus.WAITLISTED
+
+
+def test_a_spot_freed_after_the_class_started_promotes_nobody(paying: CrmGym) -> None:
+    crm = paying
+    with tenant_context(crm.gym):
+        booked, waiting = full_class_with_a_waitlist(crm)
+        start(booked.occurrence)
+        booked.refresh_from_db()
+        class_services.class_cancel(actor=crm.desk, booking=booked)
+        waiting.refresh_from_db()
+        assert waiting.status == ClassBookingStatus.WAITLISTED
+        class_services.waitlists_expire()
+        waiting.refresh_from_db()
+        assert waiting.status == ClassBookingStatus.WAITLIST_EXPIRED
+        assert remaining(crm.cara) == 2

@@ -173,10 +173,14 @@ def _fill_from_waitlist(occurrence: ClassOccurrence, actor: User | None) -> list
     """Promote waitlisted bookings, first come first served, while spots are free. Call with
     the occurrence locked. Positions of those still waiting are kept (arrival numbers).
     Clients the gym's policy blocks from booking are passed over and stay on the waitlist
-    (they are promoted later if a spot is still free once their block ends)."""
+    (they are promoted later if a spot is still free once their block ends). Once the class
+    has started nobody is promoted: a spot freed then is of no use, and the waitlist ends
+    (`waitlists_expire`)."""
+    if occurrence.is_cancelled or occurrence.starts_at <= timezone.now():
+        return []
     taken = occurrence.bookings.filter(status__in=SPOT_STATUSES).count()
     free = occurrence.capacity - taken
-    if free <= 0 or occurrence.is_cancelled:
+    if free <= 0:
         return []
     candidates = list(
         occurrence.bookings.select_for_update()
