@@ -421,6 +421,10 @@ class Payment(models.Model):
     # What else this line belongs to, for lines that are not a sale ("strike:<id>" for a
     # late-cancel or no-show fee): found again by it, under the lock of what it names.
     reference = models.CharField(max_length=40, blank=True)
+    # The card Stripe charged (brand and last four), when a sale, a fee or a webhook told us:
+    # the profile shows the client's card on file from it without asking Stripe.
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     paid_at = models.DateTimeField(_("date"))
     created_at = models.DateTimeField(auto_now_add=True)

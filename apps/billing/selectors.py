@@ -180,6 +180,19 @@ def failed_payments(*, viewer: Any) -> QuerySet[Membership]:
     )
 
 
+def card_on_file_seen(*, client: Client) -> dict[str, str] | None:
+    """The card Stripe last charged for the client ({"card_brand", "card_last4"}), as our
+    ledger learnt it from a sale, a fee or a webhook; None when no card payment told us.
+    No call to Stripe (the profile reads it on every view)."""
+    return (
+        Payment.objects.filter(client=client)
+        .exclude(card_last4="")
+        .order_by("-paid_at", "-pk")
+        .values("card_brand", "card_last4")
+        .first()
+    )
+
+
 def failed_fees(*, viewer: Any) -> QuerySet[Payment]:
     """Late-cancel and no-show fees the card on file did not pay, oldest first, for the desk
     to collect."""

@@ -553,6 +553,7 @@ def pack_grant_from_stripe(
     amount: int | None = None,
     actor: User | None = None,
     stripe_charge_id: str = "",
+    card: dict[str, str] | None = None,
 ) -> CreditGrant | None:
     """A pack paid through Stripe (Checkout, or the card on file at the desk): its credits
     and its card payment line, once per `stripe_id` (the payment intent); delivered again,
@@ -564,7 +565,11 @@ def pack_grant_from_stripe(
         client=client,
         pack=pack,
         payment_kind=PaymentKind.CARD,
-        payment_extra={"stripe_id": stripe_id, "stripe_charge_id": stripe_charge_id},
+        payment_extra={
+            "stripe_id": stripe_id,
+            "stripe_charge_id": stripe_charge_id,
+            **_card_fields(card),
+        },
         charged=amount,
     )
     return credit
@@ -1235,6 +1240,23 @@ class Sale:
     checkout_url: str = ""
 
 
+def _card_fields(card: dict[str, str] | None) -> dict[str, str]:
+    """A payment's card columns from a card's details (as the gateway gives them)."""
+    if not card:
+        return {}
+    return {"card_brand": card.get("brand", "")[:20], "card_last4": card.get("last4", "")[:4]}
+
+
+@transaction.atomic
+def payment_card_learn(*, stripe_id: str, card: dict[str, str]) -> int:
+    """Stripe told us which card paid (a webhook about a Checkout payment): kept on its
+    ledger line, for the profile's "card on file". Lines updated (0 or 1)."""
+    fields = _card_fields(card)
+    if not fields.get("card_last4"):
+        return 0
+    return Payment.objects.filter(stripe_id=stripe_id, card_last4="").update(**fields)
+
+
 def _payment_kind_error(message: str, code: str) -> ValidationError:
     return ValidationError({"payment_kind": [ValidationError(message, code=code)]})
 
@@ -1372,6 +1394,7 @@ def pack_sell_card_on_file(
             amount=amount,
             actor=actor,
             stripe_charge_id=_gateway().charge_of(intent),
+            card=card,
         )
     except ValidationError as error:
         # The webhook about this payment wrote it at the same moment (its line is unique).
@@ -1439,7 +1462,12 @@ def membership_sell_card_on_file(
         else {}
     )
     return _membership_record_card_sale(
-        actor=actor, client=client, plan=plan, subscription=subscription, invoice=invoice
+        actor=actor,
+        client=client,
+        plan=plan,
+        subscription=subscription,
+        invoice=invoice,
+        card=card,
     )
 
 
@@ -1474,6 +1502,7 @@ def _membership_record_card_sale(
     plan: MembershipPlan,
     subscription: dict[str, Any],
     invoice: dict[str, Any],
+    card: dict[str, str],
 ) -> Membership:
     membership = membership_sync_from_stripe(subscription=subscription, client=client, plan=plan)
     audit_record(
@@ -1501,6 +1530,7 @@ def _membership_record_card_sale(
             hosted_invoice_url=str(invoice.get("hosted_invoice_url") or ""),
             membership=membership,
         )
+        payment_card_learn(stripe_id=str(invoice["id"]), card=card)
     return membership
 
 
@@ -1726,7 +1756,11 @@ def _fee_line_open(*, strike_pk: int) -> Payment | None:
 
 @transaction.atomic
 def _fee_line_close(
-    *, payment_pk: int, intent: dict[str, Any] | None, failure: str = ""
+    *,
+    payment_pk: int,
+    intent: dict[str, Any] | None,
+    failure: str = "",
+    card: dict[str, str] | None = None,
 ) -> Payment:
     payment = Payment.objects.select_for_update().get(pk=payment_pk)
     before = snapshot(payment, ("status", "stripe_id", "failed_attempts", "reason"))
@@ -1736,6 +1770,8 @@ def _fee_line_close(
         payment.status = PaymentStatus.SUCCEEDED
         payment.stripe_id = str(intent["id"])
         payment.stripe_charge_id = _gateway().charge_of(intent)
+        for name, value in _card_fields(card).items():
+            setattr(payment, name, value)
         payment.paid_at = timezone.now()
         action = "fee.charged"
         if waived:
@@ -1778,6 +1814,7 @@ def strike_fee_charge(*, strike_pk: int) -> Payment | None:
     payment = _fee_line_open(strike_pk=strike_pk)
     if payment is None:
         return None
+    card = None
     try:
         card = card_on_file(client=payment.client)
         intent = _charge_card_on_file(
@@ -1792,7 +1829,7 @@ def strike_fee_charge(*, strike_pk: int) -> Payment | None:
         if isinstance(cause, stripe.StripeError) and not isinstance(cause, stripe.CardError):
             raise cause from error  # Stripe down or refusing the call: retried later
         return _fee_line_close(payment_pk=payment.pk, intent=None, failure=" ".join(error.messages))
-    return _fee_line_close(payment_pk=payment.pk, intent=intent)
+    return _fee_line_close(payment_pk=payment.pk, intent=intent, card=card)
 
 
 def strike_fee_waive(*, strike: Any, actor: User | None) -> None:

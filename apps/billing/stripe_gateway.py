@@ -183,7 +183,10 @@ def customer_find(*, gym: Gym, client: Any, email: str = "") -> str:
     if not email:
         return ""
     client_ref = str(client.pk)
-    for customer in gym_client(gym).v1.customers.list({"email": email, "limit": 10}):
+    customers = gym_client(gym).v1.customers.list({"email": email, "limit": 100})
+    # Every page: one email may have many customers (people who share an address, clients
+    # made again), and which page holds this client's is up to Stripe's order.
+    for customer in customers.auto_paging_iter():
         metadata = customer.get("metadata") or {}
         if metadata.get("client") == client_ref and metadata.get("gym") == gym.subdomain:
             return customer.id
@@ -198,6 +201,12 @@ def _card_details(method: Mapping[str, Any]) -> dict[str, str]:
         "brand": str(card.get("brand") or ""),
         "last4": str(card.get("last4") or ""),
     }
+
+
+def payment_method_card(*, account_id: str | None, payment_method_id: str) -> dict[str, str]:
+    """A payment method's card ({"id", "brand", "last4"}) on the account an event named."""
+    method = account_client(account_id).v1.payment_methods.retrieve(payment_method_id)
+    return _card_details(method.to_dict())
 
 
 def customer_card_on_file(*, gym: Gym, client: Any) -> dict[str, str] | None:

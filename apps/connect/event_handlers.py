@@ -146,13 +146,21 @@ def payment_intent_succeeded(*, obj: dict[str, Any], event_type: str, event_id: 
     only when that sale's own write never happened. Other intents (fees, invoices) have
     their lines already and are left alone."""
     from apps.billing.models import Pack, Payment
-    from apps.billing.services import pack_grant_from_stripe
+    from apps.billing.services import pack_grant_from_stripe, payment_card_learn
     from apps.billing.stripe_gateway import charge_of
 
     if obj.get("status") != "succeeded":
         return
+    stripe_id = str(obj["id"])
+    line = Payment.objects.filter(stripe_id=stripe_id).values("card_last4").first()
+    if line is not None and line["card_last4"]:
+        return  # ours, with its card known: nothing to add
     pack_id = _metadata_id(obj, "pack", "pack_id")
-    if pack_id is None or Payment.objects.filter(stripe_id=str(obj["id"])).exists():
+    if line is None and pack_id is None:
+        return  # an invoice's or another app's payment: its own events record it
+    card = _card_that_paid(obj)
+    if line is not None:
+        payment_card_learn(stripe_id=stripe_id, card=card or {})
         return
     client = _client(obj)
     pack = Pack.objects.filter(pk=pack_id).first()
@@ -163,10 +171,27 @@ def payment_intent_succeeded(*, obj: dict[str, Any], event_type: str, event_id: 
     pack_grant_from_stripe(
         client=client,
         pack=pack,
-        stripe_id=str(obj["id"]),
+        stripe_id=stripe_id,
         amount=int(amount) if amount else None,
         stripe_charge_id=charge_of(obj),
+        card=card,
     )
+
+
+def _card_that_paid(intent: dict[str, Any]) -> dict[str, str] | None:
+    """The card of a payment intent, for the profile's "card on file" (a Checkout payment
+    tells us no more than its payment method's id). Unknown to Stripe: None."""
+    import stripe
+
+    from apps.billing.stripe_gateway import payment_method_card
+
+    method = _ref(intent.get("payment_method"))
+    if not method:
+        return None
+    try:
+        return payment_method_card(account_id=_account_id(), payment_method_id=method)
+    except stripe.InvalidRequestError:
+        return None
 
 
 def invoice_sync(*, obj: dict[str, Any], event_type: str, event_id: str) -> None:

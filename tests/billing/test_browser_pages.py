@@ -26,6 +26,8 @@ from apps.billing.models import (
     MembershipPlan,
     Pack,
     Payment,
+    PaymentKind,
+    PaymentStatus,
     PromotionCode,
 )
 from apps.crm.models import Client
@@ -99,6 +101,21 @@ def test_billing_pages_at_both_widths(  # type: ignore[no-untyped-def]
             actor=owner, client=client, pack=packs[0], payment_kind="offline_transfer"
         )
         services.membership_mark_past_due(membership=membership, failed_at=timezone.now())
+        # A no-show fee the saved card declined: on the failed-payments list and in the
+        # ledger, with the card on file it tells of.
+        Payment.objects.create(
+            client=client,
+            kind=PaymentKind.FEE,
+            amount=1500,
+            currency=plans[0].currency,
+            status=PaymentStatus.FAILED,
+            description="No-show fee (2026-01-05 18:00)",
+            reason="Your card was declined.",
+            reference=f"strike:{tag}",
+            card_brand="visa",
+            card_last4="0341",
+            paid_at=timezone.now(),
+        )
         class_type = ClassType.objects.create(name=f"Spin {tag}", booking_closes_minutes=0)
         starts_at = timezone.now() + timedelta(minutes=40)
         occurrence = ClassOccurrence.objects.create(
@@ -142,6 +159,13 @@ def test_billing_pages_at_both_widths(  # type: ignore[no-untyped-def]
                 page.screenshot(
                     path=str(SCREENSHOTS / f"billing-{name}-{width}.png"), full_page=True
                 )
+                if name == "failed-payments":
+                    fee = page.get_by_test_id("failed-fee")
+                    assert fee.count() == 1
+                    assert fee.get_by_role("button", name="Record as paid").is_visible()
+                    assert "15.00" in fee.inner_text()
+                if name == "client":
+                    assert page.get_by_test_id("card-on-file").inner_text().endswith("0341")
         assert "Past due" in page.content()
         page.context.clear_cookies()
         sign_in(page, base, user.email)

@@ -127,6 +127,11 @@ def test_a_pack_on_the_card_on_file_is_paid_and_granted_once_whatever_the_webhoo
     )
     assert again.json() == response.json()
     assert written(crm_a) == (1, 1, 0)
+    # The profile shows the card on file, as the sale learnt it (Stripe is not asked).
+    stripe_fake.requests.clear()
+    page = browser_as(crm_a, "desk").get(f"/clients/{crm_a.ann.pk}/").content.decode()
+    assert "Card on file: Visa ending 4242" in page
+    assert stripe_fake.requests == []
 
 
 def test_the_webhook_completes_a_card_sale_whose_own_write_never_happened(
@@ -156,7 +161,9 @@ def test_the_webhook_completes_a_card_sale_whose_own_write_never_happened(
     with tenant_context(crm_a.gym):
         credit = CreditGrant.objects.get()
         assert credit.client == crm_a.ann
-        assert Payment.objects.get().stripe_id == intent["id"]
+        payment = Payment.objects.get()
+        assert payment.stripe_id == intent["id"]
+        assert payment.card_last4 == "4242"  # read from the intent's payment method
 
 
 def test_a_plan_on_the_card_on_file_from_the_profile_gives_one_membership(
@@ -182,6 +189,7 @@ def test_a_plan_on_the_card_on_file_from_the_profile_gives_one_membership(
         assert payment.membership == membership
         assert payment.amount == 6000
         assert payment.stripe_id.startswith("in_")
+        assert payment.card_last4 == "4242"
         sold = AuditEvent.objects.get(action="membership.sold")
         assert sold.actor_id == crm_a.desk.pk
     connection.set_schema_to_public()

@@ -71,6 +71,7 @@ def test_a_no_show_fee_is_charged_to_the_card_once_however_often_the_task_runs(
     assert fee.client_id == crm_a.ann.pk
     assert fee.stripe_id.startswith("pi_")
     assert "No-show fee" in fee.description
+    assert (fee.card_brand, fee.card_last4) == ("visa", "4242")
     asked = stripe_fake.created_with[fee.stripe_id]
     assert asked["payment_method"] == method
     assert asked["off_session"] == "true"

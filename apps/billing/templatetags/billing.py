@@ -62,6 +62,8 @@ def client_billing(context: Any, client: Client) -> dict[str, Any]:
         "can_ledger": can_ledger,
         "can_sell": can_sell,
         "can_manage": can_manage,
+        # The card Stripe last charged, as the ledger learnt it (no call to Stripe per view).
+        "card": selectors.card_on_file_seen(client=client) if can_sell else None,
         "currency": selectors.gym_currency(),
         "refundable_kinds": (
             PaymentKind.CARD,
