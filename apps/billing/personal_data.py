@@ -10,7 +10,8 @@ personal_data.register(
     "billing.Payment",
     user_path="client__user",
     erase="anonymise",
-    anonymise={"reason": ""},
+    # The card that paid says little, but nothing of it need stay once the person is gone.
+    anonymise={"reason": "", "card_brand": "", "card_last4": ""},
     keep_for_law=True,
 )
 personal_data.register(
