@@ -1832,6 +1832,23 @@ def strike_fee_charge(*, strike_pk: int) -> Payment | None:
     return _fee_line_close(payment_pk=payment.pk, intent=intent, card=card)
 
 
+def strike_fee_give_up(*, strike_pk: int, failure: str) -> Payment | None:
+    """Stripe could not be reached through all of the task's retries: the fee is failed (for
+    the desk to collect) rather than left pending for ever."""
+    payment = (
+        Payment.objects.filter(reference=strike_reference(strike_pk), kind=PaymentKind.FEE)
+        .only("pk")
+        .first()
+    )
+    if payment is None:
+        return None
+    return _fee_line_close(
+        payment_pk=payment.pk,
+        intent=None,
+        failure=_("Stripe could not be reached: %(error)s") % {"error": failure},
+    )
+
+
 def strike_fee_waive(*, strike: Any, actor: User | None) -> None:
     """A strike was waived: a fee not yet collected is waived with it (no longer charged, off
     the failed-payments list); one already charged is refunded after commit."""

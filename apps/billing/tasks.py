@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 from celery import shared_task
 
 from apps.billing.services import (
@@ -7,6 +9,7 @@ from apps.billing.services import (
     dunning_run,
     fee_refund_waived,
     strike_fee_charge,
+    strike_fee_give_up,
 )
 
 
@@ -31,20 +34,31 @@ def push_catalogue_item(label: str, pk: int) -> None:
     catalogue_item_stripe_sync(label=label, pk=pk)
 
 
+FEE_MAX_RETRIES = 6
+
+
 @shared_task(
+    bind=True,
     name="billing.charge_strike_fee",
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=6,
+    max_retries=FEE_MAX_RETRIES,
 )
-def charge_strike_fee(strike_pk: int) -> int | None:
+def charge_strike_fee(self, strike_pk: int) -> int | None:  # type: ignore[no-untyped-def]
     """In the gym's schema (sent when the strike committed): charge its late-cancel or
     no-show fee to the card on file. Once per strike however often it runs; retried with
-    backoff while Stripe cannot be reached. The fee's payment id, or None."""
-    payment = strike_fee_charge(strike_pk=strike_pk)
+    backoff while Stripe cannot be reached, then left failed for the desk. The fee's
+    payment id, or None."""
+    try:
+        payment = strike_fee_charge(strike_pk=strike_pk)
+    except Exception as exc:
+        if self.request.retries >= FEE_MAX_RETRIES:
+            strike_fee_give_up(strike_pk=strike_pk, failure=str(exc))
+            raise
+        # Exponential backoff with jitter, capped below the broker's visibility timeout:
+        # 10 s, 20 s, 40 s ... 5 min.
+        countdown = min(2**self.request.retries * 10, 300) + random.uniform(0, 5)  # noqa: S311
+        raise self.retry(exc=exc, countdown=countdown) from exc
     return payment.pk if payment is not None else None
 
 

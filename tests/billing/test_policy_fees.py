@@ -249,3 +249,36 @@ def test_gym_b_cannot_collect_or_see_gym_a_fees(
         fee.refresh_from_db()
         assert fee.status == PaymentStatus.FAILED
     assert written(crm_b) == (0, 0, 0)
+
+
+def test_stripe_unreachable_is_retried_then_the_fee_is_left_failed_for_the_desk(
+    crm_a: CrmGym,  # noqa: F811
+    stripe_fake: FakeStripeConnect,
+    account_a,
+    django_capture_on_commit_callbacks,
+) -> None:
+    import stripe
+    from celery.exceptions import Retry
+
+    from apps.billing.tasks import FEE_MAX_RETRIES
+
+    set_fees(crm_a, no_show_fee=1500)
+    save_card(stripe_fake, crm_a)
+    stripe_fake.requests.clear()
+    stripe_fake.rate_limit_next = 10_000  # every call answers 429 until the end of the test
+    with tenant_context(crm_a.gym):
+        occurrence = make_class(crm_a, in_hours=-2)
+        booking = ClassBooking.objects.create(occurrence=occurrence, client=crm_a.ann)
+        # The first run: Stripe answers 429 (after the SDK's own retries): retried later.
+        with pytest.raises(Retry), django_capture_on_commit_callbacks(execute=True):
+            class_services.booking_mark_no_show(actor=crm_a.desk, booking=booking)
+        strike = Strike.objects.get(class_booking=booking)
+        fee = Payment.objects.get(reference=f"strike:{strike.pk}")
+        assert fee.status == PaymentStatus.PENDING
+        # The last retry: still nothing from Stripe, so the fee is failed for the desk.
+        with pytest.raises(stripe.RateLimitError):
+            charge_strike_fee.apply(args=[strike.pk], retries=FEE_MAX_RETRIES)
+        fee.refresh_from_db()
+    assert fee.status == PaymentStatus.FAILED
+    assert "could not be reached" in fee.reason
+    assert intent_posts(stripe_fake) == []
