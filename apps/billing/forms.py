@@ -86,7 +86,14 @@ class SellPlanForm(forms.Form):
     plan = forms.ModelChoiceField(label=_("Plan"), queryset=MembershipPlan.objects.none())
     # Cash and transfers are recorded; the card on file is charged now; a Checkout link is
     # sent to the client, whose payment completes the sale.
-    payment_kind = forms.ChoiceField(label=_("Paid by"), choices=SaleMethod.choices)
+    payment_kind = forms.ChoiceField(
+        label=_("Paid by"),
+        choices=SaleMethod.choices,
+        help_text=_(
+            "Card on file: charged now. Checkout link: sent to the client, who pays on "
+            "Stripe's page."
+        ),
+    )
     promotion_code = forms.CharField(label=_("Promotion code"), max_length=32, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

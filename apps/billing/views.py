@@ -42,6 +42,8 @@ from apps.crm.models import Client
 from apps.portal.views import client_required
 
 SELLERS = (Role.OWNER, Role.MANAGER, Role.FRONT_DESK)
+# The session's last Checkout link sent from a profile: {"client": pk, "url": ...}.
+CHECKOUT_LINK_KEY = "billing_checkout_link"
 MANAGERS = (Role.OWNER, Role.MANAGER)
 
 
@@ -254,11 +256,9 @@ def _sell(request: HttpRequest, client: Client, form: Any, done: str) -> HttpRes
         messages.error(request, text)
     else:
         if sale.checkout_url:
-            messages.success(
-                request,
-                _("Checkout link sent to the client: %(url)s") % {"url": sale.checkout_url},
-                extra_tags="checkout-link",
-            )
+            # Shown once on the profile (billing's template tag), for the desk to copy.
+            request.session[CHECKOUT_LINK_KEY] = {"client": client.pk, "url": sale.checkout_url}
+            messages.success(request, _("Checkout link sent to the client."))
         else:
             messages.success(request, done)
     return _back_to(client)

@@ -309,9 +309,14 @@ def test_the_profile_sends_a_link_and_shows_it_to_the_desk(
     page = response.content.decode()
     session = list(stripe_fake.sessions.values())[-1]
     assert session["mode"] == "subscription"
-    assert session["url"] in page
+    assert "Checkout link sent to the client." in page
+    assert 'data-testid="checkout-link"' in page
+    assert f'value="{session["url"]}"' in page
     assert len(mail.outbox) == 1
     assert written(crm_a) == (0, 0, 0)
+    # Shown once: the next view of the profile has no link.
+    page = desk.get(f"/clients/{crm_a.ann.pk}/").content.decode()
+    assert 'data-testid="checkout-link"' not in page
 
 
 def test_portal_purchases_of_packs_keep_the_card(

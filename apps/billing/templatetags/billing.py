@@ -19,6 +19,7 @@ from apps.billing.forms import (
 )
 from apps.billing.models import CURRENT_MEMBERSHIP_STATUSES, PaymentKind
 from apps.billing.money import format_money
+from apps.billing.views import CHECKOUT_LINK_KEY
 from apps.crm.models import Client
 
 register = template.Library()
@@ -48,6 +49,12 @@ def client_billing(context: Any, client: Client) -> dict[str, Any]:
         list(selectors.ledger_of(viewer=viewer, client=client)[:LEDGER_ROWS]) if can_ledger else []
     )
     current = next((m for m in memberships if m.status in CURRENT_MEMBERSHIP_STATUSES), None)
+    # The Checkout link just sent from this profile (billing.views._sell), shown once.
+    session = getattr(context["request"], "session", None)
+    sent = session.get(CHECKOUT_LINK_KEY) if session is not None else None
+    checkout_link = ""
+    if sent and sent.get("client") == client.pk:
+        checkout_link = session.pop(CHECKOUT_LINK_KEY)["url"]
     can_sell = selectors.can_sell(viewer)
     can_manage = selectors.can_manage_memberships(viewer)
     return {
@@ -64,6 +71,7 @@ def client_billing(context: Any, client: Client) -> dict[str, Any]:
         "can_manage": can_manage,
         # The card Stripe last charged, as the ledger learnt it (no call to Stripe per view).
         "card": selectors.card_on_file_seen(client=client) if can_sell else None,
+        "checkout_link": checkout_link,
         "currency": selectors.gym_currency(),
         "refundable_kinds": (
             PaymentKind.CARD,
