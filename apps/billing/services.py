@@ -1066,7 +1066,8 @@ def _plan_of_subscription(
     return plan
 
 
-@transaction.atomic
+# No savepoint: its callers (a webhook's transaction, a card sale's) fail as a whole.
+@transaction.atomic(savepoint=False)
 def membership_sync_from_stripe(
     *,
     subscription: dict[str, Any],
@@ -1148,7 +1149,8 @@ def membership_sync_from_stripe(
     return membership
 
 
-@transaction.atomic
+# No savepoint: its callers (a webhook's transaction, a card sale's) fail as a whole.
+@transaction.atomic(savepoint=False)
 def payment_record_from_stripe(
     *,
     stripe_id: str,
