@@ -149,7 +149,12 @@ class BillingSettingsForm(forms.Form):
     memberships_required = forms.BooleanField(
         label=_("Clients need a membership or credits to book"), required=False
     )
-    drop_in_price = MoneyField(label=_("Drop-in price"), required=False)
+    drop_in_price = MoneyField(
+        label=_("Drop-in price (one class; empty: no drop-ins)"), required=False
+    )
+    drop_in_valid_days = forms.IntegerField(
+        label=_("Drop-in valid for (days)"), min_value=1, max_value=3650, required=False
+    )
     dunning_block_days = forms.IntegerField(
         label=_("Block booking after a failed payment (days)"), min_value=0, max_value=365
     )
@@ -167,6 +172,8 @@ class BillingSettingsForm(forms.Form):
         data = dict(self.cleaned_data)
         for name in ("late_cancel_fee", "no_show_fee"):
             data[name] = data[name] or None  # 0 is no fee, as empty
+        if data.get("drop_in_valid_days") is None:
+            data.pop("drop_in_valid_days", None)  # empty: as it was
         return data
 
 

@@ -26,7 +26,8 @@ CURRENCY_FIELD = {"max_length": 3}
 class BillingSettings(models.Model):
     """The gym's billing rules, one row per gym: whether booking needs a membership or credit
     (off until the gym sells something, so gyms without a catalogue keep booking), the drop-in
-    price shown with the catalogue, and the dunning steps after a failed renewal."""
+    price (sold as the gym's drop-in pack, see `Pack.is_drop_in`), and the dunning steps after a
+    failed renewal."""
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
     memberships_required = models.BooleanField(
@@ -34,6 +35,10 @@ class BillingSettings(models.Model):
     )
     drop_in_price = models.PositiveIntegerField(
         _("drop-in price (minor units)"), null=True, blank=True
+    )
+    # How long the one class credit a drop-in sells stays usable.
+    drop_in_valid_days = models.PositiveSmallIntegerField(
+        _("drop-in valid for (days)"), default=30, validators=[MinValueValidator(1)]
     )
     dunning_block_days = models.PositiveIntegerField(
         _("days past due before booking is blocked"), default=7
@@ -141,6 +146,11 @@ class Pack(TimeStampedModel):
     stripe_product_id = models.CharField(max_length=64, blank=True)
     stripe_price_id = models.CharField(max_length=64, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # The gym's drop-in: one class credit at the billing settings' drop-in price, kept in step
+    # by billing_settings_update (at most one not archived, under the settings row's lock; no
+    # unique index: every relation costs every gym). Its stored name is the untranslated
+    # "Drop-in"; pages show `display_name` in the reader's language.
+    is_drop_in = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("pack")
@@ -153,8 +163,12 @@ class Pack(TimeStampedModel):
             ),
         ]
 
+    @property
+    def display_name(self) -> str:
+        return str(_("Drop-in")) if self.is_drop_in else self.name
+
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 class PromotionCode(TimeStampedModel):

@@ -71,8 +71,16 @@ def plan_list(*, include_archived: bool = False) -> QuerySet[MembershipPlan]:
 
 
 def pack_list(*, include_archived: bool = False) -> QuerySet[Pack]:
+    """Every pack on sale (archived ones too when asked), the drop-in among them: it sells
+    wherever packs sell."""
     packs = Pack.objects.all()
     return packs if include_archived else packs.filter(archived_at__isnull=True)
+
+
+def drop_in_pack() -> Pack | None:
+    """The drop-in on sale (billing_settings_update keeps it in step with the drop-in price),
+    None when the gym sets no drop-in price."""
+    return Pack.objects.filter(is_drop_in=True, archived_at__isnull=True).order_by("pk").first()
 
 
 def promotion_code_list(*, include_inactive: bool = True) -> QuerySet[PromotionCode]:

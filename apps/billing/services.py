@@ -90,6 +90,7 @@ PROMOTION_FIELDS = ("code", "percent_off", "amount_off", "stripe_coupon_id", "ac
 SETTINGS_FIELDS = (
     "memberships_required",
     "drop_in_price",
+    "drop_in_valid_days",
     "dunning_block_days",
     "dunning_suspend_days",
     "late_cancel_fee",
@@ -181,7 +182,8 @@ def period_end(start: date, interval: str) -> date:
 
 @transaction.atomic
 def billing_settings_update(*, actor: User, **fields: Any) -> BillingSettings:
-    """Change the gym's billing settings (owners and managers)."""
+    """Change the gym's billing settings (owners and managers); the drop-in pack follows the
+    drop-in price and validity (`_drop_in_keep_in_step`)."""
     _require(actor, MANAGING_ROLES, _("Only owners and managers can change billing settings."))
     check_fields_allowed(fields, SETTINGS_FIELDS)
     current = BillingSettings.objects.select_for_update().first() or BillingSettings()
@@ -192,7 +194,69 @@ def billing_settings_update(*, actor: User, **fields: Any) -> BillingSettings:
     changes = changes_between(before, snapshot(current, SETTINGS_FIELDS))
     if changes:
         audit_record(action="billing_settings.updated", actor=actor, obj=current, changes=changes)
+    _drop_in_keep_in_step(actor=actor, settings_row=current)
     return current
+
+
+# Stored untranslated: pages show Pack.display_name in the reader's language; Stripe's
+# Product (the Checkout page, the receipt) carries this name.
+DROP_IN_NAME = "Drop-in"
+
+
+def _drop_in_keep_in_step(*, actor: User, settings_row: BillingSettings) -> Pack | None:
+    """The gym's drop-in pack: one class credit at the drop-in price, valid the drop-in days.
+    Called under the settings row's lock, which keeps it to one. A change before any sale edits
+    it; once sold it is archived and replaced, so what clients bought stays as it was. No price:
+    archived. Stripe follows as for any pack."""
+    current = Pack.objects.select_for_update().filter(is_drop_in=True, archived_at__isnull=True)
+    current = current.order_by("pk").first()
+    price = settings_row.drop_in_price
+    if price is None:
+        if current is not None:
+            _push_to_stripe(_catalogue_archive(current, "pack.archived", actor, MANAGING_ROLES))
+        return None
+    wanted = {
+        "name": DROP_IN_NAME,
+        "kind": CreditKind.CLASS,
+        "credits": 1,
+        "price": price,
+        "expiry_days": settings_row.drop_in_valid_days,
+    }
+    if current is not None:
+        if all(getattr(current, name) == value for name, value in wanted.items()):
+            return current
+        # CreditGrant.pack has no index (a gym's grants are few); a settings change is rare.
+        if not CreditGrant.objects.filter(pack=current).exists():
+            item = _catalogue_update(
+                current, "pack.updated", PACK_FIELDS, actor, wanted, MANAGING_ROLES
+            )
+            _push_to_stripe(item)
+            return item
+        _push_to_stripe(_catalogue_archive(current, "pack.archived", actor, MANAGING_ROLES))
+    item = _catalogue_create(
+        Pack,
+        "pack.created",
+        (*PACK_FIELDS, "is_drop_in"),
+        actor,
+        {**wanted, "is_drop_in": True},
+        MANAGING_ROLES,
+    )
+    _push_to_stripe(item)
+    return item
+
+
+def _not_the_drop_in(pack: Pack) -> None:
+    """The drop-in pack follows the billing settings only: editing or archiving it on its own
+    would leave the settings selling a price nobody can buy."""
+    if pack.is_drop_in:
+        raise ValidationError(
+            {
+                "pack": _(
+                    "The drop-in follows the drop-in price: change or clear it in the billing "
+                    "settings."
+                )
+            }
+        )
 
 
 def _push_to_stripe(instance: Any) -> None:
@@ -206,8 +270,15 @@ def _push_to_stripe(instance: Any) -> None:
         transaction.on_commit(lambda: push_catalogue_item.delay(label, pk))
 
 
-def _catalogue_create(model: type, action: str, allowed: tuple[str, ...], actor: User, fields):  # type: ignore[no-untyped-def]
-    _require(actor, CATALOGUE_ROLES, _("Only the owner can change the catalogue."))
+def _catalogue_create(
+    model: type,
+    action: str,
+    allowed: tuple[str, ...],
+    actor: User,
+    fields: dict[str, Any],
+    roles: tuple[str, ...] = CATALOGUE_ROLES,
+) -> Any:
+    _require(actor, roles, _("Only the owner can change the catalogue."))
     check_fields_allowed(fields, allowed)
     instance = model(currency=gym_currency(), **fields)
     model_save(instance)
@@ -220,8 +291,15 @@ def _catalogue_create(model: type, action: str, allowed: tuple[str, ...], actor:
     return instance
 
 
-def _catalogue_update(instance, action: str, allowed: tuple[str, ...], actor: User, fields):  # type: ignore[no-untyped-def]
-    _require(actor, CATALOGUE_ROLES, _("Only the owner can change the catalogue."))
+def _catalogue_update(
+    instance: Any,
+    action: str,
+    allowed: tuple[str, ...],
+    actor: User,
+    fields: dict[str, Any],
+    roles: tuple[str, ...] = CATALOGUE_ROLES,
+) -> Any:
+    _require(actor, roles, _("Only the owner can change the catalogue."))
     check_fields_allowed(fields, allowed)
     instance = type(instance).objects.select_for_update().get(pk=instance.pk)
     before = snapshot(instance, allowed)
@@ -234,9 +312,12 @@ def _catalogue_update(instance, action: str, allowed: tuple[str, ...], actor: Us
     return instance
 
 
-def _catalogue_archive(instance, action: str, actor: User):  # type: ignore[no-untyped-def]
-    """Archived, never deleted: memberships, credits and payments point at it."""
-    _require(actor, CATALOGUE_ROLES, _("Only the owner can change the catalogue."))
+def _catalogue_archive(
+    instance: Any, action: str, actor: User, roles: tuple[str, ...] = CATALOGUE_ROLES
+) -> Any:
+    """Archived, never deleted: memberships, credits and payments point at it. `roles`: the
+    drop-in pack is the billing settings' (owners and managers)."""
+    _require(actor, roles, _("Only the owner can change the catalogue."))
     instance = type(instance).objects.select_for_update().get(pk=instance.pk)
     if instance.archived_at is None:
         instance.archived_at = timezone.now()
@@ -285,6 +366,7 @@ def pack_create(*, actor: User, **fields: Any) -> Pack:
 @transaction.atomic
 def pack_update(*, actor: User, pack: Pack, **fields: Any) -> Pack:
     """Change a pack; credits already sold keep their number and expiry."""
+    _not_the_drop_in(pack)
     item = _catalogue_update(pack, "pack.updated", PACK_FIELDS, actor, fields)
     _push_to_stripe(item)
     return item
@@ -292,6 +374,7 @@ def pack_update(*, actor: User, pack: Pack, **fields: Any) -> Pack:
 
 @transaction.atomic
 def pack_archive(*, actor: User, pack: Pack) -> Pack:
+    _not_the_drop_in(pack)
     item = _catalogue_archive(pack, "pack.archived", actor)
     _push_to_stripe(item)
     return item

@@ -92,7 +92,9 @@ def _catalogue_context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
     settings_row = selectors.billing_settings()
     return {
         "plans": selectors.plan_list(include_archived=owner),
-        "packs": selectors.pack_list(include_archived=owner),
+        # The drop-in has its own line, with the drop-in price (its archived ones are history).
+        "packs": selectors.pack_list(include_archived=owner).filter(is_drop_in=False),
+        "drop_in": selectors.drop_in_pack(),
         "codes": selectors.promotion_code_list(),
         "settings_row": settings_row,
         "can_edit": owner,
@@ -108,6 +110,7 @@ def _catalogue_context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
                 "drop_in_price": to_major(settings_row.drop_in_price, selectors.gym_currency())
                 if settings_row.drop_in_price is not None
                 else None,
+                "drop_in_valid_days": settings_row.drop_in_valid_days,
                 "dunning_block_days": settings_row.dunning_block_days,
                 "dunning_suspend_days": settings_row.dunning_suspend_days,
                 **{
@@ -195,8 +198,12 @@ def plan_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.OWNER)
 @require_POST
 def pack_archive(request: HttpRequest, pk: int) -> HttpResponse:
-    services.pack_archive(actor=request.user, pack=get_object_or_404(Pack, pk=pk))
-    messages.success(request, _("Pack archived: no longer sold."))
+    try:
+        services.pack_archive(actor=request.user, pack=get_object_or_404(Pack, pk=pk))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Pack archived: no longer sold."))
     return HttpResponseRedirect(reverse("billing:catalogue"))
 
 
@@ -353,7 +360,9 @@ def portal_memberships(request: HttpRequest) -> HttpResponse:
             ),
             "payments": selectors.ledger_of(viewer=request.user, client=client)[:20],
             "plans": selectors.plan_list(),
-            "packs": selectors.pack_list(),
+            # The drop-in has its own line (bought as any pack is).
+            "packs": selectors.pack_list().filter(is_drop_in=False),
+            "drop_in": selectors.drop_in_pack(),
             "drop_in_price": selectors.billing_settings().drop_in_price,
             "online": selectors.stripe_ready(),
         },

@@ -85,16 +85,35 @@ def _render(request: HttpRequest, client: Client, status: int = 200, **extra: An
 
 
 def _outcome(
-    request: HttpRequest, client: Client, *, notice: str = "", error: str = ""
+    request: HttpRequest,
+    client: Client,
+    *,
+    notice: str = "",
+    error: str = "",
+    offer: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """HTMX: the schedule with the outcome on top. A plain post: back to the page after a
-    success (so a reload does not post again), the page with the error otherwise."""
+    success (so a reload does not post again), the page with the error otherwise. `offer`:
+    what the client can buy to book after all (`_buy_offer`)."""
     if is_partial(request):
-        return _render(request, client, notice=notice, error=error)
+        return _render(request, client, notice=notice, error=error, offer=offer)
     if error:
-        return _render(request, client, status=400, error=error)
+        return _render(request, client, status=400, error=error, offer=offer)
     messages.success(request, notice)
     return HttpResponseRedirect(reverse("portal:schedule"))
+
+
+def _buy_offer(exc: ValidationError | PermissionDenied) -> dict[str, Any] | None:
+    """A refusal for having nothing valid to book with offers the way out: the Memberships
+    page, with the drop-in price when the gym sells drop-ins."""
+    refusals = getattr(exc, "error_dict", {}).get("membership", [])
+    if not any(refusal.code == "no_membership" for refusal in refusals):
+        return None
+    from apps.billing.money import format_money
+    from apps.billing.selectors import drop_in_pack
+
+    drop_in = drop_in_pack()
+    return {"drop_in_price": format_money(drop_in.price, drop_in.currency) if drop_in else ""}
 
 
 def _error_text(exc: ValidationError | PermissionDenied) -> str:
@@ -130,7 +149,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             client=client,
         )
     except (ValidationError, PermissionDenied) as exc:
-        return _outcome(request, client, error=_error_text(exc))
+        return _outcome(request, client, error=_error_text(exc), offer=_buy_offer(exc))
     local = timezone.localtime(occurrence.starts_at, gym_zone())
     names = {"name": occurrence.class_type.name, "when": f"{local:%a %d %b, %H:%M}"}
     if booking.status == ClassBookingStatus.WAITLISTED:
