@@ -224,6 +224,9 @@ def _drop_in_keep_in_step(*, actor: User, settings_row: BillingSettings) -> Pack
     }
     if current is not None:
         if all(getattr(current, name) == value for name, value in wanted.items()):
+            if not current.stripe_price_id:
+                # Made before the gym took cards: saving the settings again puts it online.
+                _push_to_stripe(current)
             return current
         # CreditGrant.pack has no index (a gym's grants are few); a settings change is rare.
         if not CreditGrant.objects.filter(pack=current).exists():

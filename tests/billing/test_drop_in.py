@@ -6,9 +6,13 @@ Against localstripe and our fake of what it lacks, nothing of ours mocked."""
 
 from __future__ import annotations
 
+import importlib
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
 from django.test import Client as DjangoClient
 from django_tenants.utils import tenant_context
 
@@ -250,3 +254,30 @@ def test_the_api_lists_the_drop_in_and_gym_b_sees_none_of_it(
     with tenant_context(crm_b.gym):
         assert not Pack.objects.exists()
         assert BillingSettings.objects.first() is None
+
+
+def test_a_drop_in_price_set_before_becomes_a_pack_that_goes_online_once_connected(
+    crm_a: CrmGym,  # noqa: F811
+    stripe_fake: FakeStripeConnect,
+    django_capture_on_commit_callbacks,
+) -> None:
+    migration = importlib.import_module("apps.billing.migrations.0005_drop_in_pack")
+    with tenant_context(crm_a.gym):
+        BillingSettings.objects.create(drop_in_price=1200, drop_in_valid_days=10)
+        for _ in range(2):  # run twice: still one
+            migration.drop_in_packs_for_existing_prices(
+                django_apps, SimpleNamespace(connection=connection)
+            )
+    (pack,) = drop_ins(crm_a)
+    assert (pack.price, pack.expiry_days, pack.credits, pack.currency) == (
+        1200,
+        10,
+        1,
+        crm_a.gym.currency,
+    )
+    assert pack.stripe_price_id == ""
+    # The gym connects Stripe; saving the settings as they are puts the drop-in online.
+    connect(stripe_fake, crm_a.gym)
+    set_drop_in(crm_a, django_capture_on_commit_callbacks, drop_in_price=1200)
+    (pack,) = drop_ins(crm_a)
+    assert stripe_price(crm_a, pack.stripe_price_id)["unit_amount"] == 1200
