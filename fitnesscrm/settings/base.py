@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
         "ClientStatusEnum": "apps.crm.models.ClientStatus",
         "LeadStatusEnum": "apps.crm.models.LeadStatus",
         "PaymentKindEnum": "apps.billing.models.PaymentKind",
+        "SaleMethodEnum": "apps.billing.api.serializers.SALE_CHOICES",
+        "OfflinePaymentKindEnum": "apps.billing.api.serializers.OFFLINE_CHOICES",
         "CreditKindEnum": "apps.billing.models.CreditKind",
     },
     # drf-spectacular's own, then the errors every operation can answer with, documented once.
