@@ -101,13 +101,30 @@ class SellPlanForm(forms.Form):
         self.fields["plan"].queryset = plan_list()
 
     def clean_promotion_code(self) -> PromotionCode | None:
-        code = self.cleaned_data["promotion_code"].strip().upper()
-        if not code:
-            return None
-        found = PromotionCode.objects.filter(code=code, active=True).first()
-        if found is None:
-            raise forms.ValidationError(_("No such promotion code."))
-        return found
+        return promotion_code_clean(self.cleaned_data["promotion_code"])
+
+
+def promotion_code_clean(typed: str) -> PromotionCode | None:
+    """The active code typed (any case, spaces around), None when empty."""
+    code = typed.strip().upper()
+    if not code:
+        return None
+    found = PromotionCode.objects.filter(code=code, active=True).first()
+    if found is None:
+        raise forms.ValidationError(_("No such promotion code."))
+    return found
+
+
+class PortalBuyForm(forms.Form):
+    """The portal's Buy: one form for everything on sale (each Buy button names its plan or
+    pack), with the promotion code the client may type once."""
+
+    plan = forms.IntegerField(required=False, min_value=1)
+    pack = forms.IntegerField(required=False, min_value=1)
+    promotion_code = forms.CharField(label=_("Promotion code"), max_length=32, required=False)
+
+    def clean_promotion_code(self) -> PromotionCode | None:
+        return promotion_code_clean(self.cleaned_data["promotion_code"])
 
 
 class SellPackForm(SellPlanForm):

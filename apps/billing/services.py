@@ -86,7 +86,8 @@ PACK_FIELDS = (
     "stripe_product_id",
     "stripe_price_id",
 )
-PROMOTION_FIELDS = ("code", "percent_off", "amount_off", "stripe_coupon_id", "active")
+# The coupon id is ours to keep (catalogue_item_stripe_sync), never typed.
+PROMOTION_FIELDS = ("code", "percent_off", "amount_off", "active")
 SETTINGS_FIELDS = (
     "memberships_required",
     "drop_in_price",
@@ -263,8 +264,9 @@ def _not_the_drop_in(pack: Pack) -> None:
 
 
 def _push_to_stripe(instance: Any) -> None:
-    """Once committed, bring the plan or pack's Stripe Product and Price in step (a task: a
-    page never waits on Stripe). Nothing to do for a gym that takes no cards."""
+    """Once committed, bring the plan or pack's Stripe Product and Price (a promotion code's
+    Coupon) in step (a task: a page never waits on Stripe). Nothing to do for a gym that takes
+    no cards."""
     from apps.billing.selectors import stripe_ready
     from apps.billing.tasks import push_catalogue_item
 
@@ -387,25 +389,34 @@ def pack_archive(*, actor: User, pack: Pack) -> Pack:
 def promotion_code_create(*, actor: User, **fields: Any) -> PromotionCode:
     if isinstance(fields.get("code"), str):
         fields["code"] = fields["code"].strip().upper()
-    return _catalogue_create(
+    item = _catalogue_create(
         PromotionCode, "promotion_code.created", PROMOTION_FIELDS, actor, fields
     )
+    _push_to_stripe(item)
+    return item
 
 
 @transaction.atomic
 def promotion_code_update(
     *, actor: User, promotion_code: PromotionCode, **fields: Any
 ) -> PromotionCode:
+    """Change a code or (de)activate it; its Coupon follows (a new one for a new discount)."""
     if isinstance(fields.get("code"), str):
         fields["code"] = fields["code"].strip().upper()
-    return _catalogue_update(
+    item = _catalogue_update(
         promotion_code, "promotion_code.updated", PROMOTION_FIELDS, actor, fields
     )
+    _push_to_stripe(item)
+    return item
 
 
 def catalogue_item_stripe_sync(*, label: str, pk: int) -> None:
     """Push one plan or pack to Stripe (billing.stripe_gateway.catalogue_item_push) and keep
-    the Product and Price ids it answers with. Run by a task, after the change committed."""
+    the Product and Price ids it answers with; a promotion code, its Coupon. Run by a task,
+    after the change committed."""
+    if label == "billing.promotioncode":
+        _promotion_code_stripe_sync(pk)
+        return
     model = {"billing.membershipplan": MembershipPlan, "billing.pack": Pack}[label]
     with transaction.atomic():
         item = model.objects.select_for_update().get(pk=pk)
@@ -434,6 +445,69 @@ def catalogue_item_stripe_sync(*, label: str, pk: int) -> None:
                     before, snapshot(item, ("stripe_product_id", "stripe_price_id"))
                 ),
             )
+
+
+def _promotion_code_stripe_sync(pk: int) -> None:
+    with transaction.atomic():
+        code = PromotionCode.objects.select_for_update().get(pk=pk)
+        coupon_id = _stripe(
+            lambda: _gateway().coupon_push(
+                gym=current_gym(),
+                code=code.code,
+                percent_off=code.percent_off,
+                amount_off=code.amount_off,
+                currency=code.currency,
+                coupon_id=code.stripe_coupon_id,
+                active=code.active,
+            )
+        )
+        if coupon_id != code.stripe_coupon_id:
+            before = code.stripe_coupon_id
+            code.stripe_coupon_id = coupon_id
+            code.save(update_fields=["stripe_coupon_id", "updated_at"])
+            audit_record(
+                action="promotion_code.synced_to_stripe",
+                obj=code,
+                changes={"stripe_coupon_id": [before, coupon_id]},
+            )
+
+
+def catalogue_push_on_connect(*, gym: Any, account_changed: bool) -> None:
+    """A Stripe account was made `gym`'s (apps.connect, inside its transaction): once that
+    commits, every plan, pack and active promotion code on sale is pushed to it, by the same
+    task as any change. When the account or its mode is not the gym's previous one, the
+    Stripe ids they hold belong elsewhere (Stripe would answer "No such price"): they are
+    cleared first, so all is made again there. Archived plans and packs are left alone (what
+    was sold keeps pointing at the account it was sold on)."""
+    from django_tenants.utils import tenant_context
+
+    from apps.billing.tasks import push_catalogue_item
+
+    with tenant_context(gym):
+        plans = MembershipPlan.objects.filter(archived_at__isnull=True)
+        packs = Pack.objects.filter(archived_at__isnull=True)
+        if account_changed:
+            plans.update(stripe_product_id="", stripe_price_id="", updated_at=timezone.now())
+            packs.update(stripe_product_id="", stripe_price_id="", updated_at=timezone.now())
+            PromotionCode.objects.exclude(stripe_coupon_id="").update(
+                stripe_coupon_id="", updated_at=timezone.now()
+            )
+        items = [
+            *((MembershipPlan._meta.label_lower, pk) for pk in plans.values_list("pk", flat=True)),
+            *((Pack._meta.label_lower, pk) for pk in packs.values_list("pk", flat=True)),
+            *(
+                (PromotionCode._meta.label_lower, pk)
+                for pk in PromotionCode.objects.filter(active=True).values_list("pk", flat=True)
+            ),
+        ]
+
+    def push() -> None:
+        # Sent in the gym's schema: tenant_schemas_celery runs each task there.
+        with tenant_context(gym):
+            for label, pk in items:
+                push_catalogue_item.delay(label, pk)
+
+    transaction.on_commit(push)
 
 
 def discounted(amount: int, promotion_code: PromotionCode | None) -> int:
@@ -1510,7 +1584,7 @@ def membership_sell_card_on_file(
         raise ValidationError({"plan": [_("This plan is not on sale through Stripe yet.")]})
     if promotion_code is not None and not promotion_code.stripe_coupon_id:
         raise ValidationError(
-            {"promotion_code": [_("This code is not on Stripe yet: send a Checkout link.")]}
+            {"promotion_code": [_("This code cannot be used online yet: try again in a minute.")]}
         )
     if Membership.objects.filter(client=client, status__in=CURRENT_MEMBERSHIP_STATUSES).exists():
         raise ValidationError(
@@ -1629,11 +1703,14 @@ def checkout_start(
     cancel_url: str,
     plan: MembershipPlan | None = None,
     pack: Pack | None = None,
+    promotion_code: PromotionCode | None = None,
 ) -> Any:
     """A hosted Stripe Checkout session for the client to buy a plan or a pack (the portal's
     Buy buttons and the links staff send). A pack keeps the card for later charges (fees,
-    sales at the desk). Not possible yet: a ValidationError coded `not_online` (no Stripe
-    price, or no Stripe account) or `stripe_unavailable` (Stripe refused)."""
+    sales at the desk). A promotion code is applied by its Coupon, so the page shows the
+    discounted price. Not possible yet: a ValidationError coded `not_online` (no Stripe
+    price, or no Stripe account) or `stripe_unavailable` (Stripe refused); naming
+    `promotion_code` for a code that is inactive or not on Stripe yet."""
     import stripe
 
     from apps.billing import stripe_gateway
@@ -1646,6 +1723,18 @@ def checkout_start(
         raise _payment_kind_error(
             _("This cannot be paid online yet: take cash or a bank transfer."), "not_online"
         )
+    if promotion_code is not None:
+        if not promotion_code.active:
+            raise ValidationError({"promotion_code": [_("This code is no longer valid.")]})
+        if not promotion_code.stripe_coupon_id:
+            # Its Coupon is made just after the code is saved (a task): a moment's wait.
+            raise ValidationError(
+                {
+                    "promotion_code": [
+                        _("This code cannot be used online yet: try again in a minute.")
+                    ]
+                }
+            )
     try:
         return stripe_gateway.checkout_session_create(
             gym=current_gym(),
@@ -1655,8 +1744,9 @@ def checkout_start(
             success_url=success_url,
             cancel_url=cancel_url,
             metadata={"plan": item.pk} if plan else {"pack": item.pk},
-            amount=item.price,
+            amount=discounted(item.price, promotion_code),
             save_card=pack is not None,
+            coupon_id=promotion_code.stripe_coupon_id if promotion_code else "",
         )
     except (stripe.StripeError, stripe_gateway.StripeNotConnectedError) as error:
         raise _payment_kind_error(
@@ -1671,10 +1761,11 @@ def checkout_link_send(
     client: Client,
     plan: MembershipPlan | None = None,
     pack: Pack | None = None,
+    promotion_code: PromotionCode | None = None,
 ) -> str:
-    """Send the client a Stripe Checkout link for a plan or a pack (through the notification
-    service, by their channels) and return it for the desk to copy. The webhook that follows
-    their payment completes the sale."""
+    """Send the client a Stripe Checkout link for a plan or a pack (with the promotion code's
+    discount, if any) through the notification service, by their channels, and return it for
+    the desk to copy. The webhook that follows their payment completes the sale."""
     from apps.notifications.selectors import client_channels
     from apps.notifications.services import notify
     from apps.tenants.selectors import gym_url
@@ -1683,7 +1774,7 @@ def checkout_link_send(
     item = plan or pack
     if item is None:
         raise ValueError("Give a plan or a pack")
-    _check_sellable(item, "plan" if plan else "pack", None)
+    _check_sellable(item, "plan" if plan else "pack", promotion_code)
     if (
         plan is not None
         and Membership.objects.filter(
@@ -1695,7 +1786,12 @@ def checkout_link_send(
         )
     page = gym_url(gym=current_gym(), path=reverse("portal:memberships"))
     session = checkout_start(
-        client=client, plan=plan, pack=pack, success_url=f"{page}?paid=1", cancel_url=page
+        client=client,
+        plan=plan,
+        pack=pack,
+        promotion_code=promotion_code,
+        success_url=f"{page}?paid=1",
+        cancel_url=page,
     )
     with transaction.atomic():
         notify(
@@ -1715,6 +1811,7 @@ def checkout_link_send(
             changes={
                 "checkout_session": [None, session.id],
                 "plan" if plan else "pack": [None, item.pk],
+                **({"promotion_code": [None, promotion_code.code]} if promotion_code else {}),
             },
         )
     return str(session.url)
@@ -1734,7 +1831,9 @@ def sale_make(
     (recorded), the card on file (charged now), or a Checkout link (sent)."""
     if payment_kind == SaleMethod.CHECKOUT_LINK:
         return Sale(
-            checkout_url=checkout_link_send(actor=actor, client=client, plan=plan, pack=pack)
+            checkout_url=checkout_link_send(
+                actor=actor, client=client, plan=plan, pack=pack, promotion_code=promotion_code
+            )
         )
     if payment_kind == SaleMethod.CARD_ON_FILE:
         if plan is not None:

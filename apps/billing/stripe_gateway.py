@@ -363,13 +363,15 @@ def checkout_session_create(
     allow_promotion_codes: bool = True,
     amount: int = 0,
     save_card: bool = False,
+    coupon_id: str = "",
 ) -> stripe.checkout.Session:
     """A hosted Checkout page for `client` (`mode` "payment" for packs and drop-ins,
     "subscription" for memberships). `line_items` are Stripe's: `{"price": id, "quantity": n}`.
     The metadata comes back on `checkout.session.completed` and tells billing what was sold.
     `amount` (minor units) is what a payment comes to, for the platform's fee on it.
     `save_card`: a payment keeps the card for later off-session charges (a subscription keeps
-    its card anyway)."""
+    its card anyway). `coupon_id`: a promotion code's Coupon applied to the session (Stripe
+    refuses `allow_promotion_codes` with `discounts`: the code was typed with us instead)."""
     if mode not in ("payment", "subscription"):
         raise ValueError(f"Unknown Checkout mode {mode!r}")
     customer = customer_ensure(gym=gym, client=client, customer_id=customer_id)
@@ -382,8 +384,11 @@ def checkout_session_create(
         "cancel_url": cancel_url,
         "client_reference_id": str(client.pk),
         "metadata": full_metadata,
-        "allow_promotion_codes": allow_promotion_codes,
     }
+    if coupon_id:
+        params["discounts"] = [{"coupon": coupon_id}]
+    else:
+        params["allow_promotion_codes"] = allow_promotion_codes
     # The platform's fee is taken from a connected account's payments only: in direct mode
     # the gym's money is the instance's own.
     fee_applies = not is_direct_mode()
@@ -466,6 +471,17 @@ def catalogue_item_push(
     return product_id, stripe_client.v1.prices.create(params).id
 
 
+def coupon_id_for(
+    *, gym: Gym, code: str, percent_off: int | None, amount_off: int | None, currency: str
+) -> str:
+    """The id of the Coupon for a promotion code's discount: named after the gym (codes of gyms
+    sharing one account in direct mode stay apart), the code and the discount, so a second
+    push finds the coupon it made and a changed discount is another coupon."""
+    discount = f"{percent_off}pct" if percent_off is not None else f"{amount_off}{currency}"
+    raw = f"{gym.subdomain}-{code}-{discount}".lower()
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in raw)
+
+
 def coupon_push(
     *,
     gym: Gym,
@@ -474,14 +490,24 @@ def coupon_push(
     amount_off: int | None = None,
     currency: str = "",
     coupon_id: str = "",
+    active: bool = True,
 ) -> str:
-    """A Stripe Coupon for a promotion code (coupons cannot change: an existing one is kept)."""
-    if coupon_id:
+    """Keep a promotion code's Stripe Coupon in step; returns the coupon id ("" when the code
+    is inactive). Coupons cannot change at Stripe: a changed discount (or code) makes a new
+    coupon and deletes the old one, and deactivating deletes it. Deleting only stops new
+    uses (Stripe keeps the discount on what already used it), and no client can type a coupon
+    id at Stripe: we apply it by id, so the code's current coupon is the only one in use."""
+    stripe_client = gym_client(gym)
+    wanted = coupon_id_for(
+        gym=gym, code=code, percent_off=percent_off, amount_off=amount_off, currency=currency
+    )
+    if coupon_id and (coupon_id != wanted or not active):
+        coupon_delete(gym=gym, coupon_id=coupon_id)
+        coupon_id = ""
+    if not active or coupon_id:
         return coupon_id
-    # Named after the code, so a second push finds it; the gym's name keeps codes of gyms that
-    # share one account (direct mode) apart.
     params: dict[str, Any] = {
-        "id": f"{gym.subdomain}-{code}",
+        "id": wanted,
         "duration": "once",
         "metadata": {"code": code, "gym": gym.subdomain},
     }
@@ -490,9 +516,28 @@ def coupon_push(
     else:
         params["amount_off"] = amount_off
         params["currency"] = currency.lower()
-    return (
-        gym_client(gym).v1.coupons.create(params, _options(f"coupon-{gym.schema_name}-{code}")).id
-    )
+    try:
+        # No idempotency key of ours: a coupon deleted then made again (deactivated, then
+        # activated) reuses its id, and a replayed first answer would name a deleted coupon.
+        return stripe_client.v1.coupons.create(params).id
+    except stripe.StripeError as error:
+        # Made by an earlier try whose answer was lost (Stripe: 400 resource_already_exists;
+        # localstripe: 409): the id says it has this discount.
+        if getattr(error, "http_status", None) not in (400, 409):
+            raise
+        try:
+            return stripe_client.v1.coupons.retrieve(wanted).id
+        except stripe.StripeError:
+            raise error from None
+
+
+def coupon_delete(*, gym: Gym, coupon_id: str) -> None:
+    """Delete a Coupon (gone already is fine)."""
+    try:
+        gym_client(gym).v1.coupons.delete(coupon_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status != 404:
+            raise
 
 
 # --- Subscriptions, refunds ------------------------------------------------------------------

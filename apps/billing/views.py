@@ -28,6 +28,7 @@ from apps.billing.forms import (
     PackForm,
     PauseForm,
     PlanForm,
+    PortalBuyForm,
     PromotionCodeForm,
     RecordPaymentForm,
     RefundForm,
@@ -340,20 +341,16 @@ def membership_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 # --- Portal --------------------------------------------------------------------------------
 
 
-@client_required
-@require_GET
-def portal_memberships(request: HttpRequest) -> HttpResponse:
-    """What the client holds, their payments, and what they can buy."""
-    client = Client.objects.filter(user=request.user).first()
-    if client is None:
-        raise Http404
-    status = selectors.billing_status_for([client.pk])[client.pk]
+def _portal_page(
+    request: HttpRequest, client: Client, buy_form: PortalBuyForm, status: int = 200
+) -> HttpResponse:
+    client_status = selectors.billing_status_for([client.pk])[client.pk]
     response = render(
         request,
         "billing/portal_memberships.html",
         {
             "client": client,
-            "status": status,
+            "status": client_status,
             "memberships": selectors.memberships_of(viewer=request.user, client=client)[:5],
             "credits": selectors.credits_of(viewer=request.user, client=client).filter(
                 remaining__gt=0
@@ -365,31 +362,59 @@ def portal_memberships(request: HttpRequest) -> HttpResponse:
             "drop_in": selectors.drop_in_pack(),
             "drop_in_price": selectors.billing_settings().drop_in_price,
             "online": selectors.stripe_ready(),
+            "buy_form": buy_form,
         },
+        status=status,
     )
-    # The Buy forms post to portal_buy, which redirects to Stripe's hosted Checkout: CSP's
+    # The Buy form posts to portal_buy, which redirects to Stripe's hosted Checkout: CSP's
     # form-action applies to that redirect too.
     response._csp_update = {"form-action": [settings.STRIPE_CHECKOUT_ORIGIN]}  # type: ignore[attr-defined]
     return response
 
 
 @client_required
+@require_GET
+def portal_memberships(request: HttpRequest) -> HttpResponse:
+    """What the client holds, their payments, and what they can buy."""
+    client = Client.objects.filter(user=request.user).first()
+    if client is None:
+        raise Http404
+    return _portal_page(request, client, PortalBuyForm())
+
+
+@client_required
 @require_POST
 def portal_buy(request: HttpRequest) -> HttpResponse:
-    """Buy a plan or a pack: off to Stripe's hosted Checkout (no card data touches us); the
-    webhook that follows gives the membership or the credits."""
+    """Buy a plan or a pack, with a promotion code if typed: off to Stripe's hosted Checkout
+    (no card data touches us); the webhook that follows gives the membership or the credits.
+    A code we refuse is a 400 with the page and the error on the code's field."""
     client = Client.objects.filter(user=request.user).first()
     back = reverse("portal:memberships")
-    plan = selectors.plan_list().filter(pk=_int(request.POST.get("plan"))).first()
-    pack = None if plan else selectors.pack_list().filter(pk=_int(request.POST.get("pack"))).first()
-    if client is None or (plan or pack) is None:
+    form = PortalBuyForm(request.POST)
+    if client is None:
+        raise Http404
+    if not form.is_valid():
+        if form.has_error("plan") or form.has_error("pack"):
+            raise Http404
+        return _portal_page(request, client, form, status=400)
+    plan = selectors.plan_list().filter(pk=form.cleaned_data["plan"]).first()
+    pack = None if plan else selectors.pack_list().filter(pk=form.cleaned_data["pack"]).first()
+    if (plan or pack) is None:
         raise Http404
     page = request.build_absolute_uri(back)
     try:
         session = services.checkout_start(
-            client=client, plan=plan, pack=pack, success_url=f"{page}?paid=1", cancel_url=page
+            client=client,
+            plan=plan,
+            pack=pack,
+            promotion_code=form.cleaned_data["promotion_code"],
+            success_url=f"{page}?paid=1",
+            cancel_url=page,
         )
     except ValidationError as error:
+        if "promotion_code" in error.error_dict:
+            add_service_errors(form, error)
+            return _portal_page(request, client, form, status=400)
         codes = {e.code for e in error.error_dict.get("payment_kind", [])}
         if "not_online" in codes:
             messages.error(request, _("This cannot be bought online yet: ask at the desk."))
@@ -399,7 +424,3 @@ def portal_buy(request: HttpRequest) -> HttpResponse:
             )
         return HttpResponseRedirect(back)
     return HttpResponseRedirect(session.url, status=303)
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None

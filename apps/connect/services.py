@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.audit.services import audit_record
+from apps.billing import services as billing_services
 from apps.billing import stripe_gateway
 from apps.connect.event_handlers import HANDLERS
 from apps.connect.models import ConnectedAccount, StripeEvent, StripeEventStatus
@@ -124,6 +125,7 @@ def connected_account_connect(*, gym: Gym, code: str, user_id: int) -> Connected
         row = existing.first()
         if row is not None and row.gym_id != gym.pk and row.is_active:
             raise ValueError(f"{account_id} is connected to another gym")
+        previous = ConnectedAccount.objects.filter(gym=gym).order_by("-connected_at").first()
         # The gym's previous account, if any, stops being the one its calls carry.
         ConnectedAccount.objects.filter(gym=gym, disconnected_at__isnull=True).exclude(
             account_id=account_id
@@ -145,6 +147,11 @@ def connected_account_connect(*, gym: Gym, code: str, user_id: int) -> Connected
             account=row,
             user_id=user_id,
             changes={"livemode": {"before": None, "after": livemode}},
+        )
+        billing_services.catalogue_push_on_connect(
+            gym=gym,
+            account_changed=previous is None
+            or (previous.account_id, previous.livemode) != (account_id, livemode),
         )
     return row
 

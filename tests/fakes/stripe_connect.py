@@ -7,6 +7,7 @@ which connected account (`Stripe-Account`) each call carried.
     fake.url           # api_base and connect_api_base for the SDK
     fake.requests      # [(method, path, stripe_account), ...]
     fake.complete_checkout("cs_...")  # the client paid on Stripe's hosted page
+    fake.pay("cs_...")  # ... for what its line items cost, less its coupon (`discounts`)
 
 With `webhook_url` and `webhook_secret` set, the hosted Checkout page (`session["url"]`) has a
 Pay button: it completes the session, delivers a signed `checkout.session.completed` to the
@@ -163,7 +164,22 @@ class FakeStripeConnect:
                 price = self.prices.get(str(item.get("price")), {})
                 amount += int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1)
                 session["currency"] = price.get("currency") or session["currency"]
-            self.complete_checkout(session_id, amount_total=amount)
+            # The session's coupon (checked when it was made), as Stripe applies it: a
+            # percentage rounded to the nearest minor unit, an amount at most the total.
+            discount = 0
+            for applied in session["requested"].get("discounts") or []:
+                coupon = self.coupon(str(applied.get("coupon"))) or {}
+                if coupon.get("percent_off") is not None:
+                    discount += round(amount * float(coupon["percent_off"]) / 100)
+                else:
+                    discount += int(coupon.get("amount_off") or 0)
+            discount = min(discount, amount)
+            self.complete_checkout(
+                session_id,
+                amount_subtotal=amount,
+                amount_total=amount - discount,
+                total_details={"amount_discount": discount, "amount_shipping": 0, "amount_tax": 0},
+            )
             intent_data = session["requested"].get("payment_intent_data") or {}
             if intent_data.get("setup_future_usage") and session.get("customer"):
                 self.save_card(str(session["customer"]))
@@ -263,6 +279,29 @@ class FakeStripeConnect:
             return 400, {"error": "invalid_client", "error_description": "Not connected"}
         self.deauthorized.add(account_id)
         return 200, {"stripe_user_id": account_id}
+
+    def coupon(self, coupon_id: str) -> dict[str, Any] | None:
+        """A Coupon as localstripe has it, or None."""
+        status, raw = _upstream_call(str(self.upstream), "GET", f"/v1/coupons/{coupon_id}", {})
+        return json.loads(raw) if status == 200 else None
+
+    def discounts_error(self, form: dict[str, Any]) -> dict[str, Any] | None:
+        """Stripe's 400 for `discounts` it refuses: an unknown coupon, or `discounts` together
+        with `allow_promotion_codes`."""
+        discounts = form.get("discounts") or []
+        if not discounts:
+            return None
+        if str(form.get("allow_promotion_codes", "")).lower() == "true":
+            message = (
+                "You may only specify one of these parameters: allow_promotion_codes, discounts."
+            )
+            return {"error": {"type": "invalid_request_error", "message": message}}
+        for discount in discounts:
+            coupon_id = str((discount or {}).get("coupon") or "")
+            if not coupon_id or self.coupon(coupon_id) is None:
+                message = f"No such coupon: '{coupon_id}'"
+                return {"error": {"type": "invalid_request_error", "message": message}}
+        return None
 
     def checkout_create(self, form: dict[str, Any], account: str | None) -> dict[str, Any]:
         session_id = _id("cs_test")
@@ -371,7 +410,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, account_obj)
             return
         if path == "/v1/checkout/sessions" and method == "POST":
-            self._send(200, fake.checkout_create(_form(body), account))
+            form = _form(body)
+            refused = fake.discounts_error(form)
+            if refused:
+                self._send(400, refused)
+            else:
+                self._send(200, fake.checkout_create(form, account))
             return
         if path.startswith("/v1/checkout/sessions/") and method == "GET":
             session = fake.sessions.get(path.rsplit("/", 1)[-1])
@@ -438,6 +482,12 @@ class _Handler(BaseHTTPRequestHandler):
         discounts), remembering what was asked and, under its idempotency key, the answer."""
         fake = self.owner
         asked = json.loads(json.dumps(form))
+        refused = fake.discounts_error(form)
+        if refused:
+            self._send(400, refused)
+            return
+        # localstripe's Subscription takes neither `coupon` nor `discounts` (1.15): the
+        # coupon is checked above and kept in `created_with`, the invoice is not discounted.
         for name in ("application_fee_amount", "application_fee_percent", "discounts"):
             form.pop(name, None)
         if path == "/v1/payment_intents":
@@ -569,10 +619,11 @@ def _upstream_call(
 ) -> tuple[int, bytes]:
     """A call of the fake's own to localstripe (any secret key passes there)."""
     request = urllib.request.Request(  # noqa: S310 - localstripe on loopback
-        upstream + path, data=urlencode(_encode(form)).encode(), method=method
+        upstream + path, data=urlencode(_encode(form)).encode() or None, method=method
     )
     request.add_header("Authorization", "Bearer sk_test_fake")
-    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    if form:
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return response.status, response.read()

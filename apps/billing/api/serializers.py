@@ -68,8 +68,17 @@ class CreditPackSerializer(serializers.ModelSerializer):
 class PromotionCodeSerializer(serializers.ModelSerializer):
     class Meta:
         model = PromotionCode
-        fields = ("id", "code", "percent_off", "amount_off", "currency", "active")
-        read_only_fields = ("id", "currency")
+        fields = (
+            "id",
+            "code",
+            "percent_off",
+            "amount_off",
+            "currency",
+            "active",
+            "stripe_coupon_id",
+        )
+        # The coupon is made at Stripe after each change (a task), never typed.
+        read_only_fields = ("id", "currency", "stripe_coupon_id")
 
 
 class MembershipSerializer(serializers.ModelSerializer):
