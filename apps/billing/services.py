@@ -1755,6 +1755,32 @@ def checkout_start(
         ) from error
 
 
+def customer_portal_start(*, client: Client, return_url: str) -> str:
+    """The address of a Stripe Customer Portal session where the client updates their card
+    and reads their invoices (the portal's "Manage cards and invoices", and the link a failed
+    payment's message leads to). Not possible: a ValidationError coded `not_online` (the gym
+    takes no cards) or `stripe_unavailable`."""
+    import stripe
+
+    from apps.billing import stripe_gateway
+    from apps.billing.selectors import stripe_ready
+
+    if not stripe_ready():
+        raise _payment_kind_error(
+            _("Cards are not taken online here: ask at the desk."), "not_online"
+        )
+    try:
+        session = stripe_gateway.customer_portal_session_create(
+            gym=current_gym(), client=client, return_url=return_url
+        )
+    except (stripe.StripeError, stripe_gateway.StripeNotConnectedError) as error:
+        raise _payment_kind_error(
+            _("Online payment is not available right now: try again later."),
+            "stripe_unavailable",
+        ) from error
+    return str(session.url)
+
+
 def checkout_link_send(
     *,
     actor: User,

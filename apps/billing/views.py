@@ -366,9 +366,11 @@ def _portal_page(
         },
         status=status,
     )
-    # The Buy form posts to portal_buy, which redirects to Stripe's hosted Checkout: CSP's
-    # form-action applies to that redirect too.
-    response._csp_update = {"form-action": [settings.STRIPE_CHECKOUT_ORIGIN]}  # type: ignore[attr-defined]
+    # The Buy and Cards forms post to views that redirect to Stripe's hosted Checkout and
+    # Customer Portal: CSP's form-action applies to those redirects too.
+    response._csp_update = {  # type: ignore[attr-defined]
+        "form-action": [settings.STRIPE_CHECKOUT_ORIGIN, settings.STRIPE_BILLING_PORTAL_ORIGIN]
+    }
     return response
 
 
@@ -424,3 +426,22 @@ def portal_buy(request: HttpRequest) -> HttpResponse:
             )
         return HttpResponseRedirect(back)
     return HttpResponseRedirect(session.url, status=303)
+
+
+@client_required
+@require_POST
+def portal_cards(request: HttpRequest) -> HttpResponse:
+    """Off to Stripe's Customer Portal, where the client updates their card and reads their
+    invoices (no card data touches us)."""
+    client = Client.objects.filter(user=request.user).first()
+    if client is None:
+        raise Http404
+    back = reverse("portal:memberships")
+    try:
+        url = services.customer_portal_start(
+            client=client, return_url=request.build_absolute_uri(back)
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return HttpResponseRedirect(back)
+    return HttpResponseRedirect(url, status=303)

@@ -4,6 +4,7 @@ webhook on the public host."""
 from __future__ import annotations
 
 import stripe
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
@@ -48,7 +49,7 @@ def subscription(request: HttpRequest) -> HttpResponse:
     _enabled_or_404()
     gym = request.tenant  # type: ignore[attr-defined]
     count = active_clients_count()
-    return render(
+    response = render(
         request,
         "platform_billing/subscription.html",
         {
@@ -60,6 +61,12 @@ def subscription(request: HttpRequest) -> HttpResponse:
             "result": request.GET.get("result", ""),
         },
     )
+    # Subscribe and "update card" post to views that redirect to Stripe's Checkout and
+    # Customer Portal: CSP's form-action applies to those redirects too.
+    response._csp_update = {  # type: ignore[attr-defined]
+        "form-action": [settings.STRIPE_CHECKOUT_ORIGIN, settings.STRIPE_BILLING_PORTAL_ORIGIN]
+    }
+    return response
 
 
 def _stripe_unavailable(request: HttpRequest) -> HttpResponse:

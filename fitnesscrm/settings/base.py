@@ -390,6 +390,9 @@ STRIPE_CONNECT_API_BASE = env.str("STRIPE_CONNECT_API_BASE", default="https://co
 # Where Stripe's hosted Checkout pages live: the portal's Buy forms are redirected there, and
 # CSP's form-action must allow it or the browser stops the redirect.
 STRIPE_CHECKOUT_ORIGIN = env.str("STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com")
+STRIPE_BILLING_PORTAL_ORIGIN = env.str(
+    "STRIPE_BILLING_PORTAL_ORIGIN", default="https://billing.stripe.com"
+)
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 
