@@ -10,11 +10,13 @@ from allauth.mfa.models import Authenticator
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from apps.billing import services
+from apps.billing import services, stripe_gateway
 from apps.billing.models import CreditGrant, Membership, MembershipPlan, Payment
 from tests.billing.factories import make_pack, make_plan
 from tests.conftest import GymClient, activate_totp
+from tests.connect.conftest import connect
 from tests.crm.conftest import CrmGym, crm_b  # noqa: F401
+from tests.fakes.stripe_connect import FakeStripeConnect
 from tests.scheduling.conftest import crm_a, sched_a  # noqa: F401
 
 
@@ -247,40 +249,39 @@ def test_portal_and_calendar_refuse_without_a_membership(sched_a: CrmGym) -> Non
         assert not ClassBooking.objects.filter(occurrence=occurrence).exists()
 
 
-def test_the_portal_buys_through_stripe_checkout(crm_a: CrmGym, monkeypatch) -> None:  # noqa: F811
-    from types import SimpleNamespace
-
-    from apps.billing import selectors, stripe_gateway
-
+def test_the_portal_buys_through_stripe_checkout(
+    crm_a: CrmGym,  # noqa: F811
+    stripe_fake: FakeStripeConnect,
+) -> None:
     with tenant_context(crm_a.gym):
         pack = make_pack(crm_a.owner, name="Five classes", credits=5)
         offline_only = make_plan(crm_a.owner, name="Desk only")
-        services.pack_update(actor=crm_a.owner, pack=pack, stripe_price_id="price_pack")
     cara = browser_as(crm_a, "cara")
     # Not connected to Stripe: every button is disabled, and a forged POST goes nowhere.
     page = cara.get("/portal/memberships/").content.decode()
     assert f'data-testid="buy-pack-{pack.pk}"' not in page
     response = cara.post("/portal/memberships/buy/", {"pack": pack.pk})
     assert response.status_code == 302
-    sessions: list[dict] = []
+    assert stripe_fake.calls("/v1/checkout/sessions") == []
 
-    def create(**kwargs):  # type: ignore[no-untyped-def]
-        sessions.append(kwargs)
-        return SimpleNamespace(url="https://checkout.stripe.test/s/1")
-
-    monkeypatch.setattr(selectors, "stripe_ready", lambda: True)
-    monkeypatch.setattr(stripe_gateway, "checkout_session_create", create)
+    account = connect(stripe_fake, crm_a.gym)
+    _, price_id = stripe_gateway.catalogue_item_push(
+        gym=crm_a.gym, name="Five classes", amount=pack.price, currency=pack.currency
+    )
+    with tenant_context(crm_a.gym):
+        services.pack_update(actor=crm_a.owner, pack=pack, stripe_price_id=price_id)
     page = cara.get("/portal/memberships/").content.decode()
     assert f'data-testid="buy-pack-{pack.pk}"' in page
     assert f'data-testid="buy-plan-{offline_only.pk}"' not in page  # no Stripe price yet
     response = cara.post("/portal/memberships/buy/", {"pack": pack.pk})
     assert response.status_code == 303
-    assert response["Location"] == "https://checkout.stripe.test/s/1"
-    (session,) = sessions
+    (session,) = stripe_fake.sessions.values()
+    assert response["Location"] == session["url"]
+    assert session["stripe_account"] == account.account_id
     assert session["mode"] == "payment"
-    assert session["line_items"] == [{"price": "price_pack", "quantity": 1}]
-    assert session["metadata"] == {"pack": pack.pk}
-    assert session["client"] == crm_a.cara
+    assert session["line_items_requested"] == [{"price": price_id, "quantity": "1"}]
+    assert session["metadata"]["pack"] == str(pack.pk)
+    assert session["client_reference_id"] == str(crm_a.cara.pk)
 
 
 def test_the_admin_shows_the_ledger_read_only(

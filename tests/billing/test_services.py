@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.audit.models import AuditEvent
-from apps.billing import services
+from apps.billing import services, stripe_gateway
 from apps.billing.models import (
     Grant,
     Interval,
@@ -24,8 +24,11 @@ from apps.billing.models import (
 )
 from apps.billing.selectors import billing_status_for, failed_payments
 from apps.tenants.selectors import gym_today
+from tests.billing.conftest import TEST_CARD
 from tests.billing.factories import make_pack, make_plan
+from tests.connect.conftest import connect
 from tests.crm.conftest import CrmGym
+from tests.fakes.stripe_connect import FakeStripeConnect
 from tests.scheduling.conftest import crm_a, sched_a  # noqa: F401
 
 
@@ -366,26 +369,29 @@ def test_the_dunning_task_runs_in_the_gym(crm_a: CrmGym) -> None:  # noqa: F811
 # --- Stripe-managed memberships and card payments: Stripe is asked first ------------------------
 
 
-class FakeGateway:
-    """Records the calls billing makes to apps.billing.stripe_gateway."""
+def test_stripe_is_asked_first_for_its_memberships_and_cards(
+    crm_a: CrmGym,  # noqa: F811
+    stripe_fake: FakeStripeConnect,
+) -> None:
+    connect(stripe_fake, crm_a.gym)
+    stripe = stripe_gateway.gym_client(crm_a.gym)
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
+    def price(name: str, amount: int) -> str:
+        return stripe_gateway.catalogue_item_push(
+            gym=crm_a.gym, name=name, amount=amount, currency="EUR", interval="month"
+        )[1]
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        def call(**kwargs):  # type: ignore[no-untyped-def]
-            self.calls.append((name, kwargs))
-            return {"id": f"re_{len(self.calls)}"}
+    customer = stripe.v1.customers.create({"email": crm_a.ann.email, "source": TEST_CARD}).id
+    subscription_id = stripe.v1.subscriptions.create(
+        {"customer": customer, "items": [{"price": price("Unlimited", 5000)}]}
+    ).id
 
-        return call
+    def at_stripe() -> dict:
+        return stripe.v1.subscriptions.retrieve(subscription_id).to_dict()
 
-
-def test_stripe_is_asked_first_for_its_memberships_and_cards(crm_a: CrmGym, monkeypatch) -> None:  # noqa: F811
-    fake = FakeGateway()
-    monkeypatch.setattr(services, "_gateway", lambda: fake)
     with tenant_context(crm_a.gym):
         membership = _sold(crm_a)
-        Membership.objects.filter(pk=membership.pk).update(stripe_subscription_id="sub_7")
+        Membership.objects.filter(pk=membership.pk).update(stripe_subscription_id=subscription_id)
         membership.refresh_from_db()
         today = gym_today()
         services.membership_pause(
@@ -394,34 +400,34 @@ def test_stripe_is_asked_first_for_its_memberships_and_cards(crm_a: CrmGym, monk
             paused_from=today,
             paused_until=today + timedelta(days=6),
         )
+        assert at_stripe()["pause_collection"]["behavior"] == "void"
         services.membership_resume(actor=crm_a.manager, membership=membership)
+        assert not at_stripe()["pause_collection"]
         other = make_plan(crm_a.owner, name="Other", price=3000)
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError):  # not at Stripe: Stripe could not charge for it
             services.membership_change(actor=crm_a.manager, membership=membership, plan=other)
-        other = services.plan_update(actor=crm_a.owner, plan=other, stripe_price_id="price_o")
+        other_price = price("Other", 3000)
+        other = services.plan_update(actor=crm_a.owner, plan=other, stripe_price_id=other_price)
         services.membership_change(actor=crm_a.manager, membership=membership, plan=other)
+        assert at_stripe()["items"]["data"][0]["price"]["id"] == other_price
         services.membership_cancel(actor=crm_a.owner, membership=membership)
-        assert [name for name, _ in fake.calls] == [
-            "subscription_pause",
-            "subscription_resume",
-            "subscription_change_price",
-            "subscription_cancel",
-        ]
-        assert fake.calls[0][1]["subscription_id"] == "sub_7"
+        cancelled = at_stripe()
+        assert cancelled["cancel_at_period_end"] or cancelled["status"] == "canceled"
         # A card payment is refunded through Stripe; its refund line carries Stripe's id, so
         # the charge.refunded webhook finds it instead of writing another.
+        charge = stripe.v1.charges.create(
+            {"amount": 5000, "currency": "eur", "customer": customer}
+        ).id
         card = services.payment_record_from_stripe(
-            stripe_id="pi_1", client=crm_a.ann, amount=5000, currency="EUR", stripe_charge_id="ch_1"
+            stripe_id=charge, client=crm_a.ann, amount=5000, currency="EUR", stripe_charge_id=charge
         )
         refund = services.payment_refund(
             actor=crm_a.manager, payment=card, amount=1500, reason="Overcharged"
         )
-        name, kwargs = fake.calls[-1]
-        assert name == "refund_create"
-        assert (kwargs["charge_id"], kwargs["amount"]) == ("ch_1", 1500)
-        assert refund.stripe_id == "re_5"
+        at_stripe_refund = stripe.v1.refunds.retrieve(refund.stripe_id)
+        assert (at_stripe_refund["charge"], at_stripe_refund["amount"]) == (charge, 1500)
         again = services.payment_record_from_stripe(
-            stripe_id="re_5",
+            stripe_id=refund.stripe_id,
             client=crm_a.ann,
             amount=1500,
             currency="EUR",
@@ -469,36 +475,27 @@ def test_a_pack_paid_through_checkout_is_granted_once(crm_a: CrmGym) -> None:  #
 
 def test_plans_and_packs_follow_in_stripe_once_committed(
     crm_a: CrmGym,  # noqa: F811
-    monkeypatch,
+    stripe_fake: FakeStripeConnect,
     django_capture_on_commit_callbacks,
 ) -> None:
-    from apps.billing import selectors
+    # A gym that takes no cards pushes nothing.
+    with tenant_context(crm_a.gym), django_capture_on_commit_callbacks(execute=True):
+        make_pack(crm_a.owner)
+    assert stripe_fake.calls("/v1/products") == []
 
-    pushed: list[dict] = []
-
-    class Gateway:
-        def catalogue_item_push(self, **kwargs):  # type: ignore[no-untyped-def]
-            pushed.append(kwargs)
-            return ("prod_1", f"price_{len(pushed)}")
-
-    monkeypatch.setattr(services, "_gateway", Gateway)
-    monkeypatch.setattr(selectors, "stripe_ready", lambda: True)
+    connect(stripe_fake, crm_a.gym)
+    stripe = stripe_gateway.gym_client(crm_a.gym)
     with tenant_context(crm_a.gym):
         with django_capture_on_commit_callbacks(execute=True):
             plan = make_plan(crm_a.owner, price=5000)
         plan.refresh_from_db()
-        assert (plan.stripe_product_id, plan.stripe_price_id) == ("prod_1", "price_1")
-        assert pushed[0]["interval"] == "month"
-        assert pushed[0]["amount"] == 5000
+        assert plan.stripe_product_id.startswith("prod_")
+        price = stripe.v1.prices.retrieve(plan.stripe_price_id)
+        assert (price["unit_amount"], price["recurring"]["interval"]) == (5000, "month")
+        assert price["active"] is True
         with django_capture_on_commit_callbacks(execute=True):
             services.plan_archive(actor=crm_a.owner, plan=plan)
-        assert pushed[-1]["active"] is False
-        assert pushed[-1]["price_id"] == "price_1"
-    # A gym that takes no cards pushes nothing.
-    monkeypatch.setattr(selectors, "stripe_ready", lambda: False)
-    with tenant_context(crm_a.gym), django_capture_on_commit_callbacks(execute=True):
-        make_pack(crm_a.owner)
-    assert len(pushed) == 2
+        assert stripe.v1.prices.retrieve(plan.stripe_price_id)["active"] is False
 
 
 def test_the_client_is_emailed_once_when_a_renewal_fails(
